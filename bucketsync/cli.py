@@ -1,0 +1,131 @@
+"""The `bucketsync` command line: parse, call, print. Exit codes: 0 all intended, 1 objects failed, 2 error."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from . import report, s3
+from .errors import BucketsyncError
+from .outcomes import RunSummary
+from .settings import load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+err = Console(stderr=True)
+out = Console()
+
+EXIT_ERROR = 2
+
+
+class ProgressDisplay:
+    """A one-line live display on a TTY, refreshed at most ten times a second; silent elsewhere."""
+
+    def __init__(self, console: Console) -> None:
+        self._live = Live(Text("starting…"), console=console, transient=True, refresh_per_second=10) if console.is_terminal else None
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "ProgressDisplay":
+        if self._live:
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._live:
+            self._live.__exit__(*exc)
+
+    def update(self, summary: RunSummary) -> None:
+        if not self._live:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last < 0.1:
+                return
+            self._last = now
+        self._live.update(Text(report.progress_line(summary)))
+
+
+def finish(summary: RunSummary, report_json: Optional[Path]) -> None:
+    out.print(report.render_text(summary), highlight=False, markup=False)
+    if report_json:
+        report.write_json(summary, report_json)
+    raise typer.Exit(summary.exit_code())
+
+
+@app.command()
+def sync(
+    source: str = typer.Argument(..., metavar="SRC", help="s3://bucket or s3://bucket/prefix"),
+    destination: str = typer.Argument(..., metavar="DST", help="s3://bucket or s3://bucket/prefix"),
+    source_endpoint_url: Optional[str] = typer.Option(None, help="S3 endpoint of the source (default: AWS)"),
+    dest_endpoint_url: Optional[str] = typer.Option(None, help="S3 endpoint of the destination (default: AWS)"),
+    source_profile: Optional[str] = typer.Option(None, help="AWS profile for the source"),
+    dest_profile: Optional[str] = typer.Option(None, help="AWS profile for the destination"),
+    delete: bool = typer.Option(False, "--delete", help="delete destination keys the source no longer has"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="plan and report; write nothing"),
+    report_json: Optional[Path] = typer.Option(None, help="write the run report as JSON to this path"),
+    concurrency: Optional[int] = typer.Option(None, help="parallel object operations (default 16)"),
+) -> None:
+    """Replicate SRC into DST with metadata, tags and Object Lock state."""
+    from .context import prepare_run
+    from .embedded import run_embedded
+
+    settings = load_settings(
+        source={"endpoint_url": source_endpoint_url, "profile": source_profile},
+        dest={"endpoint_url": dest_endpoint_url, "profile": dest_profile},
+        concurrency=concurrency,
+    )
+    request, ctx = prepare_run(settings, source, destination, delete=delete, dry_run=dry_run)
+    with ProgressDisplay(err) as display:
+        summary = run_embedded(ctx, request, on_progress=display.update)
+    finish(summary, report_json)
+
+
+@app.command()
+def demo(
+    objects: int = typer.Option(12, min=3, max=10_000, help="objects to create in the demo source bucket"),
+) -> None:
+    """Start a throwaway local S3 server, replicate locked objects, and check the destination's locks."""
+    from .demo import run_demo
+
+    raise typer.Exit(run_demo(objects, out))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except SystemExit:
+        raise
+    except BucketsyncError as exc:
+        err.print(f"bucketsync: {exc}", highlight=False, markup=False)
+        sys.exit(EXIT_ERROR)
+    except (ClientError, BotoCoreError) as exc:
+        err.print(f"bucketsync: S3 error: {s3.describe(exc)}", highlight=False, markup=False)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        err.print("bucketsync: interrupted", highlight=False)
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors and anything unexpected: one line, no traceback
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(EXIT_ERROR)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        err.print(f"bucketsync: internal error: {type(exc).__name__}: {exc}", highlight=False, markup=False)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""ListObjectsV2, page by page, as ObjectEntry values keyed relative to the location's prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .locations import Location
+from .model import ObjectEntry
+
+
+@dataclass(frozen=True)
+class Page:
+    entries: list[ObjectEntry]
+    next_token: str | None  # None on the last page
+
+
+def list_page(
+    client, location: Location, *, page_size: int, token: str | None = None, start_after: str | None = None
+) -> Page:
+    """One ListObjectsV2 page. `start_after` is a key relative to the prefix."""
+    args = {"Bucket": location.bucket, "Prefix": location.prefix, "MaxKeys": page_size}
+    if token:
+        args["ContinuationToken"] = token
+    elif start_after is not None:
+        args["StartAfter"] = location.absolute_key(start_after)
+    response = client.list_objects_v2(**args)
+    entries = [
+        ObjectEntry(key=location.relative_key(item["Key"]), size=item["Size"], etag=item["ETag"])
+        for item in response.get("Contents", ())
+    ]
+    next_token = response.get("NextContinuationToken") if response.get("IsTruncated") else None
+    return Page(entries=entries, next_token=next_token)
+
+
+def iter_pages(client, location: Location, *, page_size: int, start_after: str | None = None) -> Iterator[Page]:
+    page = list_page(client, location, page_size=page_size, start_after=start_after)
+    yield page
+    while page.next_token:
+        page = list_page(client, location, page_size=page_size, token=page.next_token)
+        yield page
+
+
+def iter_entries(client, location: Location, *, page_size: int, start_after: str | None = None) -> Iterator[ObjectEntry]:
+    for page in iter_pages(client, location, page_size=page_size, start_after=start_after):
+        yield from page.entries

@@ -1,0 +1,93 @@
+"""Plain values that describe objects and their lock state. No I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+LockMode = Literal["GOVERNANCE", "COMPLIANCE"]
+
+
+@dataclass(frozen=True)
+class ObjectEntry:
+    """One object as a listing shows it."""
+
+    key: str
+    size: int
+    etag: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "size": self.size, "etag": self.etag}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ObjectEntry":
+        return cls(key=data["key"], size=int(data["size"]), etag=data["etag"])
+
+
+def parts_in_etag(etag: str) -> int:
+    """0 for a single-part ETag, N for a multipart ETag `"<md5>-N"`."""
+    body = etag.strip('"')
+    _, dash, count = body.rpartition("-")
+    return int(count) if dash and count.isdigit() else 0
+
+
+def same_content(source: ObjectEntry, dest: ObjectEntry) -> bool:
+    """Whether the destination already holds the source's bytes, judged from listings alone.
+
+    ETags are comparable when both were written with the same part layout (both single-part, or
+    multipart with the same part count): then equal ETags mean equal bytes. bucketsync keeps the
+    source's layout when it copies, so its own copies always compare by ETag. A copy written by
+    another tool with a different layout can only be compared by size.
+    """
+    if source.size != dest.size:
+        return False
+    if parts_in_etag(source.etag) == parts_in_etag(dest.etag):
+        return source.etag.strip('"') == dest.etag.strip('"')
+    return True
+
+
+def to_second(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class Retention:
+    mode: LockMode
+    retain_until: datetime  # UTC, whole seconds
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "retain_until", to_second(self.retain_until))
+
+    def is_active(self, now: datetime) -> bool:
+        return self.retain_until > to_second(now)
+
+    def to_json(self) -> dict[str, str]:
+        return {"mode": self.mode, "retain_until": self.retain_until.isoformat()}
+
+
+@dataclass(frozen=True)
+class LockState:
+    """The Object Lock state of one object version."""
+
+    retention: Retention | None = None
+    legal_hold: bool = False
+
+    @classmethod
+    def from_head(cls, head: dict[str, Any]) -> "LockState":
+        """From a HeadObject/GetObject response (boto3 field names)."""
+        mode = head.get("ObjectLockMode")
+        until = head.get("ObjectLockRetainUntilDate")
+        retention = Retention(mode, until) if mode and until else None
+        return cls(retention=retention, legal_hold=head.get("ObjectLockLegalHoldStatus") == "ON")
+
+    def is_empty(self) -> bool:
+        return self.retention is None and not self.legal_hold
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "retention": self.retention.to_json() if self.retention else None,
+            "legal_hold": self.legal_hold,
+        }

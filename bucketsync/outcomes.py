@@ -1,0 +1,154 @@
+"""What happened: one ObjectOutcome per object, added up into a RunSummary. JSON-safe values only."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from .lockrules import REFUSALS, SOURCE_RETENTION_EXPIRED
+
+Status = Literal["copied", "skipped", "lock_updated", "deleted", "failed", "vanished"]
+
+# Notes an outcome can carry besides the lock-rule notes.
+CHANGED_SINCE_LISTING = "changed_since_listing"  # the source was overwritten after listing; its newer version was copied
+LOCK_SET_AFTER_WRITE = "lock_set_after_write"  # the server ignored lock arguments on the write; set right after
+
+
+@dataclass(frozen=True)
+class ObjectOutcome:
+    key: str  # relative to the source and destination prefixes
+    status: Status
+    version_id: str | None = None  # the source version that was copied or checked
+    bytes_copied: int = 0
+    reason: str | None = None  # why it failed or vanished
+    notes: tuple[str, ...] = ()
+    unprotected_seconds: float = 0.0  # between the write and the lock being set, where the server ignored lock args
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["notes"] = list(self.notes)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ObjectOutcome":
+        return cls(**{**data, "notes": tuple(data.get("notes", ()))})
+
+
+COUNTERS = (
+    "listed",
+    "copied",
+    "skipped",
+    "lock_updated",
+    "deleted",
+    "failed",
+    "vanished",
+    "bytes_copied",
+    "retention_expired",
+    "lock_set_after_write",
+    "changed_since_listing",
+)
+
+
+def counts_of(outcome: ObjectOutcome) -> dict[str, int]:
+    """The counter increments one outcome contributes (everything but `listed`)."""
+    counts = {outcome.status: 1, "bytes_copied": outcome.bytes_copied}
+    if SOURCE_RETENTION_EXPIRED in outcome.notes:
+        counts["retention_expired"] = 1
+    if LOCK_SET_AFTER_WRITE in outcome.notes:
+        counts["lock_set_after_write"] = 1
+    if CHANGED_SINCE_LISTING in outcome.notes:
+        counts["changed_since_listing"] = 1
+    return counts
+
+
+def listing_entry(outcome: ObjectOutcome) -> tuple[str, dict[str, Any]] | None:
+    """Which per-object list of the report (failures, vanished, lock refusals) the outcome belongs in."""
+    if outcome.status == "failed":
+        return "failures", {"key": outcome.key, "version_id": outcome.version_id, "reason": outcome.reason}
+    if outcome.status == "vanished":
+        return "vanished_keys", {"key": outcome.key, "version_id": outcome.version_id, "reason": outcome.reason}
+    refusals = [note for note in outcome.notes if note in REFUSALS]
+    if refusals:
+        return "lock_refusals", {"key": outcome.key, "version_id": outcome.version_id, "reason": ", ".join(refusals)}
+    return None
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    source: str
+    destination: str
+    mode: str  # "embedded" or "distributed"
+    dry_run: bool
+    started_at: str
+    finished_at: str | None = None
+    state: str = "running"  # running, finished, stalled
+    listed: int = 0
+    copied: int = 0
+    skipped: int = 0
+    lock_updated: int = 0
+    deleted: int = 0
+    failed: int = 0
+    vanished: int = 0
+    bytes_copied: int = 0
+    retention_expired: int = 0
+    lock_set_after_write: int = 0
+    changed_since_listing: int = 0
+    max_unprotected_seconds: float = 0.0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    vanished_keys: list[dict[str, Any]] = field(default_factory=list)
+    lock_refusals: list[dict[str, Any]] = field(default_factory=list)
+
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def duration_seconds(self) -> float | None:
+        if not self.finished_at:
+            return None
+        return (datetime.fromisoformat(self.finished_at) - datetime.fromisoformat(self.started_at)).total_seconds()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["duration_seconds"] = self.duration_seconds()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "RunSummary":
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class RunTally:
+    """Thread-safe accumulation of outcomes into a RunSummary (the embedded run's ledger)."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        self.summary = summary
+        self._lock = threading.Lock()
+
+    def add_listed(self, count: int) -> None:
+        with self._lock:
+            self.summary.listed += count
+
+    def add(self, outcome: ObjectOutcome) -> None:
+        with self._lock:
+            for counter, increment in counts_of(outcome).items():
+                setattr(self.summary, counter, getattr(self.summary, counter) + increment)
+            self.summary.max_unprotected_seconds = max(
+                self.summary.max_unprotected_seconds, outcome.unprotected_seconds
+            )
+            entry = listing_entry(outcome)
+            if entry is not None:
+                name, item = entry
+                getattr(self.summary, name).append(item)
+
+    def finish(self) -> RunSummary:
+        with self._lock:
+            self.summary.finished_at = utc_now_iso()
+            self.summary.state = "finished"
+            return self.summary

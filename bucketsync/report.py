@@ -1,0 +1,77 @@
+"""RunSummary -> the terminal's short summary, the JSON report file, and progress lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .outcomes import RunSummary
+
+SHOWN_PER_LIST = 10
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if count < 1024 or unit == "TiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count} B"
+
+
+def progress_line(summary: RunSummary) -> str:
+    return (
+        f"listed {summary.listed}  copied {summary.copied} ({human_bytes(summary.bytes_copied)})  "
+        f"skipped {summary.skipped}  lock-updated {summary.lock_updated}  deleted {summary.deleted}  "
+        f"failed {summary.failed}"
+    )
+
+
+def render_text(summary: RunSummary) -> str:
+    prefix = "would be " if summary.dry_run else ""
+    duration = summary.duration_seconds()
+    rows = [
+        ("listed", str(summary.listed)),
+        (f"{prefix}copied", f"{summary.copied} ({human_bytes(summary.bytes_copied)})"),
+        ("skipped", f"{summary.skipped} (unchanged)"),
+        (f"{prefix}lock-updated", str(summary.lock_updated)),
+        (f"{prefix}deleted", str(summary.deleted)),
+        ("failed", str(summary.failed)),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [
+        f"run {summary.run_id} ({summary.mode}{', dry run' if summary.dry_run else ''}): "
+        f"{summary.source} -> {summary.destination}"
+    ] + [f"  {label:<{width}}{value}" for label, value in rows]
+    if summary.vanished:
+        lines.append(f"  vanished      {summary.vanished} (deleted at the source during the run)")
+    if summary.retention_expired:
+        lines.append(f"  expired retention not applied: {summary.retention_expired}")
+    if summary.lock_set_after_write:
+        lines.append(
+            f"  lock set after the write (server ignored lock arguments): {summary.lock_set_after_write}, "
+            f"longest unprotected {summary.max_unprotected_seconds:.3f} s"
+        )
+    if summary.changed_since_listing:
+        lines.append(f"  changed at the source during the run (newer version copied): {summary.changed_since_listing}")
+    if duration is not None:
+        lines.append(f"  took {duration:.1f} s")
+    for title, items in (("failures", summary.failures), ("lock requests refused", summary.lock_refusals)):
+        if items:
+            lines.append(f"  {title}:")
+            for item in items[:SHOWN_PER_LIST]:
+                lines.append(f"    {item['key']!r}: {item['reason']}")
+            if len(items) > SHOWN_PER_LIST:
+                lines.append(f"    … and {len(items) - SHOWN_PER_LIST} more (see --report-json)")
+    return "\n".join(lines)
+
+
+def write_json(summary: RunSummary, path: Path) -> None:
+    """Atomically: a reader never sees half a report."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
+        json.dump(summary.to_json(), handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
+    os.replace(handle.name, path)

@@ -1,0 +1,144 @@
+"""All configuration, from `BUCKETSYNC_*` environment variables (nested with `__`), overridden by CLI options.
+
+Secrets are `SecretStr`: they never appear in a repr, a log line, a task message or a result.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import SettingsError
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+class SideSettings(BaseModel):
+    """How to reach one side (source or destination). Unset keys fall back to the standard AWS chain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    session_token: SecretStr | None = None
+    addressing_style: Literal["auto", "virtual", "path"] = "auto"
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint_is_http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"endpoint URL must look like https://host[:port], got {value!r}")
+        try:
+            parsed.port
+        except ValueError as exc:
+            raise ValueError(f"endpoint URL has an invalid port: {value!r}") from exc
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _keys_come_in_pairs(self) -> "SideSettings":
+        if bool(self.access_key_id) != bool(self.secret_access_key):
+            raise ValueError("access_key_id and secret_access_key must be set together")
+        return self
+
+    def same_account_as(self, other: "SideSettings") -> bool:
+        """True when one set of credentials can read the source and write the destination (server-side copy)."""
+
+        def secret(value: SecretStr | None) -> str | None:
+            return value.get_secret_value() if value else None
+
+        return (
+            self.endpoint_url == other.endpoint_url
+            and (self.region or None) == (other.region or None)
+            and self.profile == other.profile
+            and self.access_key_id == other.access_key_id
+            and secret(self.secret_access_key) == secret(other.secret_access_key)
+            and secret(self.session_token) == secret(other.session_token)
+        )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BUCKETSYNC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    source: SideSettings = Field(default_factory=SideSettings)
+    dest: SideSettings = Field(default_factory=SideSettings)
+
+    # Engine
+    concurrency: int = Field(16, ge=1, le=512, description="parallel object operations per process")
+    page_size: int = Field(1000, ge=1, le=1000, description="keys per listing page")
+    multipart_threshold: int = Field(64 * MiB, ge=5 * MiB, le=5 * GiB)
+    multipart_chunksize: int = Field(16 * MiB, ge=5 * MiB, le=5 * GiB)
+    lock_check: bool = Field(True, description="read lock state of every object on lock-enabled sources")
+    retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
+    max_attempts: int = Field(10, ge=1, le=50)
+    connect_timeout: float = Field(10.0, gt=0, le=600)
+    read_timeout: float = Field(60.0, gt=0, le=3600)
+
+    # Distributed runs
+    broker_url: str | None = None
+    batch_size: int = Field(50, ge=1, le=1000, description="objects per copy-task message")
+    queue_high_water: int = Field(200, ge=1, le=100_000, description="queued messages before the coordinator waits")
+    report_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, le=365 * 24 * 3600)
+    visibility_timeout: int = Field(3600, ge=10, le=24 * 3600)
+    task_time_limit: int = Field(3000, ge=5, le=24 * 3600)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_is_redis(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        scheme = urlparse(value).scheme
+        if scheme not in ("redis", "rediss"):
+            raise ValueError(f"broker URL must be redis:// or rediss://, got scheme {scheme!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _time_limit_below_visibility(self) -> "Settings":
+        if self.task_time_limit >= self.visibility_timeout:
+            raise ValueError("task_time_limit must be below visibility_timeout, or a slow task is delivered twice")
+        return self
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(item) for item in error["loc"]) or "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "invalid settings: " + "; ".join(parts)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Environment first, then the non-None overrides (CLI options), as one validated Settings."""
+    try:
+        base = Settings()
+        merged = base.model_dump()
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                merged[key] = {**merged[key], **{k: v for k, v in value.items() if v is not None}}
+            else:
+                merged[key] = value
+        for side in ("source", "dest"):
+            for secret in ("secret_access_key", "session_token"):
+                value = merged[side].get(secret)
+                if isinstance(value, SecretStr):
+                    merged[side][secret] = value.get_secret_value()
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None

@@ -1,0 +1,197 @@
+"""Real parts, started once per test run and always stopped: a moto S3 server (two, for cross-endpoint
+runs) and a redis-server on free ports. Each test gets fresh buckets and a clean environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+ACCESS_KEY = "testing-access"
+SECRET_KEY = "testing-secret-do-not-leak-7f3a"
+OTHER_ACCESS_KEY = "other-access"
+OTHER_SECRET_KEY = "other-secret-do-not-leak-91c2"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process {process.args} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class MotoServer:
+    url: str
+    port: int
+    process: subprocess.Popen
+
+    def client(self, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY):
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            region_name="us-east-1",
+            config=Config(retries={"mode": "standard", "max_attempts": 5}),
+        )
+
+
+def start_moto() -> MotoServer:
+    port = free_port()
+    log = open(Path(tempfile.gettempdir()) / f"bucketsync-moto-{port}.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    wait_for_port(port, process)
+    return MotoServer(url=f"http://127.0.0.1:{port}", port=port, process=process)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = start_moto()
+    yield server
+    stop(server.process)
+
+
+@pytest.fixture(scope="session")
+def other_moto_server() -> Iterator[MotoServer]:
+    """A second S3 server: the destination of cross-endpoint (streamed) runs."""
+    server = start_moto()
+    yield server
+    stop(server.process)
+
+
+@dataclass
+class RedisServer:
+    url: str
+    port: int
+    process: subprocess.Popen
+    workdir: Path
+
+
+def redis_binary() -> str:
+    found = shutil.which("redis-server")
+    if not found:
+        raise RuntimeError("redis-server is not installed: run scripts/test, which installs it")
+    return found
+
+
+def start_redis(*extra: str) -> RedisServer:
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="bucketsync-redis-"))
+    process = subprocess.Popen(
+        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir), *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, process)
+    return RedisServer(url=f"redis://127.0.0.1:{port}/0", port=port, process=process, workdir=workdir)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = start_redis()
+    yield server
+    stop(server.process)
+    shutil.rmtree(server.workdir, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch, tmp_path):
+    """No stray AWS_* or BUCKETSYNC_* variable (or ~/.aws file) changes what a test sees."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "BUCKETSYNC_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def unique_bucket(stem: str) -> str:
+    return f"{stem}-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def s3(moto_server):
+    return moto_server.client()
+
+
+@pytest.fixture
+def locked_buckets(s3):
+    """A fresh (source, destination) pair of buckets, both with Object Lock."""
+    source, dest = unique_bucket("src"), unique_bucket("dst")
+    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
+    s3.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
+    return source, dest
+
+
+def side_env(server: MotoServer, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY) -> dict:
+    return {
+        "endpoint_url": server.url,
+        "access_key_id": access_key,
+        "secret_access_key": secret_key,
+        "region": "us-east-1",
+    }
+
+
+def set_side_env(monkeypatch, side: str, server: MotoServer, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY):
+    prefix = f"BUCKETSYNC_{side.upper()}__"
+    monkeypatch.setenv(prefix + "ENDPOINT_URL", server.url)
+    monkeypatch.setenv(prefix + "ACCESS_KEY_ID", access_key)
+    monkeypatch.setenv(prefix + "SECRET_ACCESS_KEY", secret_key)
+    monkeypatch.setenv(prefix + "REGION", "us-east-1")
+
+
+def bucketsync_env(extra: dict | None = None) -> dict:
+    """The environment for a `bucketsync` subprocess: this one, cleaned, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BUCKETSYNC_"))}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    env["AWS_CONFIG_FILE"] = os.devnull
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    env.update(extra or {})
+    return env
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    """Run the real console script in a subprocess, as an operator would."""
+    executable = Path(sys.executable).with_name("bucketsync")
+    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "bucketsync.cli"]
+    return subprocess.run(command + list(args), env=bucketsync_env(env), capture_output=True, text=True, timeout=timeout)
