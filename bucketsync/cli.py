@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.text import Text
 
 from . import report, s3
-from .errors import BucketsyncError
+from .errors import BucketsyncError, UsageError
 from .outcomes import RunSummary
 from .settings import load_settings
 
@@ -73,20 +73,78 @@ def sync(
     dry_run: bool = typer.Option(False, "--dry-run", help="plan and report; write nothing"),
     report_json: Optional[Path] = typer.Option(None, help="write the run report as JSON to this path"),
     concurrency: Optional[int] = typer.Option(None, help="parallel object operations (default 16)"),
+    broker_url: Optional[str] = typer.Option(None, help="redis:// URL: run on Celery workers (BUCKETSYNC_BROKER_URL)"),
+    detach: bool = typer.Option(False, "--detach", help="with a broker: print the run id and return at once"),
 ) -> None:
     """Replicate SRC into DST with metadata, tags and Object Lock state."""
     from .context import prepare_run
-    from .embedded import run_embedded
 
     settings = load_settings(
         source={"endpoint_url": source_endpoint_url, "profile": source_profile},
         dest={"endpoint_url": dest_endpoint_url, "profile": dest_profile},
         concurrency=concurrency,
+        broker_url=broker_url,
     )
+    if detach and not settings.broker_url:
+        raise UsageError("--detach needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
     request, ctx = prepare_run(settings, source, destination, delete=delete, dry_run=dry_run)
-    with ProgressDisplay(err) as display:
-        summary = run_embedded(ctx, request, on_progress=display.update)
+    if settings.broker_url:
+        from .distributed import follow_run, submit_run
+
+        ledger = submit_run(settings, request)
+        if detach:
+            out.print(request.run_id, highlight=False)
+            raise typer.Exit(0)
+        with ProgressDisplay(err) as display:
+            summary = follow_run(ledger, request.run_id, on_progress=display.update)
+    else:
+        from .embedded import run_embedded
+
+        with ProgressDisplay(err) as display:
+            summary = run_embedded(ctx, request, on_progress=display.update)
     finish(summary, report_json)
+
+
+@app.command()
+def status(
+    run_id: str = typer.Argument(..., help="the run id printed by `sync --detach`"),
+    json_output: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
+) -> None:
+    """Show a distributed run's progress or final report. Exit code as for `sync` once it has ended."""
+    from .distributed import open_ledger
+
+    settings = load_settings(broker_url=broker_url)
+    if not settings.broker_url:
+        raise UsageError("status needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
+    summary = open_ledger(settings).summary(run_id)
+    if summary is None:
+        raise UsageError(f"run {run_id} is not known (never submitted, or its report expired)")
+    if json_output:
+        out.print_json(data=summary.to_json())
+    else:
+        out.print(report.render_text(summary), highlight=False, markup=False)
+    raise typer.Exit(summary.exit_code() if summary.state != "running" else 0)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def worker(
+    ctx: typer.Context,
+    concurrency: Optional[int] = typer.Option(None, help="worker processes (default: number of CPUs)"),
+    queues: Optional[str] = typer.Option(None, help="comma-separated queues to consume (default: bucketsync)"),
+    loglevel: str = typer.Option("INFO", help="log level"),
+) -> None:
+    """Start a Celery worker for bucketsync, with task events on (Flower sees it). Extra args go to celery."""
+    settings = load_settings()
+    if not settings.broker_url:
+        raise UsageError("the worker needs BUCKETSYNC_BROKER_URL (a redis:// URL)")
+    from .tasks import app as celery_app
+
+    argv = ["worker", "-E", f"--loglevel={loglevel}"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    argv.append(f"--queues={queues or 'bucketsync'}")
+    celery_app.worker_main(argv + list(ctx.args))
 
 
 @app.command()

@@ -84,7 +84,8 @@ class RunSummary:
     dry_run: bool
     started_at: str
     finished_at: str | None = None
-    state: str = "running"  # running, finished, stalled
+    state: str = "running"  # running, finished, failed (the run could not go on: see error)
+    error: str | None = None
     listed: int = 0
     copied: int = 0
     skipped: int = 0
@@ -102,6 +103,8 @@ class RunSummary:
     lock_refusals: list[dict[str, Any]] = field(default_factory=list)
 
     def exit_code(self) -> int:
+        if self.state == "failed":
+            return 2
         return 1 if self.failed else 0
 
     def duration_seconds(self) -> float | None:

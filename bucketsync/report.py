@@ -44,6 +44,10 @@ def render_text(summary: RunSummary) -> str:
         f"run {summary.run_id} ({summary.mode}{', dry run' if summary.dry_run else ''}): "
         f"{summary.source} -> {summary.destination}"
     ] + [f"  {label:<{width}}{value}" for label, value in rows]
+    if summary.error:
+        lines.append(f"  RUN FAILED: {summary.error}")
+    if summary.state == "running":
+        lines.append("  (still running)")
     if summary.vanished:
         lines.append(f"  vanished      {summary.vanished} (deleted at the source during the run)")
     if summary.retention_expired:

@@ -1,0 +1,42 @@
+"""The Celery app, configured from Settings (DESIGN.md §5: JSON only, late acks, prefetch 1, time limits)."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from .settings import Settings
+
+QUEUE = "bucketsync"
+
+
+def configure(app: Celery, settings: Settings) -> Celery:
+    app.conf.update(
+        broker_url=settings.broker_url,
+        result_backend=settings.broker_url,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=settings.task_time_limit,
+        task_soft_time_limit=max(1, settings.task_time_limit - 30) if settings.task_time_limit > 60 else None,
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
+        result_expires=settings.report_ttl_seconds,
+        task_default_queue=QUEUE,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        task_track_started=True,
+    )
+    return app
+
+
+def create_app() -> Celery:
+    return Celery("bucketsync", include=["bucketsync.tasks"])
+
+
+app = create_app()

@@ -1,0 +1,131 @@
+"""The coordinator: one source page per invocation, fanned out as a chord of copy batches.
+
+Each invocation lists one page, plans it against its slice of the destination, registers the page in
+the ledger, publishes the page's batches as a chord (callback: the page summary), then enqueues the
+coordinator of the next page with the continuation token. Above a high-water mark of queued messages it
+re-enqueues itself with a countdown instead of listing further, so Redis holds only a bounded window.
+
+Redelivery and duplicates: a page is coordinated by whoever claims it first in the ledger (a redelivered
+message carries the same claim id and may go on; a duplicate stands down). A page already registered and
+published is not listed again; one registered but not known to be published is published again, and the
+ledger counts each batch once whichever copy of it runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from celery import chord
+
+from . import runtime, s3
+from .celery_app import QUEUE, app
+from .context import RunRequest
+from .listing import iter_entries, list_page
+from .outcomes import utc_now_iso
+from .plan import ListingOrderError, PlannedAction, dest_range_for_page, plan
+from .tasks import TRANSIENT, copy_batch, page_summary
+
+BACKPRESSURE_COUNTDOWN = 2.0
+
+
+@dataclass(frozen=True)
+class PageTask:
+    """Where the coordinator of one page starts: JSON-safe, no secrets."""
+
+    page: int
+    token: str | None  # the ListObjectsV2 continuation token of this page (None for page 0)
+    start_after: str | None  # the previous page's last key: this page's slice of the destination starts after it
+    claim_id: str
+    batch_size: int
+    page_size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "PageTask":
+        return cls(**data)
+
+    def next(self, token: str, last_key: str) -> "PageTask":
+        return PageTask(self.page + 1, token, last_key, uuid.uuid4().hex, self.batch_size, self.page_size)
+
+
+def first_page(batch_size: int, page_size: int) -> PageTask:
+    return PageTask(0, None, None, uuid.uuid4().hex, batch_size, page_size)
+
+
+def queue_length() -> int:
+    with app.connection_for_write() as connection:
+        return connection.default_channel.client.llen(QUEUE)
+
+
+def batches_of(actions: list[PlannedAction], size: int) -> list[list[dict[str, Any]]]:
+    return [[action.to_json() for action in actions[i:i + size]] for i in range(0, len(actions), size)]
+
+
+def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
+    """List, plan and fan out one page. Returns what it did (shown in Flower)."""
+    settings = runtime.worker_settings()
+    ledger = runtime.ledger()
+    run_id = request.run_id
+    if not ledger.exists(run_id):
+        return {"run_id": run_id, "page": task.page, "result": "unknown or expired run"}
+    if queue_length() > settings.queue_high_water:
+        enqueue(request, task, countdown=BACKPRESSURE_COUNTDOWN)
+        return {"run_id": run_id, "page": task.page, "result": "deferred: queue above high-water mark"}
+    if not ledger.claim_page(run_id, task.page, task.claim_id):
+        return {"run_id": run_id, "page": task.page, "result": "duplicate coordinator stood down"}
+
+    if ledger.is_registered(run_id, task.page) and ledger.was_published(run_id, task.page):
+        cursor = ledger.cursor(run_id)  # resume: this page is done; only the next one may be missing
+        if not cursor.listing_done and cursor.next_page == task.page + 1:
+            enqueue(request, task.next(cursor.token, cursor.last_key))
+        return {"run_id": run_id, "page": task.page, "result": "resumed"}
+
+    ctx = runtime.execution_context(request)
+    try:
+        source_page = list_page(ctx.source_client, ctx.source, page_size=task.page_size, token=task.token)
+        is_last = source_page.next_token is None
+        last_key = source_page.entries[-1].key if source_page.entries else task.start_after
+        dest_entries = dest_range_for_page(
+            iter_entries(ctx.dest_client, ctx.dest, page_size=task.page_size, start_after=task.start_after),
+            None if is_last else last_key,
+        )
+        actions = list(plan(source_page.entries, dest_entries, request.plan_options(settings)))
+    except (ClientError, BotoCoreError, ListingOrderError) as exc:
+        # The listing cannot go on (botocore already retried what was transient): the run ends here.
+        reason = s3.describe(exc) if not isinstance(exc, ListingOrderError) else str(exc)
+        ledger.mark(run_id, state="failed", error=f"listing page {task.page}: {reason}", finished_at=utc_now_iso())
+        return {"run_id": run_id, "page": task.page, "result": f"listing failed: {reason}"}
+    work = [action for action in actions if action.kind != "skip"]
+    batches = batches_of(work, task.batch_size)
+    ledger.register_page(
+        run_id, task.page, batches=len(batches), listed=len(source_page.entries),
+        skipped=len(actions) - len(work), token=source_page.next_token, last_key=last_key,
+        is_last=is_last, finished_at=utc_now_iso(),
+    )
+    if batches:
+        header = [copy_batch.si(request.to_json(), task.page, number, batch) for number, batch in enumerate(batches)]
+        chord(header)(page_summary.s(request.to_json(), task.page))
+    ledger.mark_published(run_id, task.page)
+    if not is_last:
+        enqueue(request, task.next(source_page.next_token, last_key))
+    return {"run_id": run_id, "page": task.page, "listed": len(source_page.entries), "batches": len(batches)}
+
+
+def enqueue(request: RunRequest, task: PageTask, countdown: float | None = None) -> None:
+    coordinator_page.apply_async(args=[request.to_json(), task.to_json()], countdown=countdown)
+
+
+@app.task(
+    name="bucketsync.coordinator_page",
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=30,
+    max_retries=None,
+)
+def coordinator_page(request: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    return coordinate_page(RunRequest.from_json(request), PageTask.from_json(task))
