@@ -35,7 +35,8 @@ def parse_location(url: str) -> Location:
     bucket, _, prefix = rest.partition("/")
     if not bucket:
         raise UsageError(f"no bucket name in {url!r}")
-    if not _BUCKET_RE.match(bucket) or ".." in bucket or _IP_RE.match(bucket):
+    # fullmatch: `$` would also match before a trailing newline ("bucket\n")
+    if not _BUCKET_RE.fullmatch(bucket) or ".." in bucket or _IP_RE.fullmatch(bucket):
         raise UsageError(
             f"invalid bucket name {bucket!r} in {url!r}: 3-63 characters, lowercase letters, digits, '.' and '-'"
         )

@@ -123,22 +123,19 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Environment first, then the non-None overrides (CLI options), as one validated Settings."""
+    """Environment first, then the non-None overrides (CLI options), as one validated Settings.
+
+    The overrides go in as init arguments, which pydantic-settings merges over the environment (nested
+    dicts field by field) before validating once: an override replaces an environment value instead of
+    being checked after it, so `--concurrency 8` wins over a bad `BUCKETSYNC_CONCURRENCY`.
+    """
+    given: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if v is not None} or None
+        if value is not None:
+            given[key] = value
     try:
-        base = Settings()
-        merged = base.model_dump()
-        for key, value in overrides.items():
-            if value is None:
-                continue
-            if isinstance(value, dict):
-                merged[key] = {**merged[key], **{k: v for k, v in value.items() if v is not None}}
-            else:
-                merged[key] = value
-        for side in ("source", "dest"):
-            for secret in ("secret_access_key", "session_token"):
-                value = merged[side].get(secret)
-                if isinstance(value, SecretStr):
-                    merged[side][secret] = value.get_secret_value()
-        return Settings.model_validate(merged)
+        return Settings(**given)
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc)) from None
