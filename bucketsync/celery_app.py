@@ -9,6 +9,16 @@ from .settings import Settings
 QUEUE = "bucketsync"
 
 
+def transport_options(settings: Settings) -> dict:
+    """Redis transport: how long an unacked message waits before redelivery, and how often that is checked."""
+    timeout = settings.visibility_timeout
+    return {
+        "visibility_timeout": timeout,
+        "unacked_restore_interval": max(1, min(10, timeout // 10)),
+        "unacked_restore_throttle": 1 if timeout < 600 else 10,
+    }
+
+
 def configure(app: Celery, settings: Settings) -> Celery:
     app.conf.update(
         broker_url=settings.broker_url,
@@ -22,7 +32,7 @@ def configure(app: Celery, settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_time_limit=settings.task_time_limit,
         task_soft_time_limit=max(1, settings.task_time_limit - 30) if settings.task_time_limit > 60 else None,
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        broker_transport_options=transport_options(settings),
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
         result_expires=settings.report_ttl_seconds,
         task_default_queue=QUEUE,

@@ -93,8 +93,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(50, ge=1, le=1000, description="objects per copy-task message")
     queue_high_water: int = Field(200, ge=1, le=100_000, description="queued messages before the coordinator waits")
     report_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, le=365 * 24 * 3600)
-    visibility_timeout: int = Field(3600, ge=10, le=24 * 3600)
-    task_time_limit: int = Field(3000, ge=5, le=24 * 3600)
+    visibility_timeout: int = Field(3600, ge=2, le=24 * 3600)
+    task_time_limit: int = Field(3000, ge=1, le=24 * 3600)
 
     @field_validator("broker_url")
     @classmethod

@@ -1,0 +1,259 @@
+"""Distributed runs on real Celery worker processes over a real redis-server, against a real moto server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import redis
+
+from conftest import SECRET_KEY, run_cli, unique_bucket
+from tests.integration.helpers import compare_buckets, explain, fixture_set, seed, sync
+from tests.distributed.conftest import QueueSampler, WorkerPool, broker_env
+
+from bucketsync.ledger import Ledger
+from bucketsync.outcomes import ObjectOutcome, utc_now_iso
+
+COUNTED = ("listed", "copied", "skipped", "lock_updated", "deleted", "failed", "vanished", "bytes_copied",
+           "retention_expired")
+
+
+def make_pair(s3, plain: int = 0):
+    source, dest = unique_bucket("dsrc"), unique_bucket("ddst")
+    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
+    s3.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
+    seed(s3, source, fixture_set())
+    for index in range(plain):
+        s3.put_object(Bucket=source, Key=f"plain/{index:05d}", Body=f"object {index}".encode())
+    return source, dest
+
+
+def new_dest(s3) -> str:
+    bucket = unique_bucket("ddst")
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    return bucket
+
+
+def numbers(report: dict) -> dict:
+    return {name: report[name] for name in COUNTED} | {"failures": sorted(f["key"] for f in report["failures"])}
+
+
+def test_distributed_run_matches_embedded_run(s3, moto_server, workers, tmp_path):
+    source, dest = make_pair(s3, plain=150)
+    embedded_dest = new_dest(s3)
+    distributed = sync(f"s3://{source}", f"s3://{dest}", env=workers.env, report_path=tmp_path / "d.json")
+    assert distributed.returncode == 0, explain(distributed) + workers.log_text()
+    embedded_env = {k: v for k, v in workers.env.items() if k != "BUCKETSYNC_BROKER_URL"}
+    embedded = sync(f"s3://{source}", f"s3://{embedded_dest}", env=embedded_env, report_path=tmp_path / "e.json")
+    assert embedded.returncode == 0, explain(embedded)
+
+    assert distributed.report["mode"] == "distributed" and embedded.report["mode"] == "embedded"
+    assert numbers(distributed.report) == numbers(embedded.report)
+    assert distributed.report["copied"] == len(fixture_set()) + 150
+    assert compare_buckets(s3, source, s3, dest) == []
+    assert compare_buckets(s3, source, s3, embedded_dest) == []
+
+    again = sync(f"s3://{source}", f"s3://{dest}", env=workers.env, report_path=tmp_path / "d2.json")
+    assert again.returncode == 0, explain(again)
+    assert again.report["copied"] == 0 and again.report["skipped"] == again.report["listed"]
+
+
+def test_detach_then_status_reports_the_same_numbers(s3, moto_server, workers, tmp_path):
+    source, dest = make_pair(s3, plain=60)
+    detached = run_cli("sync", f"s3://{source}", f"s3://{dest}", "--detach", env=workers.env)
+    assert detached.returncode == 0, detached.stderr
+    run_id = detached.stdout.strip()
+    assert len(run_id) == 16
+
+    deadline = time.monotonic() + 120
+    while True:
+        status = run_cli("status", run_id, "--json", env=workers.env)
+        assert status.returncode in (0, 1), status.stderr
+        report = json.loads(status.stdout)
+        if report["state"] != "running" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert report["state"] == "finished", workers.log_text()
+    followed_dest = new_dest(s3)
+    followed = sync(f"s3://{source}", f"s3://{followed_dest}", env=workers.env, report_path=tmp_path / "f.json")
+    assert numbers(report) == numbers(followed.report)
+    assert compare_buckets(s3, source, s3, dest) == []
+
+    text = run_cli("status", run_id, env=workers.env)
+    assert text.returncode == 0 and run_id in text.stdout and "copied" in text.stdout
+
+
+def test_status_of_unknown_run_is_a_clear_error(workers):
+    done = run_cli("status", "0123456789abcdef", env=workers.env)
+    assert done.returncode == 2
+    assert "not known" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_no_secret_in_redis_after_a_run(s3, moto_server, workers, tmp_path, redis_server):
+    source, dest = make_pair(s3, plain=20)
+    result = sync(f"s3://{source}", f"s3://{dest}", env=workers.env, report_path=tmp_path / "r.json")
+    assert result.returncode == 0, explain(result)
+    client = redis.Redis.from_url(workers.broker_url)
+    scanned = 0
+    for key in client.scan_iter(count=1000):
+        scanned += 1
+        kind = client.type(key).decode()
+        if kind == "string":
+            values = [client.get(key)]
+        elif kind == "hash":
+            values = list(client.hgetall(key).values()) + list(client.hkeys(key))
+        elif kind == "list":
+            values = client.lrange(key, 0, -1)
+        elif kind == "set":
+            values = list(client.smembers(key))
+        elif kind == "zset":
+            values = [member for member, _ in client.zrange(key, 0, -1, withscores=True)]
+        else:
+            values = []
+        for value in values + [key]:
+            assert SECRET_KEY.encode() not in (value or b""), f"secret found in {key!r}"
+    assert scanned > 5  # the run did leave its ledger and results behind to scan
+
+
+def test_queue_length_stays_bounded_by_the_high_water_mark(s3, moto_server, redis_server, tmp_path):
+    broker_url = redis_server.url.rsplit("/", 1)[0] + "/2"
+    redis.Redis.from_url(broker_url).flushdb()
+    high_water = 4
+    env = broker_env(moto_server, broker_url, page_size="20", batch_size="2", concurrency="2",
+                     queue_high_water=str(high_water))
+    pool = WorkerPool(env=env, broker_url=broker_url)
+    source, dest = make_pair(s3, plain=300)
+    try:
+        pool.start("hw", concurrency=1)
+        with QueueSampler(broker_url) as sampler:
+            result = sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=tmp_path / "hw.json")
+        assert result.returncode == 0, explain(result) + pool.log_text()
+    finally:
+        pool.stop_all()
+    batches_per_page = 20 // 2
+    assert max(sampler.samples) <= high_water + batches_per_page + 2, max(sampler.samples)
+    assert result.report["copied"] == 300 + len(fixture_set())
+    assert compare_buckets(s3, source, s3, dest) == []
+
+
+def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_server, tmp_path):
+    broker_url = redis_server.url.rsplit("/", 1)[0] + "/3"
+    redis.Redis.from_url(broker_url).flushdb()
+    env = broker_env(moto_server, broker_url, page_size="50", batch_size="10", concurrency="1",
+                     visibility_timeout="6", task_time_limit="5")
+    pool = WorkerPool(env=env, broker_url=broker_url)
+    source, dest = make_pair(s3, plain=400)
+    expected = 400 + len(fixture_set())
+    ledger = Ledger.from_url(broker_url, 3600)
+    try:
+        victim = pool.start("victim", concurrency=2)
+        detached = run_cli("sync", f"s3://{source}", f"s3://{dest}", "--detach", env=env)
+        assert detached.returncode == 0, detached.stderr
+        run_id = detached.stdout.strip()
+        deadline = time.monotonic() + 60
+        while (ledger.summary(run_id).copied < 40) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        copied_at_kill = ledger.summary(run_id).copied
+        os.kill(victim.pid, signal.SIGKILL)  # the pool children die with it: their batches are unacked
+        victim.wait()
+        for child in _children_of(victim.pid):
+            os.kill(child, signal.SIGKILL)
+        assert copied_at_kill < expected, "the run finished before the kill: make it longer"
+        pool.start("rescuer", concurrency=2)
+        deadline = time.monotonic() + 180
+        while ledger.summary(run_id).state == "running" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        summary = ledger.summary(run_id)
+    finally:
+        pool.stop_all()
+    assert summary.state == "finished", pool.log_text()
+    assert summary.listed == expected
+    assert summary.copied == expected, (summary.copied, expected)
+    assert summary.failed == 0, summary.failures
+    assert compare_buckets(s3, source, s3, dest) == []
+
+
+def _children_of(pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        children.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return children
+
+
+def _ledger_with_page(redis_server, db: int, batches: int) -> tuple[Ledger, str]:
+    url = redis_server.url.rsplit("/", 1)[0] + f"/{db}"
+    ledger = Ledger.from_url(url, 600)
+    run_id = f"race{time.time_ns()}"
+    ledger.create_run(run_id, {"source": "s3://a/", "destination": "s3://b/", "dry_run": False}, {}, utc_now_iso())
+    ledger.register_page(run_id, 0, batches=batches, listed=batches, skipped=0, token=None, last_key="k",
+                         is_last=True, finished_at=utc_now_iso())
+    return ledger, run_id
+
+
+def test_a_batch_recorded_twice_counts_once(redis_server):
+    ledger, run_id = _ledger_with_page(redis_server, 4, batches=2)
+    outcomes = [ObjectOutcome("a", "copied", bytes_copied=5), ObjectOutcome("b", "failed", reason="AccessDenied")]
+    assert ledger.record_batch(run_id, 0, 0, outcomes, utc_now_iso()) == 1
+    assert ledger.record_batch(run_id, 0, 0, outcomes, utc_now_iso()) == 0
+    summary = ledger.summary(run_id)
+    assert (summary.copied, summary.failed, summary.bytes_copied, len(summary.failures)) == (1, 1, 5, 1)
+    assert summary.state == "running"
+    assert ledger.record_batch(run_id, 0, 1, [ObjectOutcome("c", "copied", bytes_copied=1)], utc_now_iso()) == 3
+    assert ledger.record_batch(run_id, 0, 1, [ObjectOutcome("c", "copied", bytes_copied=1)], utc_now_iso()) == 0
+    assert ledger.summary(run_id).copied == 2 and ledger.summary(run_id).state == "finished"
+
+
+def test_finalisation_happens_once_when_the_last_batches_race(redis_server):
+    for _ in range(30):
+        ledger, run_id = _ledger_with_page(redis_server, 4, batches=8)
+        results: list[int] = []
+        barrier = threading.Barrier(8)
+
+        def record(batch: int) -> None:
+            barrier.wait()
+            # each batch twice, as a redelivered message would
+            for _ in range(2):
+                results.append(ledger.record_batch(run_id, 0, batch, [ObjectOutcome(f"k{batch}", "copied")], utc_now_iso()))
+
+        threads = [threading.Thread(target=record, args=(batch,)) for batch in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert results.count(3) == 1
+        assert results.count(0) == 8
+        assert ledger.summary(run_id).copied == 8
+
+
+def test_a_copy_batch_message_delivered_twice_counts_once(s3, moto_server, workers):
+    """Two identical copy_batch messages on the real queue: both run, the ledger counts one."""
+    from bucketsync.celery_app import app, configure
+    from bucketsync.context import RunRequest
+    from bucketsync.plan import PlannedAction
+    from bucketsync.model import ObjectEntry
+    from bucketsync.settings import load_settings
+
+    source, dest = make_pair(s3)
+    configure(app, load_settings(broker_url=workers.broker_url))
+    ledger = Ledger.from_url(workers.broker_url, 600)
+    request = RunRequest(run_id=f"dup{time.time_ns()}", source=f"s3://{source}/", destination=f"s3://{dest}/",
+                         source_lock_enabled=True)
+    ledger.create_run(request.run_id, request.to_json(), {}, utc_now_iso())
+    ledger.register_page(request.run_id, 0, batches=1, listed=1, skipped=0, token=None, last_key="lock/none.txt",
+                         is_last=True, finished_at=utc_now_iso())
+    head = s3.head_object(Bucket=source, Key="lock/none.txt")
+    action = PlannedAction("copy", "lock/none.txt", source=ObjectEntry("lock/none.txt", head["ContentLength"], head["ETag"]))
+    first = app.send_task("bucketsync.copy_batch", args=[request.to_json(), 0, 0, [action.to_json()]])
+    second = app.send_task("bucketsync.copy_batch", args=[request.to_json(), 0, 0, [action.to_json()]])
+    assert first.get(timeout=60) == second.get(timeout=60) == {"copied": 1, "bytes_copied": head["ContentLength"]}
+    summary = ledger.summary(request.run_id)
+    assert (summary.copied, summary.state) == (1, "finished")
