@@ -25,7 +25,7 @@ from .celery_app import QUEUE, app
 from .context import RunRequest
 from .listing import iter_entries, list_page
 from .outcomes import utc_now_iso
-from .plan import ListingOrderError, PlannedAction, dest_range_for_page, plan
+from .plan import ListingOrderError, batches_of, dest_range_for_page, plan
 from .tasks import TRANSIENT, copy_batch, page_summary
 
 BACKPRESSURE_COUNTDOWN = 2.0
@@ -60,10 +60,6 @@ def first_page(batch_size: int, page_size: int) -> PageTask:
 def queue_length() -> int:
     with app.connection_for_write() as connection:
         return connection.default_channel.client.llen(QUEUE)
-
-
-def batches_of(actions: list[PlannedAction], size: int) -> list[list[dict[str, Any]]]:
-    return [[action.to_json() for action in actions[i:i + size]] for i in range(0, len(actions), size)]
 
 
 def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
@@ -101,7 +97,7 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
         ledger.mark(run_id, state="failed", error=f"listing page {task.page}: {reason}", finished_at=utc_now_iso())
         return {"run_id": run_id, "page": task.page, "result": f"listing failed: {reason}"}
     work = [action for action in actions if action.kind != "skip"]
-    batches = batches_of(work, task.batch_size)
+    batches = batches_of(work, task.batch_size, settings.batch_max_bytes)
     ledger.register_page(
         run_id, task.page, batches=len(batches), listed=len(source_page.entries),
         skipped=len(actions) - len(work), token=source_page.next_token, last_key=last_key,

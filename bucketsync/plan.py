@@ -123,3 +123,20 @@ def dest_range_for_page(dest: Iterable[ObjectEntry], last_source_key: str | None
         if last_source_key is not None and entry.key > last_source_key:
             return
         yield entry
+
+
+def batches_of(actions: list[PlannedAction], size: int, max_bytes: int) -> list[list[dict[str, Any]]]:
+    """At most `size` objects per batch, and at most `max_bytes` to copy unless one object alone is larger."""
+    batches: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    current_bytes = 0
+    for action in actions:
+        weight = action.source.size if action.kind == "copy" and action.source else 0
+        if current and (len(current) >= size or current_bytes + weight > max_bytes):
+            batches.append(current)
+            current, current_bytes = [], 0
+        current.append(action.to_json())
+        current_bytes += weight
+    if current:
+        batches.append(current)
+    return batches

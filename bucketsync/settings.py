@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     # Distributed runs
     broker_url: str | None = None
     batch_size: int = Field(50, ge=1, le=1000, description="objects per copy-task message")
+    batch_max_bytes: int = Field(1 * GiB, ge=1, description="bytes to copy per copy-task message (one larger object alone)")
     queue_high_water: int = Field(200, ge=1, le=100_000, description="queued messages before the coordinator waits")
     report_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, le=365 * 24 * 3600)
     visibility_timeout: int = Field(3600, ge=2, le=24 * 3600)

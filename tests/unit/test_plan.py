@@ -247,3 +247,30 @@ def test_planned_action_json_round_trip(action):
 def test_planned_action_from_json_defaults():
     data = {"kind": "delete", "key": "k", "dest": {"key": "k", "size": 1, "etag": "e"}}
     assert PlannedAction.from_json(data) == PlannedAction("delete", "k", dest=e("k", 1, "e"), reason="")
+
+
+# ---------------------------------------------------------------- batching for the coordinator
+
+from bucketsync.plan import batches_of  # noqa: E402
+
+
+def _copy(key: str, size: int) -> PlannedAction:
+    return PlannedAction("copy", key, source=ObjectEntry(key, size, '"e"'))
+
+
+@pytest.mark.parametrize(
+    "sizes, count, max_bytes, expected",
+    [
+        ([1] * 5, 2, 100, [2, 2, 1]),
+        ([1] * 4, 10, 100, [4]),
+        ([60, 60, 60], 10, 100, [1, 1, 1]),
+        ([500, 1, 1], 10, 100, [1, 2]),
+        ([40, 40, 40, 1], 10, 100, [2, 2]),
+        ([], 10, 100, []),
+    ],
+)
+def test_batches_are_bounded_by_count_and_bytes(sizes, count, max_bytes, expected):
+    actions = [_copy(f"k{i}", size) for i, size in enumerate(sizes)]
+    batches = batches_of(actions, count, max_bytes)
+    assert [len(batch) for batch in batches] == expected
+    assert [item["key"] for batch in batches for item in batch] == [a.key for a in actions]
