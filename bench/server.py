@@ -1,0 +1,193 @@
+"""The S3 server under the benchmark: a moto server of our own (one per workload), or one given by URL.
+
+moto's server writes one access-log line per request to stderr, e.g.
+    127.0.0.1 - - [25/Nov/2026 12:15:42] "PUT /dst/a/1?retention= HTTP/1.1" 200 -
+so requests by type are counted from the log between a run's start and end offsets, restricted to the
+run's buckets. The logged status is not reliable (moto logs 200 for some 500 answers), so it is ignored.
+A PUT of an object is shown as "PutObject/CopyObject": the line does not say which (the copy source is a
+header), except where the client adds `x-id=CopyObject`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from common import Endpoint
+
+LOG_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<target>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
+
+# Sub-resources that name the operation, in the order they are looked for.
+SUBRESOURCES = {
+    ("GET", "bucket", "list-type"): "ListObjectsV2",
+    ("GET", "bucket", "object-lock"): "GetObjectLockConfiguration",
+    ("GET", "bucket", "versioning"): "GetBucketVersioning",
+    ("GET", "bucket", "location"): "GetBucketLocation",
+    ("GET", "bucket", "versions"): "ListObjectVersions",
+    ("GET", "bucket", "uploads"): "ListMultipartUploads",
+    ("POST", "bucket", "delete"): "DeleteObjects",
+    ("GET", "object", "retention"): "GetObjectRetention",
+    ("GET", "object", "legal-hold"): "GetObjectLegalHold",
+    ("GET", "object", "tagging"): "GetObjectTagging",
+    ("PUT", "object", "retention"): "PutObjectRetention",
+    ("PUT", "object", "legal-hold"): "PutObjectLegalHold",
+    ("PUT", "object", "tagging"): "PutObjectTagging",
+    ("PUT", "object", "partNumber"): "UploadPart(Copy)",
+    ("POST", "object", "uploads"): "CreateMultipartUpload",
+    ("POST", "object", "uploadId"): "CompleteMultipartUpload",
+    ("DELETE", "object", "uploadId"): "AbortMultipartUpload",
+}
+PLAIN = {
+    ("GET", "bucket"): "ListObjects(v1)",
+    ("HEAD", "bucket"): "HeadBucket",
+    ("PUT", "bucket"): "CreateBucket",
+    ("DELETE", "bucket"): "DeleteBucket",
+    ("GET", "object"): "GetObject",
+    ("HEAD", "object"): "HeadObject",
+    ("PUT", "object"): "PutObject/CopyObject",
+    ("DELETE", "object"): "DeleteObject",
+}
+WRITES = frozenset(
+    {"PutObject/CopyObject", "CopyObject", "PutObject", "PutObjectRetention", "PutObjectLegalHold", "PutObjectTagging",
+     "UploadPart(Copy)", "CreateMultipartUpload", "CompleteMultipartUpload", "DeleteObject", "DeleteObjects"}
+)
+
+
+def classify(method: str, target: str) -> tuple[str, str]:
+    """(bucket, operation name) of one logged request (path-style addressing)."""
+    parts = urlsplit(target)
+    path = unquote(parts.path).lstrip("/")
+    bucket, _, key = path.partition("/")
+    level = "object" if key else "bucket"
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    for (verb, where, name), operation in SUBRESOURCES.items():
+        if verb == method and where == level and name in query:
+            return bucket, operation
+    if method == "PUT" and level == "object" and query.get("x-id") in ("CopyObject", "PutObject"):
+        return bucket, query["x-id"]
+    return bucket, PLAIN.get((method, level), f"{method} {level}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class S3Server:
+    """An S3 server some other party runs: no log, no CPU figures."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+
+    name = "external"
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def log_offset(self) -> int | None:
+        return None
+
+    def requests_between(self, start: int | None, end: int | None, buckets: set[str]) -> dict[str, int] | None:
+        return None
+
+    def cpu_seconds(self) -> float | None:
+        return None
+
+    def rss_mib(self) -> float | None:
+        return None
+
+
+class MotoServer(S3Server):
+    """`python -m moto.server` on a free loopback port, in its own session; always stopped by stop()."""
+
+    name = "moto"
+
+    def __init__(self, log_dir: Path, access_key_id: str = "bench-access", secret_access_key: str = "bench-secret") -> None:
+        self.port = free_port()
+        super().__init__(Endpoint(f"http://127.0.0.1:{self.port}", access_key_id, secret_access_key))
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"moto-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+        self._ps = None
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"moto server exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            self.stop()
+            raise RuntimeError(f"moto server did not listen on port {self.port} within 60 s")
+        try:
+            import psutil
+
+            self._ps = psutil.Process(self.process.pid)
+        except Exception:
+            self._ps = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def log_offset(self) -> int:
+        return self.log_path.stat().st_size
+
+    def requests_between(self, start: int | None, end: int | None, buckets: set[str]) -> dict[str, int] | None:
+        if start is None or end is None:
+            return None
+        counts: Counter[str] = Counter()
+        with open(self.log_path, "rb") as log:
+            log.seek(start)
+            text = log.read(end - start).decode("utf-8", "replace")
+        for line in text.splitlines():
+            match = LOG_LINE.search(line)
+            if not match:
+                continue
+            bucket, operation = classify(match["method"], match["target"])
+            if bucket in buckets:
+                counts[operation] += 1
+        return dict(counts.most_common())
+
+    def cpu_seconds(self) -> float | None:
+        if self._ps is None:
+            return None
+        times = self._ps.cpu_times()
+        return times.user + times.system
+
+    def rss_mib(self) -> float | None:
+        if self._ps is None:
+            return None
+        return self._ps.memory_info().rss / (1024 * 1024)

@@ -1,0 +1,242 @@
+"""The contenders: how each tool is started for one sync job, and what it tells about itself afterwards.
+
+Every tool runs at its own defaults (concurrency included) with a clean environment: no ~/.aws, no
+rclone.conf, no stray AWS_* / BUCKETSYNC_* / RCLONE_* variables; only the endpoint and credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common import BENCH_DIR, VENV_BIN, Endpoint
+from install import Found
+from measure import Measurement
+
+# Lock-carrying flags for rclone (≥ 1.74). moto refuses lock headers on CopyObject, so rclone sets the
+# lock with separate requests right after each copy (--s3-object-lock-set-after-upload).
+RCLONE_LOCK_FLAGS = [
+    "--metadata",
+    "--s3-object-lock-mode", "copy",
+    "--s3-object-lock-retain-until-date", "copy",
+    "--s3-object-lock-legal-hold-status", "copy",
+    "--s3-object-lock-set-after-upload",
+]
+
+PEER = "peer"
+OURS = "bucketsync"
+CEILING = "ceiling"
+
+
+@dataclass
+class Job:
+    """One sync to run: source bucket -> destination bucket on one endpoint."""
+
+    endpoint: Endpoint
+    source: str
+    dest: str
+    locks: bool  # the workload carries Object Lock state
+    workdir: Path
+    name: str  # file-name stem for this run's output files
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    env: dict[str, str]
+
+
+def clean_env(job: Job) -> dict[str, str]:
+    home = job.workdir / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BUCKETSYNC_", "RCLONE_", "BOTO_"))}
+    empty = job.workdir / "empty.conf"
+    empty.touch()
+    env.update(
+        HOME=str(home),
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        AWS_ACCESS_KEY_ID=job.endpoint.access_key_id,
+        AWS_SECRET_ACCESS_KEY=job.endpoint.secret_access_key,
+        AWS_DEFAULT_REGION=job.endpoint.region,
+        AWS_REGION=job.endpoint.region,
+        AWS_CONFIG_FILE=str(empty),
+        AWS_SHARED_CREDENTIALS_FILE=str(empty),
+        AWS_EC2_METADATA_DISABLED="true",
+        RCLONE_CONFIG=str(empty),
+    )
+    return env
+
+
+@dataclass
+class Tool:
+    name: str
+    role: str  # OURS, PEER or CEILING
+    path: str | None
+    version: str | None = None
+    reason: str | None = None  # why it does not run (unavailable, or not for this workload)
+    notes: list[str] = field(default_factory=list)
+
+    def command(self, job: Job) -> Command:
+        raise NotImplementedError
+
+    def extras(self, job: Job, measurement: Measurement) -> dict:
+        """Figures the tool reports about itself (unprotected seconds, failures)."""
+        return {}
+
+    def describe(self) -> dict:
+        return {"name": self.name, "role": self.role, "path": self.path, "version": self.version,
+                "reason": self.reason, "notes": self.notes}
+
+
+class BucketsyncEmbedded(Tool):
+    def command(self, job: Job) -> Command:
+        env = clean_env(job)
+        for side in ("SOURCE", "DEST"):
+            env[f"BUCKETSYNC_{side}__ACCESS_KEY_ID"] = job.endpoint.access_key_id
+            env[f"BUCKETSYNC_{side}__SECRET_ACCESS_KEY"] = job.endpoint.secret_access_key
+            env[f"BUCKETSYNC_{side}__REGION"] = job.endpoint.region
+        report = job.workdir / f"{job.name}.report.json"
+        argv = [self.path, "sync", f"s3://{job.source}", f"s3://{job.dest}",
+                "--source-endpoint-url", job.endpoint.url, "--dest-endpoint-url", job.endpoint.url,
+                "--report-json", str(report)]
+        return Command(argv, env)
+
+    def extras(self, job: Job, measurement: Measurement) -> dict:
+        report = job.workdir / f"{job.name}.report.json"
+        if not report.exists():
+            return {"report": None}
+        data = json.loads(report.read_text())
+        keep = ("listed", "copied", "skipped", "lock_updated", "failed", "lock_set_after_write", "max_unprotected_seconds")
+        extras = {name: data.get(name) for name in keep}
+        extras["unprotected_seconds"] = data.get("max_unprotected_seconds", 0.0)
+        if data.get("failures"):
+            extras["first_failures"] = data["failures"][:3]
+        return extras
+
+
+def bucketsync_distributed(job: Job, workers: int) -> Command:
+    """HOOK — "bucketsync distributed" with `workers` worker processes: not implemented yet.
+
+    To add it: return a Command whose process runs one whole distributed sync of job.source into
+    job.dest (coordinator + `workers` Celery worker processes over a Redis broker on loopback, started
+    and stopped inside that process) and exits when the run is finished, so run_measured's wait4 covers
+    the coordinator and every worker. Then put `BucketsyncDistributed(workers)` for 1 and 2 workers into
+    make_tools() below (it is listed there already, switched off with this reason), and, for W5, report
+    the coordinator's own peak RSS separately (the README's W5 target is about the coordinator).
+    """
+    raise NotImplementedError("bucketsync distributed runs are not implemented yet")
+
+
+class BucketsyncDistributed(Tool):
+    def __init__(self, workers: int) -> None:
+        super().__init__(f"bucketsync-dist-{workers}w", OURS, None,
+                         reason="not implemented yet (hook: tools.bucketsync_distributed)")
+        self.workers = workers
+
+    def command(self, job: Job) -> Command:
+        return bucketsync_distributed(job, self.workers)
+
+
+class AwsSync(Tool):
+    def command(self, job: Job) -> Command:
+        return Command([self.path, "s3", "sync", f"s3://{job.source}/", f"s3://{job.dest}/",
+                        "--endpoint-url", job.endpoint.url, "--only-show-errors", "--no-progress"], clean_env(job))
+
+
+class AwsSyncLockLoop(Tool):
+    """W4: `aws s3 sync` then the runbook's serial per-object lock loop (bench/lock_loop.sh)."""
+
+    def command(self, job: Job) -> Command:
+        return Command(["bash", str(BENCH_DIR / "lock_loop.sh"), job.source, job.dest, job.endpoint.url], clean_env(job))
+
+    def extras(self, job: Job, measurement: Measurement) -> dict:
+        marks: dict[str, float] = {}
+        for line in measurement.stdout().splitlines():
+            name, _, value = line.partition(" ")
+            if name in ("sync_start", "sync_end", "loop_end", "errors"):
+                try:
+                    marks[name] = float(value)
+                except ValueError:
+                    pass
+        extras: dict = {"loop_errors": int(marks.get("errors", -1))}
+        if {"sync_start", "sync_end", "loop_end"} <= marks.keys():
+            extras["sync_seconds"] = round(marks["sync_end"] - marks["sync_start"], 3)
+            extras["loop_seconds"] = round(marks["loop_end"] - marks["sync_end"], 3)
+            # Every copy exists by sync_end; the loop reaches the last locked key just before loop_end.
+            extras["unprotected_seconds"] = extras["loop_seconds"]
+        return extras
+
+
+class S5cmdSync(Tool):
+    def command(self, job: Job) -> Command:
+        return Command([self.path, "--endpoint-url", job.endpoint.url, "--log", "error",
+                        "sync", f"s3://{job.source}/*", f"s3://{job.dest}/"], clean_env(job))
+
+
+class RcloneSync(Tool):
+    def command(self, job: Job) -> Command:
+        env = clean_env(job)
+        env.update(
+            RCLONE_CONFIG_BENCH_TYPE="s3",
+            RCLONE_CONFIG_BENCH_PROVIDER="Other",
+            RCLONE_CONFIG_BENCH_ENDPOINT=job.endpoint.url,
+            RCLONE_CONFIG_BENCH_REGION=job.endpoint.region,
+            RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=job.endpoint.access_key_id,
+            RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=job.endpoint.secret_access_key,
+            RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE="true",
+        )
+        argv = [self.path, "sync", f"bench:{job.source}", f"bench:{job.dest}"]
+        if job.locks:
+            argv += RCLONE_LOCK_FLAGS
+        return Command(argv, env)
+
+
+class Ceiling(Tool):
+    def __init__(self, threads: int) -> None:
+        super().__init__("ceiling", CEILING, str(BENCH_DIR / "ceiling.py"), version=f"boto3, {threads} threads")
+        self.threads = threads
+
+    def command(self, job: Job) -> Command:
+        argv = [sys.executable, self.path, "--endpoint-url", job.endpoint.url, "--region", job.endpoint.region,
+                "--source", job.source, "--dest", job.dest, "--threads", str(self.threads)]
+        if job.locks:
+            argv.append("--locks")
+        return Command(argv, clean_env(job))
+
+    def extras(self, job: Job, measurement: Measurement) -> dict:
+        lines = measurement.stdout().strip().splitlines()
+        try:
+            data = json.loads(lines[-1]) if lines else {}
+        except json.JSONDecodeError:
+            return {}
+        return {**data, "unprotected_seconds": 0.0}
+
+
+def make_tools(found: dict[str, Found], ceiling_threads: int) -> dict[str, Tool]:
+    """Every tool by name; those that cannot run carry their reason."""
+    bucketsync = str(VENV_BIN / "bucketsync")
+    tools: dict[str, Tool] = {
+        "bucketsync": BucketsyncEmbedded("bucketsync", OURS, bucketsync, version=_bucketsync_version(),
+                                         reason=None if Path(bucketsync).exists() else "bucketsync is not installed in .venv"),
+        "aws": AwsSync("aws", PEER, found["aws"].path, found["aws"].version, found["aws"].reason),
+        "aws+loop": AwsSyncLockLoop("aws+loop", PEER, found["aws"].path, found["aws"].version, found["aws"].reason),
+        "s5cmd": S5cmdSync("s5cmd", PEER, found["s5cmd"].path, found["s5cmd"].version, found["s5cmd"].reason),
+        "rclone": RcloneSync("rclone", PEER, found["rclone"].path, found["rclone"].version, found["rclone"].reason),
+        "ceiling": Ceiling(ceiling_threads),
+    }
+    for workers in (1, 2):
+        tool = BucketsyncDistributed(workers)
+        tools[tool.name] = tool
+    return tools
+
+
+def _bucketsync_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("bucketsync")
+    except Exception:
+        return None

@@ -1,0 +1,352 @@
+"""The five workloads. Each seeds its source, runs every tool into a fresh destination, interleaved
+(the order rotates each round), and verifies the destination after every run.
+
+W1  5,000 × 1 KiB over 50 prefixes into an empty destination.
+W2  20 × 32 MiB into an empty destination.
+W3  a no-change re-sync of W1's data, then a re-sync after overwriting 1 % of the source objects.
+W4  2,000 objects, half with GOVERNANCE/COMPLIANCE retention, a quarter with legal hold, into a
+    lock-enabled destination; then 5 % of the source objects change lock state and everything re-syncs.
+W5  200,000 × 0 bytes, no-change re-sync at 50k and at 200k objects (peak RSS flat?). Off by default.
+Counts scale with --scale (at least a handful of objects each); object sizes do not.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from common import KiB, MiB, bucket_name
+from data import (
+    change_locks,
+    create_bucket,
+    delete_bucket,
+    empty_objects,
+    large_objects,
+    list_all,
+    locked_objects,
+    overwrite_some,
+    put_items,
+    read_locks,
+    small_objects,
+)
+from measure import run_measured
+from server import WRITES, S3Server
+from tools import Job, Tool
+from verify import Verdict, verify_copy, verify_locks
+
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4")
+
+# Which tools take part in which workload (those unavailable drop out with their reason).
+DISTRIBUTED = ("bucketsync-dist-1w", "bucketsync-dist-2w")
+WORKLOAD_TOOLS = {
+    "W1": ("bucketsync", *DISTRIBUTED, "aws", "s5cmd", "rclone", "ceiling"),
+    "W2": ("bucketsync", *DISTRIBUTED, "aws", "s5cmd", "rclone", "ceiling"),
+    "W3": ("bucketsync", *DISTRIBUTED, "aws", "s5cmd", "rclone", "ceiling"),
+    "W4": ("bucketsync", *DISTRIBUTED, "aws+loop", "rclone", "ceiling"),
+    "W5": ("bucketsync", *DISTRIBUTED, "aws", "s5cmd", "ceiling"),
+}
+NOT_IN_WORKLOAD = {
+    ("W4", "aws"): "copies no lock state (its W4 entry is aws+loop)",
+    ("W4", "s5cmd"): "has no Object Lock support",
+    ("W5", "rclone"): "would rewrite every object it did not write itself (modtime fix-up by server-side copy), "
+                      "so its run would not be a no-change re-sync",
+}
+
+
+@dataclass
+class Expect:
+    """What a run had to do, for the rates: objects it had to consider and bytes it had to move."""
+
+    objects: int
+    bytes: int
+
+
+class Session:
+    """One workload's runs against one S3 server; collects a record per run."""
+
+    def __init__(self, args, server: S3Server, tools: dict[str, Tool], workdir: Path, tag: str) -> None:
+        self.args = args
+        self.server = server
+        self.endpoint = server.endpoint
+        self.client = self.endpoint.client(pool=32)
+        self.tools = tools
+        self.workdir = workdir
+        self.tag = tag
+        self.records: list[dict] = []
+        self.skipped: list[dict] = []
+
+    # ------------------------------------------------------------ plumbing
+
+    def say(self, text: str) -> None:
+        print(f"bench: {text}", file=sys.stderr, flush=True)
+
+    def tools_for(self, workload: str) -> list[Tool]:
+        chosen = []
+        wanted = set(self.args.tools) if self.args.tools else None
+        for name in WORKLOAD_TOOLS[workload]:
+            tool = self.tools[name]
+            if wanted is not None and name not in wanted and not (name == "aws+loop" and "aws" in wanted):
+                continue
+            if tool.reason:
+                self.skipped.append({"workload": workload, "tool": name, "reason": tool.reason})
+                self.say(f"{workload}: skipping {name}: {tool.reason}")
+                continue
+            chosen.append(tool)
+        for (where, name), reason in NOT_IN_WORKLOAD.items():
+            if where == workload and (wanted is None or name in wanted):
+                self.skipped.append({"workload": workload, "tool": name, "reason": reason})
+        return chosen
+
+    @staticmethod
+    def rotated(tools: list[Tool], round_index: int) -> list[Tool]:
+        shift = round_index % len(tools) if tools else 0
+        return tools[shift:] + tools[:shift]
+
+    def bucket(self, *parts: object) -> str:
+        return bucket_name("b", self.tag, *parts)
+
+    def measure(self, workload: str, phase: str, tool: Tool, job: Job, repeat: int, expect: Expect,
+                verify: Callable[[dict], Verdict]) -> dict:
+        """Run one tool once, then verify. verify(extras) returns the Verdict (and may add to extras)."""
+        command = tool.command(job)
+        offset = self.server.log_offset()
+        cpu_before = self.server.cpu_seconds()
+        self.say(f"{workload} {phase}: {tool.name} (round {repeat + 1}) …")
+        measurement = run_measured(command.argv, command.env, job.workdir, job.name, self.args.timeout)
+        time.sleep(0.2)  # let the server write its last access-log lines
+        cpu_after = self.server.cpu_seconds()
+        requests = self.server.requests_between(offset, self.server.log_offset(), {job.source, job.dest})
+        extras = tool.extras(job, measurement)
+        extras["requests_to_dest_that_write"] = (
+            sum(n for op, n in requests.items() if op in WRITES) if requests is not None else None
+        )
+        verdict = verify(extras)
+        ok = verdict.correct and measurement.exit_code == 0 and not measurement.timed_out
+        wall = measurement.wall_seconds
+        record = {
+            "workload": workload,
+            "phase": phase,
+            "tool": tool.name,
+            "role": tool.role,
+            "repeat": repeat,
+            "source": job.source,
+            "dest": job.dest,
+            "objects": expect.objects,
+            "bytes": expect.bytes,
+            "wall_s": round(wall, 3),
+            "objects_per_s": round(expect.objects / wall, 1) if wall > 0 else None,
+            "mb_per_s": round(expect.bytes / MiB / wall, 2) if wall > 0 and expect.bytes else None,
+            "user_s": round(measurement.user_seconds, 3),
+            "sys_s": round(measurement.system_seconds, 3),
+            "cpu_s": round(measurement.cpu_seconds, 3),
+            "peak_rss_mib": round(measurement.peak_rss_mib, 1),
+            "exit_code": measurement.exit_code,
+            "timed_out": measurement.timed_out,
+            "correct": ok,
+            "verdict": verdict.to_json(),
+            "server_cpu_s": round(cpu_after - cpu_before, 3) if cpu_before is not None and cpu_after is not None else None,
+            "server_rss_mib": round(self.server.rss_mib(), 1) if self.server.rss_mib() is not None else None,
+            "requests": requests,
+            "extras": extras,
+            "argv": command.argv,
+        }
+        if not ok:
+            record["stderr_tail"] = measurement.stderr_tail()
+        self.records.append(record)
+        flag = "ok" if ok else f"NOT CORRECT ({'; '.join(verdict.examples[:2]) or measurement.stderr_tail(2)})"
+        self.say(f"  {wall:.2f} s, cpu {measurement.cpu_seconds:.2f} s, rss {measurement.peak_rss_mib:.0f} MiB, {flag}")
+        return record
+
+    def job(self, tool: Tool, source: str, dest: str, locks: bool, name: str) -> Job:
+        return Job(self.endpoint, source, dest, locks, self.workdir / "runs", name)
+
+    def seed(self, bucket: str, items, lock: bool = False) -> dict[str, tuple[int, str]]:
+        started = time.monotonic()
+        create_bucket(self.client, bucket, lock=lock)
+        count = put_items(self.client, bucket, items, threads=self.args.seed_threads)
+        self.say(f"seeded {count} objects into {bucket} in {time.monotonic() - started:.1f} s")
+        return list_all(self.client, bucket)
+
+    def copy_round(self, workload: str, phase: str, source: str, listing: dict, repeats: int, expect: Expect) -> None:
+        """W1/W2: each tool copies the source into a fresh, empty destination; verified; then removed."""
+        tools = self.tools_for(workload)
+        for repeat in range(repeats):
+            for tool in self.rotated(tools, repeat):
+                dest = self.bucket(workload, tool.name, repeat)
+                create_bucket(self.client, dest)
+                job = self.job(tool, source, dest, False, f"{workload}-{tool.name}-{repeat}".replace("+", ""))
+                self.measure(workload, phase, tool, job, repeat, expect,
+                             lambda extras: verify_copy(self.client, source, listing, dest, self.args.seed_threads))
+                delete_bucket(self.client, dest)
+
+
+# ---------------------------------------------------------------- the workloads
+
+
+def scaled(count: int, scale: float, minimum: int) -> int:
+    return max(minimum, round(count * scale))
+
+
+def run_w1(session: Session, scale: float) -> None:
+    count = scaled(5000, scale, 50)
+    prefixes = min(50, count)
+    source = session.bucket("w1", "src")
+    listing = session.seed(source, small_objects(count, prefixes, KiB))
+    session.copy_round("W1", f"copy {count} x 1 KiB", source, listing, session.args.repeats, Expect(count, count * KiB))
+
+
+def run_w2(session: Session, scale: float) -> None:
+    count = scaled(20, scale, 4)
+    size = 32 * MiB
+    source = session.bucket("w2", "src")
+    listing = session.seed(source, large_objects(count, size))
+    session.copy_round("W2", f"copy {count} x 32 MiB", source, listing, session.args.repeats, Expect(count, count * size))
+
+
+def run_w3(session: Session, scale: float) -> None:
+    """Per round: every tool makes its own copy (not timed as W3), re-syncs it unchanged (timed); then 1 %
+    of the source is overwritten (same size, new bytes, a later second) and every tool re-syncs (timed)."""
+    count = scaled(5000, scale, 100)
+    prefixes = min(50, count)
+    changed_count = max(1, round(count * 0.01))
+    source = session.bucket("w3", "src")
+    session.seed(source, small_objects(count, prefixes, KiB))
+    tools = session.tools_for("W3")
+    rng = random.Random(3)
+    for repeat in range(session.args.repeats):
+        order = session.rotated(tools, repeat)
+        dests: dict[str, str] = {}
+        listing = list_all(session.client, source)
+        for tool in order:
+            dest = dests[tool.name] = session.bucket("w3", tool.name, repeat)
+            create_bucket(session.client, dest)
+            stem = f"W3-{tool.name}-{repeat}".replace("+", "")
+            session.measure("W3", "initial copy (setup)", tool, session.job(tool, source, dest, False, stem + "-initial"),
+                            repeat, Expect(count, count * KiB),
+                            lambda extras, d=dest: verify_copy(session.client, source, listing, d))
+            session.measure("W3", f"no-change {count}", tool, session.job(tool, source, dest, False, stem + "-nochange"),
+                            repeat, Expect(count, 0),
+                            lambda extras, d=dest: _no_write_verdict(session, source, listing, d, extras))
+        time.sleep(1.1)  # S3 timestamps have whole seconds: the overwrite must be visibly newer
+        changed = rng.sample(sorted(listing), changed_count)
+        overwrite_some(session.client, source, changed, KiB)
+        listing = list_all(session.client, source)
+        for tool in order:
+            dest = dests[tool.name]
+            stem = f"W3-{tool.name}-{repeat}".replace("+", "")
+            session.measure("W3", f"1% changed ({changed_count} of {count})", tool,
+                            session.job(tool, source, dest, False, stem + "-changed"), repeat,
+                            Expect(count, changed_count * KiB),
+                            lambda extras, d=dest: verify_copy(session.client, source, listing, d))
+        for dest in dests.values():
+            delete_bucket(session.client, dest)
+
+
+def _no_write_verdict(session: Session, source: str, listing: dict, dest: str, extras: dict) -> Verdict:
+    verdict = verify_copy(session.client, source, listing, dest)
+    writes = extras.get("requests_to_dest_that_write")
+    if writes:
+        verdict.note = (verdict.note + "; " if verdict.note else "") + f"{writes} write requests in a no-change re-sync"
+    return verdict
+
+
+def run_w4(session: Session, scale: float) -> None:
+    """Per round: every tool copies into a fresh lock-enabled destination (timed, locks verified); then 5 %
+    of the source objects change lock state (retention extended 10 days, or legal hold toggled) and every
+    tool re-syncs its destination (timed; counts how many of the changes arrived)."""
+    count = scaled(2000, scale, 20)
+    changed_count = max(2, round(count * 0.05))
+    source = session.bucket("w4", "src")
+    listing = session.seed(source, locked_objects(count, KiB, datetime.now(timezone.utc)), lock=True)
+    tools = session.tools_for("W4")
+    rng = random.Random(4)
+    for repeat in range(session.args.repeats):
+        order = [tool for tool in session.rotated(tools, repeat)
+                 if not (tool.name == "aws+loop" and repeat >= session.args.loop_repeats)]
+        source_locks = read_locks(session.client, source, listing.keys())
+        dests: dict[str, str] = {}
+        for tool in order:
+            dest = dests[tool.name] = session.bucket("w4", tool.name, repeat)
+            create_bucket(session.client, dest, lock=True)
+            stem = f"W4-{tool.name}-{repeat}".replace("+", "")
+
+            def verify_initial(extras: dict, d: str = dest) -> Verdict:
+                verdict = verify_copy(session.client, source, listing, d)
+                verify_locks(session.client, d, source_locks, verdict)
+                return verdict
+
+            session.measure("W4", f"initial {count} locked/unlocked", tool,
+                            session.job(tool, source, dest, True, stem + "-initial"), repeat,
+                            Expect(count, count * KiB), verify_initial)
+        time.sleep(1.1)
+        changed = sorted(rng.sample(sorted(listing), changed_count))
+        what = change_locks(session.client, source, changed, source_locks)
+        new_locks = read_locks(session.client, source, listing.keys())
+        for tool in order:
+            dest = dests[tool.name]
+            stem = f"W4-{tool.name}-{repeat}".replace("+", "")
+
+            def verify_change(extras: dict, d: str = dest) -> Verdict:
+                verdict = verify_copy(session.client, source, listing, d)
+                actual = verify_locks(session.client, d, new_locks, verdict)
+                reached = [key for key in changed if actual.get(key) == new_locks[key]]
+                extras["changes"] = len(changed)
+                extras["changes_reached"] = len(reached)
+                extras["changes_reached_by_kind"] = {
+                    kind: sum(1 for key in reached if what[key] == kind) for kind in sorted(set(what.values()))
+                }
+                extras["changes_by_kind"] = {kind: sum(1 for key in changed if what[key] == kind) for kind in sorted(set(what.values()))}
+                return verdict
+
+            session.measure("W4", f"lock change on 5% ({changed_count})", tool,
+                            session.job(tool, source, dest, True, stem + "-lockchange"), repeat,
+                            Expect(count, 0), verify_change)
+    # Locked destinations cannot be deleted; a moto server of our own goes away with them.
+
+
+def run_w5(session: Session, scale: float) -> None:
+    """No-change re-sync of 0-byte objects at two sizes. Source and destination are seeded alike (the
+    destination after the source, so it is newer: a no-change for aws and s5cmd). Every tool re-syncs the
+    same destination; a run is correct when it wrote nothing (server log) and the listing still matches."""
+    small = scaled(50_000, scale, 200)
+    large = scaled(200_000, scale, 800)
+    source = session.bucket("w5", "src")
+    dest = session.bucket("w5", "dst")
+    create_bucket(session.client, source)
+    create_bucket(session.client, dest)
+    tools = session.tools_for("W5")
+    seeded = 0
+    for total in (small, large):
+        started = time.monotonic()
+        put_items(session.client, source, empty_objects(seeded, total), threads=session.args.seed_threads)
+        put_items(session.client, dest, empty_objects(seeded, total), threads=session.args.seed_threads)
+        session.say(f"W5: seeded {total - seeded} more objects into both buckets in {time.monotonic() - started:.0f} s")
+        seeded = total
+        listing = list_all(session.client, source)
+        for repeat in range(session.args.w5_repeats):
+            for tool in session.rotated(tools, repeat):
+                stem = f"W5-{tool.name}-{total}-{repeat}".replace("+", "")
+
+                def verify_no_write(extras: dict) -> Verdict:
+                    writes = extras.get("requests_to_dest_that_write")
+                    if writes is None:  # no server log: compare the listing instead
+                        return verify_copy(session.client, source, listing, dest)
+                    verdict = Verdict(checked=len(listing), note="checked by the server log: no write requests")
+                    if writes:
+                        verdict.content_mismatch = writes
+                        verdict.problem(f"{writes} write requests in a no-change re-sync")
+                    return verdict
+
+                session.measure("W5", f"no-change {total}", tool, session.job(tool, source, dest, False, stem),
+                                repeat, Expect(total, 0), verify_no_write)
+        final = verify_copy(session.client, source, listing, dest)
+        session.say(f"W5 {total}: destination listing after all runs {'matches' if final.correct else 'DIFFERS'}")
+
+
+RUNNERS = {"W1": run_w1, "W2": run_w2, "W3": run_w3, "W4": run_w4, "W5": run_w5}
