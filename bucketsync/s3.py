@@ -45,16 +45,16 @@ def make_client(side: SideSettings, settings: Settings):
 
 
 def add_checksum_header_to_locked_copies(client) -> None:
-    """Make CopyObject requests that carry lock headers also declare a checksum algorithm.
+    """Make this client's CopyObject requests declare a checksum algorithm.
 
     S3 requires Content-MD5 or x-amz-sdk-checksum-algorithm on uploads that set Object Lock; some
-    servers (moto) apply that rule to CopyObject too and reject the copy. The copy has no request
-    body to hash, so the declaration is all they need.
+    servers (moto) apply that rule to CopyObject too and reject the copy: when it carries lock headers,
+    and also when it carries none but the destination bucket has a default retention. The copy has no
+    request body to hash, so the declaration is all they need. Registered only once a server asked.
     """
 
     def declare(request, **_):
-        if "x-amz-object-lock-mode" in request.headers or "x-amz-object-lock-legal-hold" in request.headers:
-            request.headers["x-amz-sdk-checksum-algorithm"] = "CRC32"
+        request.headers["x-amz-sdk-checksum-algorithm"] = "CRC32"
 
     client.meta.events.register("before-sign.s3.CopyObject", declare, unique_id="bucketsync-lock-checksum")
 

@@ -1,0 +1,148 @@
+"""Errors that stop a run before any write: `bucketsync sync` exits 2 with one line on stderr, no traceback."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from conftest import free_port, run_cli, start_moto, stop, unique_bucket
+
+from .helpers import USAGE_AS_INTERNAL, Seed, check_error_exit, cli_env, expect_cli, in_days, list_keys, seed
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def strict_moto():
+    """A moto server that checks signatures: by default moto accepts any keys, so it cannot reject any.
+
+    moto's /moto-api/reset-auth sets how many requests go unauthenticated; 0 turns IAM checks on for
+    everything after, and keys that IAM does not know are refused (InvalidAccessKeyId / 403). The
+    buckets are created first, while auth is still off.
+    """
+    server = start_moto()
+    client = server.client()
+    buckets = unique_bucket("auth-src"), unique_bucket("auth-dst")
+    for bucket in buckets:
+        client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    reset = urllib.request.Request(
+        f"{server.url}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+    )
+    urllib.request.urlopen(reset).close()
+    yield server, buckets
+    stop(server.process)
+
+
+def test_missing_source_bucket(moto_server, locked_buckets):
+    _, dest = locked_buckets
+    result = run_cli("sync", "s3://no-such-source-bucket", f"s3://{dest}", env=cli_env(moto_server))
+    check_error_exit(result, "source bucket 'no-such-source-bucket' does not exist")
+
+
+def test_missing_destination_bucket(moto_server, locked_buckets):
+    source, _ = locked_buckets
+    result = run_cli("sync", f"s3://{source}", "s3://no-such-dest-bucket", env=cli_env(moto_server))
+    check_error_exit(result, "destination bucket 'no-such-dest-bucket' does not exist")
+
+
+@pytest.mark.parametrize("side", ["source", "dest"])
+def test_unreachable_endpoint(moto_server, locked_buckets, side):
+    source, dest = locked_buckets
+    closed = f"http://127.0.0.1:{free_port()}"
+    env = cli_env(moto_server, MAX_ATTEMPTS="1", CONNECT_TIMEOUT="2")
+    env[f"BUCKETSYNC_{side.upper()}__ENDPOINT_URL"] = closed
+    result = run_cli("sync", f"s3://{source}", f"s3://{dest}", env=env)
+    check_error_exit(result, f"cannot reach the {'source' if side == 'source' else 'destination'} endpoint")
+
+
+@pytest.mark.parametrize("side", ["source", "dest"])
+def test_credentials_rejected(moto_server, strict_moto, side):
+    server, (source, dest) = strict_moto
+    env = cli_env(server)
+    env[f"BUCKETSYNC_{side.upper()}__ACCESS_KEY_ID"] = "AKIAUNKNOWNTOTHESERVER"
+    env[f"BUCKETSYNC_{side.upper()}__SECRET_ACCESS_KEY"] = "wrong-secret"
+    if side == "dest":  # the source must pass: give it keys on an ordinary server
+        env = {**env, **{k: v for k, v in cli_env(moto_server).items() if k.startswith("BUCKETSYNC_SOURCE__")}}
+        source = unique_bucket("auth-ok")
+        moto_server.client().create_bucket(Bucket=source)
+    result = run_cli("sync", f"s3://{source}", f"s3://{dest}", env=env)
+    name = "source" if side == "source" else "destination"
+    check_error_exit(result, name, "credentials rejected")
+
+
+def test_destination_without_object_lock(moto_server, s3, locked_buckets):
+    source, _ = locked_buckets
+    plain = unique_bucket("nolock")
+    s3.create_bucket(Bucket=plain)
+    seed(s3, source, [Seed("locked.txt", b"x", mode="GOVERNANCE", retain_until=in_days(1))])
+    result = run_cli("sync", f"s3://{source}", f"s3://{plain}", env=cli_env(moto_server))
+    check_error_exit(result, f"source bucket {source!r} has Object Lock", f"destination bucket {plain!r} does not")
+    assert list_keys(s3, plain) == {}  # preflight comes before any write
+
+
+@pytest.mark.parametrize(
+    "settings, options, fragment",
+    [
+        ({"CONCURRENCY": "0"}, [], "concurrency"),
+        ({"CONCURRENCY": "many"}, [], "concurrency"),
+        ({}, ["--concurrency", "0"], "concurrency"),
+        ({"DEST__ENDPOINT_URL": "localhost:9000"}, [], "dest.endpoint_url"),
+        ({}, ["--source-endpoint-url", "ftp://example.com"], "source.endpoint_url"),
+        ({"MULTIPART_THRESHOLD": "1024"}, [], "multipart_threshold"),
+    ],
+    ids=["concurrency-0", "concurrency-word", "concurrency-option", "endpoint-env", "endpoint-option", "threshold"],
+)
+def test_invalid_settings(moto_server, locked_buckets, settings, options, fragment):
+    source, dest = locked_buckets
+    env = {**cli_env(moto_server), **{f"BUCKETSYNC_{name}": value for name, value in settings.items()}}
+    result = run_cli("sync", f"s3://{source}", f"s3://{dest}", *options, env=env)
+    check_error_exit(result, "invalid settings", fragment)
+
+
+def test_access_key_without_secret(moto_server, locked_buckets):
+    source, dest = locked_buckets
+    env = cli_env(moto_server)
+    del env["BUCKETSYNC_SOURCE__SECRET_ACCESS_KEY"]
+    result = run_cli("sync", f"s3://{source}", f"s3://{dest}", env=env)
+    check_error_exit(result, "invalid settings", "set together")
+
+
+@pytest.mark.parametrize(
+    "source_url, fragment",
+    [
+        ("http://some-bucket/prefix", "not an S3 URL"),
+        ("s3://", "no bucket name"),
+        ("s3://Bad_Bucket/x", "invalid bucket name 'Bad_Bucket'"),
+        ("s3://ab", "invalid bucket name 'ab'"),
+    ],
+    ids=["scheme", "no-bucket", "bad-characters", "too-short"],
+)
+def test_malformed_locations(moto_server, locked_buckets, source_url, fragment):
+    _, dest = locked_buckets
+    result = run_cli("sync", source_url, f"s3://{dest}", env=cli_env(moto_server))
+    check_error_exit(result, fragment)
+
+
+def test_overlapping_source_and_destination(moto_server, locked_buckets):
+    source, _ = locked_buckets
+    result = run_cli("sync", f"s3://{source}/data", f"s3://{source}/data/copy", env=cli_env(moto_server))
+    check_error_exit(result, "overlap")
+
+
+@pytest.mark.parametrize("option", ["--source-profile", "--dest-profile"])
+def test_unknown_profile(moto_server, locked_buckets, option):
+    source, dest = locked_buckets
+    result = run_cli("sync", f"s3://{source}", f"s3://{dest}", option, "no-such-profile", env=cli_env(moto_server))
+    check_error_exit(result, "no-such-profile")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [(["sync", "s3://only-one-bucket"], "Missing"), (["sync", "s3://aaa", "s3://bbb", "--frobnicate"], "--frobnicate")],
+    ids=["missing-argument", "unknown-option"],
+)
+def test_usage_errors(args, fragment):
+    result = run_cli(*args)
+    message = check_error_exit(result, fragment)
+    expect_cli("internal error" not in message, USAGE_AS_INTERNAL)
