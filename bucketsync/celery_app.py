@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import Any
 
+from celery import Celery, Task
+
+from . import task_labels
 from .settings import Settings
 
 QUEUE = "bucketsync"
+
+
+class LabelledTask(Task):
+    """Publishes its arguments for Flower as a one-line label (run id, page, objects): see task_labels."""
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        if options.get("argsrepr") is None:
+            shown = task_labels.label(self.name, args, kwargs)
+            if shown is not None:
+                options["argsrepr"] = shown
+        return super().apply_async(args, kwargs, **options)
 
 
 def transport_options(settings: Settings) -> dict:
@@ -16,6 +30,8 @@ def transport_options(settings: Settings) -> dict:
         "visibility_timeout": timeout,
         "unacked_restore_interval": max(1, min(10, timeout // 10)),
         "unacked_restore_throttle": 1 if timeout < 600 else 10,
+        # A worker killed while it holds the restore mutex would block every sweep for the default 300 s.
+        "unacked_mutex_expire": max(5, min(300, timeout)),
     }
 
 
@@ -46,7 +62,7 @@ def configure(app: Celery, settings: Settings) -> Celery:
 
 
 def create_app() -> Celery:
-    return Celery("bucketsync", include=["bucketsync.tasks"])
+    return Celery("bucketsync", include=["bucketsync.tasks", "bucketsync.scheduled"], task_cls=LabelledTask)
 
 
 app = create_app()

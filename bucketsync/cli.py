@@ -96,7 +96,9 @@ def sync(
             out.print(request.run_id, highlight=False)
             raise typer.Exit(0)
         with ProgressDisplay(err) as display:
-            summary = follow_run(ledger, request.run_id, on_progress=display.update)
+            summary = follow_run(
+                ledger, request.run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds
+            )
     else:
         from .embedded import run_embedded
 
@@ -117,7 +119,7 @@ def status(
     settings = load_settings(broker_url=broker_url)
     if not settings.broker_url:
         raise UsageError("status needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
-    summary = open_ledger(settings).summary(run_id)
+    summary = open_ledger(settings).summary(run_id, settings.stalled_after_seconds)
     if summary is None:
         raise UsageError(f"run {run_id} is not known (never submitted, or its report expired)")
     if json_output:
@@ -125,6 +127,28 @@ def status(
     else:
         out.print(report.render_text(summary), highlight=False, markup=False)
     raise typer.Exit(summary.exit_code() if summary.state != "running" else 0)
+
+
+@app.command()
+def resume(
+    run_id: str = typer.Argument(..., help="the id of a stalled distributed run"),
+    broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
+    detach: bool = typer.Option(False, "--detach", help="return at once instead of following the run"),
+    report_json: Optional[Path] = typer.Option(None, help="write the final report as JSON to this path"),
+) -> None:
+    """Finish a stalled distributed run without copying again what it already copied."""
+    from .distributed import follow_run, resume_run
+
+    settings = load_settings(broker_url=broker_url)
+    if not settings.broker_url:
+        raise UsageError("resume needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
+    ledger, said = resume_run(settings, run_id)
+    err.print(said, highlight=False, markup=False)
+    if detach:
+        raise typer.Exit(0)
+    with ProgressDisplay(err) as display:
+        summary = follow_run(ledger, run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds)
+    finish(summary, report_json)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -155,6 +179,11 @@ def demo(
     from .demo import run_demo
 
     raise typer.Exit(run_demo(objects, out))
+
+
+from . import ops_cli  # noqa: E402  (beat, schedules, runs)
+
+ops_cli.register(app)
 
 
 def main() -> None:

@@ -39,33 +39,60 @@ def open_ledger(settings: Settings) -> Ledger:
 def submit_run(settings: Settings, request: RunRequest) -> Ledger:
     """Record the run and enqueue the coordinator of its first page."""
     from .celery_app import app, configure
-    from .coordinator import enqueue, first_page
+    from .coordinator import PageTask, enqueue
 
     configure(app, settings)
     ledger = open_ledger(settings)
     meta = {"batch_size": settings.batch_size, "page_size": settings.page_size, "job": request.job}
     try:
         ledger.create_run(request.run_id, request.to_json(), meta, utc_now_iso())
-        enqueue(request, first_page(settings.batch_size, settings.page_size))
+        enqueue(request, PageTask(page=0, token=None, start_after=None))
     except (redis.RedisError, OperationalError) as exc:
         raise PreflightError(f"cannot submit the run to {redacted(settings.broker_url)}: {exc}") from None
     return ledger
 
 
+def resume_run(settings: Settings, run_id: str) -> tuple[Ledger, str]:
+    """Publish again what a stalled run is missing: uncounted batches, and the listing from its cursor.
+
+    Nothing already counted is copied again: counted batches are not republished, and the ledger
+    ignores a batch that is counted by the time its second copy runs.
+    """
+    from .celery_app import app, configure
+    from .coordinator import PageTask, enqueue, publish_batches
+
+    configure(app, settings)
+    ledger = open_ledger(settings)
+    summary = ledger.summary(run_id)
+    if summary is None:
+        raise PreflightError(f"run {run_id} is not known to Redis (never submitted, or its report expired)")
+    if summary.state in FINAL_STATES:
+        return ledger, f"run {run_id} has already {summary.state}; nothing to resume"
+    request = RunRequest.from_json(ledger.request(run_id))
+    unfinished = ledger.unfinished_batches(run_id)
+    for page, batches in unfinished.items():
+        publish_batches(request, page, batches)
+    cursor = ledger.cursor(run_id)
+    relisting = not cursor.listing_done
+    if relisting:
+        enqueue(request, PageTask(cursor.next_page, cursor.token, cursor.last_key, force_claim=True))
+    ledger.mark(run_id, updated_at=time.time())
+    batches = sum(len(b) for b in unfinished.values())
+    said = f"run {run_id}: republished {batches} uncounted batch(es) of {len(unfinished)} page(s)"
+    return ledger, said + (f"; listing resumes at page {cursor.next_page}" if relisting else "")
+
+
 def follow_run(
     ledger: Ledger, run_id: str, on_progress: Callable[[RunSummary], None] | None = None, poll_seconds: float = 0.5,
-    timeout: float | None = None,
+    stalled_after: float | None = None,
 ) -> RunSummary:
-    """Poll the ledger until the run is finished (or failed); returns the final summary."""
-    deadline = time.monotonic() + timeout if timeout else None
+    """Poll the ledger until the run has finished, failed or stalled; returns its summary."""
     while True:
-        summary = ledger.summary(run_id)
+        summary = ledger.summary(run_id, stalled_after)
         if summary is None:
             raise PreflightError(f"run {run_id} is not known to Redis (never submitted, or its report expired)")
         if on_progress:
             on_progress(summary)
-        if summary.state in FINAL_STATES:
-            return summary
-        if deadline and time.monotonic() > deadline:
+        if summary.state != "running":
             return summary
         time.sleep(poll_seconds)

@@ -84,8 +84,9 @@ class RunSummary:
     dry_run: bool
     started_at: str
     finished_at: str | None = None
-    state: str = "running"  # running, finished, failed (the run could not go on: see error)
+    state: str = "running"  # running, stalled (no progress for a while), finished, failed (see error)
     error: str | None = None
+    job: str | None = None  # the schedule that started it, if any
     listed: int = 0
     copied: int = 0
     skipped: int = 0
@@ -103,7 +104,7 @@ class RunSummary:
     lock_refusals: list[dict[str, Any]] = field(default_factory=list)
 
     def exit_code(self) -> int:
-        if self.state == "failed":
+        if self.state in ("failed", "stalled"):
             return 2
         return 1 if self.failed else 0
 

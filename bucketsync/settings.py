@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     batch_max_bytes: int = Field(1 * GiB, ge=1, description="bytes to copy per copy-task message (one larger object alone)")
     queue_high_water: int = Field(200, ge=1, le=100_000, description="queued messages before the coordinator waits")
     report_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, le=365 * 24 * 3600)
+    stalled_after_seconds: int = Field(900, ge=2, le=7 * 24 * 3600, description="no progress this long: the run shows as stalled")
     visibility_timeout: int = Field(3600, ge=2, le=24 * 3600)
     task_time_limit: int = Field(3000, ge=1, le=24 * 3600)
 

@@ -18,9 +18,10 @@ from .celery_app import app, configure
 from .context import RunRequest
 from .execute import execute
 from .outcomes import ObjectOutcome, counts_of, utc_now_iso
+from .patience import patiently
 from .plan import PlannedAction
 
-TRANSIENT = (redis.ConnectionError, redis.TimeoutError, OperationalError)
+TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.OutOfMemoryError, OperationalError)
 
 configure(app, runtime.worker_settings())
 
@@ -52,7 +53,13 @@ def copy_batch(request: dict[str, Any], page: int, batch: int, actions: list[dic
     """Copy (and lock, delete, check) one batch of objects; count it once in the run's ledger."""
     run = RunRequest.from_json(request)
     outcomes = copy_actions(run, [PlannedAction.from_json(action) for action in actions])
-    runtime.ledger().record_batch(run.run_id, page, batch, outcomes, utc_now_iso())
+    # The copies are done; if Redis is restarting or full, wait to count them rather than copy again.
+    give_up = max(5, runtime.worker_settings().task_time_limit - 30)
+    patiently(
+        lambda: runtime.ledger().record_batch(run.run_id, page, batch, outcomes, utc_now_iso()),
+        what=f"run {run.run_id} page {page} batch {batch}",
+        give_up_after=give_up,
+    )
     return batch_counts(outcomes)
 
 

@@ -194,7 +194,7 @@ def _ledger_with_page(redis_server, db: int, batches: int) -> tuple[Ledger, str]
     ledger = Ledger.from_url(url, 600)
     run_id = f"race{time.time_ns()}"
     ledger.create_run(run_id, {"source": "s3://a/", "destination": "s3://b/", "dry_run": False}, {}, utc_now_iso())
-    ledger.register_page(run_id, 0, batches=batches, listed=batches, skipped=0, token=None, last_key="k",
+    ledger.register_page(run_id, 0, batches=[[{"key": f"k{n}"}] for n in range(batches)], listed=batches, skipped=0, token=None, last_key="k",
                          is_last=True, finished_at=utc_now_iso())
     return ledger, run_id
 
@@ -248,10 +248,10 @@ def test_a_copy_batch_message_delivered_twice_counts_once(s3, moto_server, worke
     request = RunRequest(run_id=f"dup{time.time_ns()}", source=f"s3://{source}/", destination=f"s3://{dest}/",
                          source_lock_enabled=True)
     ledger.create_run(request.run_id, request.to_json(), {}, utc_now_iso())
-    ledger.register_page(request.run_id, 0, batches=1, listed=1, skipped=0, token=None, last_key="lock/none.txt",
-                         is_last=True, finished_at=utc_now_iso())
     head = s3.head_object(Bucket=source, Key="lock/none.txt")
     action = PlannedAction("copy", "lock/none.txt", source=ObjectEntry("lock/none.txt", head["ContentLength"], head["ETag"]))
+    ledger.register_page(request.run_id, 0, batches=[[action.to_json()]], listed=1, skipped=0, token=None,
+                         last_key="lock/none.txt", is_last=True, finished_at=utc_now_iso())
     first = app.send_task("bucketsync.copy_batch", args=[request.to_json(), 0, 0, [action.to_json()]])
     second = app.send_task("bucketsync.copy_batch", args=[request.to_json(), 0, 0, [action.to_json()]])
     assert first.get(timeout=60) == second.get(timeout=60) == {"copied": 1, "bytes_copied": head["ContentLength"]}

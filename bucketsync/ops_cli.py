@@ -1,0 +1,187 @@
+"""Operating commands: `bucketsync beat`, `bucketsync schedules`, `bucketsync runs` (registered in cli.py).
+
+Errors print one line, `bucketsync: …`, and exit 2 (written here directly, so a long message is never
+wrapped at the terminal width).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional, TypeVar
+
+import typer
+
+from .errors import BucketsyncError, SettingsError, UsageError
+from .settings import load_settings
+
+EXIT_ERROR = 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_line_errors(command: F) -> F:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BucketsyncError as exc:
+            print(f"bucketsync: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+            raise SystemExit(EXIT_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _when(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- schedules
+
+
+@one_line_errors
+def schedules(
+    json_output: bool = typer.Option(False, "--json", help="print the schedules as JSON"),
+) -> None:
+    """List the scheduled jobs (BUCKETSYNC_SCHEDULES or BUCKETSYNC_SCHEDULES_FILE) with their next run time."""
+    from .schedules import load_schedules
+
+    found = load_schedules()
+    items = []
+    for item in found:
+        job = item.job()
+        items.append({
+            "name": item.name, "cron": item.cron, "next_run": item.next_run().isoformat(),
+            "source": job.source, "destination": job.destination, "delete": job.delete,
+        })
+    if json_output:
+        print(json.dumps(items, indent=2))
+        return
+    if not items:
+        print("no schedules (set BUCKETSYNC_SCHEDULES or BUCKETSYNC_SCHEDULES_FILE)", file=sys.stderr)
+        return
+    rows = [[i["name"], i["cron"], _when(i["next_run"]), f"{i['source']} -> {i['destination']}",
+             "yes" if i["delete"] else "no"] for i in items]
+    print(_table(["JOB", "WHEN (UTC)", "NEXT RUN (UTC)", "SOURCE -> DESTINATION", "DELETE"], rows, set()))
+
+
+# ---------------------------------------------------------------- beat
+
+
+@one_line_errors
+def beat(
+    loglevel: str = typer.Option("INFO", help="log level"),
+    schedule_file: Path = typer.Option(
+        Path("bucketsync-beat-schedule"), help="where beat keeps the time of each job's last trigger"
+    ),
+) -> None:
+    """Run celery beat with the scheduled jobs (one beat per deployment); a trigger is skipped while the
+    job's previous run is still going."""
+    from .schedules import SCHEDULES_FILE_VAR, SCHEDULES_VAR, beat_schedule, load_schedules
+
+    settings = load_settings()
+    if not settings.broker_url:
+        raise UsageError("beat needs BUCKETSYNC_BROKER_URL (a redis:// URL)")
+    found = load_schedules()
+    if not found:
+        raise SettingsError(f"no schedules: set {SCHEDULES_VAR} or {SCHEDULES_FILE_VAR}")
+    from .scheduled import scheduled_run
+    from .tasks import app as celery_app  # configured from the environment, as on the workers
+
+    celery_app.conf.beat_schedule = beat_schedule(found, scheduled_run.name)
+    for item in found:
+        job = item.job()
+        print(f"bucketsync beat: job {item.name}: {item.cron} (next {item.next_run().isoformat()}) "
+              f"{job.source} -> {job.destination}{' --delete' if job.delete else ''}", file=sys.stderr, flush=True)
+    celery_app.Beat(loglevel=loglevel, schedule=str(schedule_file)).run()
+
+
+# ---------------------------------------------------------------- runs
+
+
+def run_rows(ledger: Any, limit: int, job: str | None) -> list[dict[str, Any]]:
+    """The newest runs in the ledger (of one job, if given), as JSON-safe rows."""
+    from .ledger import RUNS_INDEX, run_key
+
+    rows: list[dict[str, Any]] = []
+    start, chunk = 0, max(limit, 50)
+    while len(rows) < limit:
+        run_ids = ledger.redis.zrevrange(RUNS_INDEX, start, start + chunk - 1)
+        if not run_ids:
+            break
+        start += chunk
+        for run_id in run_ids:
+            request = ledger.request(run_id)
+            if request is None or (job is not None and request.get("job") != job):
+                continue
+            summary = ledger.summary(run_id)
+            if summary is None:
+                continue
+            data = summary.to_json()
+            data["job"] = request.get("job")
+            data["note"] = ledger.redis.hget(run_key(run_id), "note")
+            for name in ("failures", "vanished_keys", "lock_refusals"):
+                data[name] = data[name][:10]
+            rows.append(data)
+            if len(rows) == limit:
+                break
+    return rows
+
+
+@one_line_errors
+def runs(
+    json_output: bool = typer.Option(False, "--json", help="print the runs as JSON (at most 10 failures each)"),
+    limit: int = typer.Option(20, min=1, max=1000, help="how many runs to show, newest first"),
+    job: Optional[str] = typer.Option(None, help="only the runs of this scheduled job"),
+    broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
+) -> None:
+    """List recent distributed runs (scheduled ones with their job): start, state, counts, failures."""
+    from .distributed import open_ledger
+    from .report import human_bytes
+
+    settings = load_settings(broker_url=broker_url)
+    if not settings.broker_url:
+        raise UsageError("runs needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
+    rows = run_rows(open_ledger(settings), limit, job)
+    if json_output:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        print("no runs recorded", file=sys.stderr)
+        return
+    table = []
+    for row in rows:
+        took = row.get("duration_seconds")
+        why = row.get("note") or row.get("error") or ""
+        if row["failures"]:
+            first = row["failures"][0]
+            why = (why + "; " if why else "") + f"first failure {first['key']!r}: {first['reason']}"
+        table.append([
+            _when(row["started_at"]), row["job"] or "-", row["run_id"], row["state"],
+            str(row["listed"]), f"{row['copied']} ({human_bytes(row['bytes_copied'])})", str(row["skipped"]),
+            str(row["lock_updated"]), str(row["deleted"]), str(row["failed"]),
+            f"{took:.1f} s" if took is not None else "-", why,
+        ])
+    header = ["STARTED (UTC)", "JOB", "RUN", "STATE", "LISTED", "COPIED", "SKIPPED", "LOCK-UPD", "DELETED",
+              "FAILED", "TOOK", "NOTE"]
+    print(_table(header, table, right={4, 5, 6, 7, 8, 9, 10}))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(beat)
+    app.command()(schedules)
+    app.command()(runs)

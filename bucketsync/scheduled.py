@@ -1,0 +1,151 @@
+"""Scheduled runs on the workers: the trigger that celery beat sends, the end of every run, and the job lock.
+
+- `bucketsync.scheduled_run(job)`: sent by `bucketsync beat` for each trigger. Takes the job's lock
+  (joblock.py), runs the preflight and submits the run as `bucketsync sync` does with a broker. While the
+  previous run of the job is still going, the trigger is recorded as a run in state `skipped` (so
+  `bucketsync runs` and `status` show it) and logged, and nothing starts. The run id is derived from the
+  trigger's task id, so a redelivered trigger is recognised and never starts a second run.
+- `bucketsync.run_finalise(run_id)`: sent once when a run has ended (the ledger's Lua scripts decide
+  that): releases the job's lock and logs the run's totals. Flower shows it as the last task of a run.
+- After every coordinator page and copy batch (Celery's task_postrun signal, in the worker process):
+  refresh the job's lock while the run goes; send `run_finalise` once the run has ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any
+
+import redis
+from botocore.exceptions import BotoCoreError, ClientError
+from celery.signals import task_postrun
+
+from . import runtime, s3
+from .celery_app import app
+from .context import RunRequest, new_run_id
+from .errors import BucketsyncError
+from .joblock import JobLocks, lock_seconds
+from .ledger import RUNS_INDEX, Ledger, run_key
+from .locations import parse_location
+from .outcomes import utc_now_iso
+from .schedules import ScheduledJob
+from .settings import Settings
+from .tasks import TRANSIENT
+
+log = logging.getLogger("bucketsync.scheduled")
+
+ENDED_STATES = ("finished", "failed")
+PROGRESS_TASKS = ("bucketsync.coordinator_page", "bucketsync.copy_batch")
+
+
+@lru_cache(maxsize=4)
+def _job_locks(url: str, ttl: int) -> JobLocks:
+    return JobLocks(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30), ttl)
+
+
+def job_locks(settings: Settings) -> JobLocks:
+    return _job_locks(settings.broker_url, lock_seconds(settings))
+
+
+def run_id_for_trigger(task_id: str | None) -> str:
+    """The same trigger message (redelivered, retried) always names the same run."""
+    if not task_id:
+        return new_run_id()
+    return hashlib.sha256(task_id.encode()).hexdigest()[:16]
+
+
+def record_unstarted(ledger: Ledger, request: RunRequest, at: str, state: str, **fields: str) -> None:
+    """A trigger that started nothing (skipped, or its preflight failed) is still a run in the ledger."""
+    meta = {"job": request.job, "trigger": state}
+    ledger.create_run(request.run_id, request.to_json(), meta, at)
+    ledger.mark(request.run_id, state=state, finished_at=at, **fields)
+
+
+def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJob, run_id: str) -> dict[str, Any]:
+    """Start one run of `job` unless its previous run is still going. Returns what happened (shown in Flower)."""
+    from .context import prepare_run
+    from .distributed import submit_run
+
+    said: dict[str, Any] = {"job": job.name, "run_id": run_id}
+    if ledger.exists(run_id):
+        return said | {"result": "trigger already handled"}
+    ledger.redis.zremrangebyscore(RUNS_INDEX, "-inf", time.time() - ledger.ttl)  # forget expired reports
+    now = utc_now_iso()
+    source, destination = str(parse_location(job.source)), str(parse_location(job.destination))
+    request = RunRequest(run_id=run_id, source=source, destination=destination, delete=job.delete, job=job.name)
+    holder = locks.acquire(job.name, run_id)
+    if holder is not None:
+        record_unstarted(ledger, request, now, "skipped", note=f"run {holder} of job {job.name} was still running")
+        log.warning("job %s: trigger skipped, run %s of this job is still running (recorded as run %s)",
+                    job.name, holder, run_id)
+        return said | {"result": "skipped", "running": holder}
+    try:
+        prepared, _ = prepare_run(settings, job.source, job.destination, delete=job.delete, job=job.name)
+        request = replace(prepared, run_id=run_id)
+        submit_run(settings, request)
+    except (BucketsyncError, ClientError, BotoCoreError) as exc:
+        reason = str(exc) if isinstance(exc, BucketsyncError) else s3.describe(exc)
+        record_unstarted(ledger, request, now, "failed", error=f"could not start: {reason}")
+        locks.release(job.name, run_id)
+        log.error("job %s: run %s could not start: %s", job.name, run_id, reason)
+        return said | {"result": "failed to start", "error": reason}
+    log.info("job %s: started run %s (%s -> %s)", job.name, run_id, request.source, request.destination)
+    return said | {"result": "started"}
+
+
+@app.task(
+    name="bucketsync.scheduled_run",
+    bind=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=10,
+)
+def scheduled_run(self, job: dict[str, Any]) -> dict[str, Any]:
+    """One trigger of a scheduled job: start a run, or record the trigger as skipped."""
+    settings = runtime.worker_settings()
+    return trigger(settings, runtime.ledger(), job_locks(settings), ScheduledJob.from_json(job),
+                   run_id_for_trigger(self.request.id))
+
+
+@app.task(name="bucketsync.run_finalise", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=20)
+def run_finalise(run_id: str) -> dict[str, Any]:
+    """A run has ended: release its job's lock and log its totals. Idempotent."""
+    ledger = runtime.ledger()
+    summary = ledger.summary(run_id)
+    if summary is None:
+        return {"run_id": run_id, "result": "unknown or expired run"}
+    job = (ledger.request(run_id) or {}).get("job")
+    if job:
+        job_locks(runtime.worker_settings()).release(job, run_id)
+    totals = {name: getattr(summary, name) for name in
+              ("listed", "copied", "skipped", "lock_updated", "deleted", "failed", "vanished", "bytes_copied")}
+    log.info("run %s%s %s: %s", run_id, f" (job {job})" if job else "", summary.state,
+             ", ".join(f"{name} {value}" for name, value in totals.items()))
+    return {"run_id": run_id, "job": job, "state": summary.state, **totals}
+
+
+def keep_up(request: dict[str, Any]) -> None:
+    """After a page or batch of a run: refresh its job's lock, or send run_finalise once it has ended."""
+    run_id = request["run_id"]
+    ledger = runtime.ledger()
+    state = ledger.redis.hget(run_key(run_id), "state")
+    if state in ENDED_STATES:
+        if ledger.redis.set(run_key(run_id) + ":finalise_sent", "1", nx=True, ex=ledger.ttl):
+            run_finalise.delay(run_id)
+    elif request.get("job"):
+        job_locks(runtime.worker_settings()).refresh(request["job"], run_id)
+
+
+@task_postrun.connect
+def _after_progress(sender: Any = None, args: Any = None, **_: Any) -> None:
+    if getattr(sender, "name", None) not in PROGRESS_TASKS or not args or not isinstance(args[0], dict):
+        return
+    try:
+        keep_up(args[0])
+    except Exception as exc:  # never turn a finished batch into an error; the lock's TTL is the safety net
+        log.warning("run %s: could not refresh the job lock or finalise: %s", args[0].get("run_id"), exc)
