@@ -15,12 +15,12 @@ QUEUE = "bucketsync"
 class LabelledTask(Task):
     """Publishes its arguments for Flower as a one-line label (run id, page, objects): see task_labels."""
 
-    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+    def apply_async(self, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
         if options.get("argsrepr") is None:
             shown = task_labels.label(self.name, args, kwargs)
             if shown is not None:
                 options["argsrepr"] = shown
-        return super().apply_async(args, kwargs, **options)
+        return super().apply_async(args, kwargs, *more, **options)
 
 
 def transport_options(settings: Settings) -> dict:

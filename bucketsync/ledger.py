@@ -138,7 +138,11 @@ class Ledger:
 
     # ---------------------------------------------------------------- writes
 
-    def create_run(self, run_id: str, request: dict[str, Any], meta: dict[str, Any], started_at: str) -> None:
+    def create_run(
+        self, run_id: str, request: dict[str, Any], meta: dict[str, Any], started_at: str, **extra: Any
+    ) -> None:
+        """Record a new run; `extra` fields go in the same write (a scheduled trigger that starts nothing is
+        recorded already ended: state, finished_at, note or error)."""
         key = run_key(run_id)
         fields = {
             "request": json.dumps(request),
@@ -150,6 +154,7 @@ class Ledger:
             "pages_registered": 0,
             "pages_done": 0,
             **{counter: 0 for counter in COUNTERS},
+            **extra,
         }
         with self.redis.pipeline() as pipe:
             pipe.hset(key, mapping=fields)

@@ -48,6 +48,8 @@ def render_text(summary: RunSummary) -> str:
         lines.append(f"  RUN FAILED: {summary.error}")
     if summary.state == "running":
         lines.append("  (still running)")
+    if summary.state == "skipped":  # a scheduled trigger while the job's previous run was going
+        lines.append("  SKIPPED: not started, the previous run of its job was still running")
     if summary.state == "stalled":
         lines.append(f"  RUN STALLED: no progress for a while; finish it with `bucketsync resume {summary.run_id}`")
     if summary.vanished:

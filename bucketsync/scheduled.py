@@ -26,7 +26,8 @@ from celery.signals import task_postrun
 
 from . import runtime, s3
 from .celery_app import app
-from .context import RunRequest, new_run_id
+from .context import RunRequest, new_run_id, prepare_run
+from .distributed import submit_run
 from .errors import BucketsyncError
 from .joblock import JobLocks, lock_seconds
 from .ledger import RUNS_INDEX, Ledger, run_key
@@ -60,16 +61,12 @@ def run_id_for_trigger(task_id: str | None) -> str:
 
 def record_unstarted(ledger: Ledger, request: RunRequest, at: str, state: str, **fields: str) -> None:
     """A trigger that started nothing (skipped, or its preflight failed) is still a run in the ledger."""
-    meta = {"job": request.job, "trigger": state}
-    ledger.create_run(request.run_id, request.to_json(), meta, at)
-    ledger.mark(request.run_id, state=state, finished_at=at, **fields)
+    meta = {"job": request.job}
+    ledger.create_run(request.run_id, request.to_json(), meta, at, state=state, finished_at=at, **fields)
 
 
 def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJob, run_id: str) -> dict[str, Any]:
     """Start one run of `job` unless its previous run is still going. Returns what happened (shown in Flower)."""
-    from .context import prepare_run
-    from .distributed import submit_run
-
     said: dict[str, Any] = {"job": job.name, "run_id": run_id}
     if ledger.exists(run_id):
         return said | {"result": "trigger already handled"}

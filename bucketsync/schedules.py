@@ -61,6 +61,8 @@ def parse_timing(expression: str) -> crontab | schedule:
         if seconds < 1:
             raise ValueError("@every needs a period of at least 1s")
         return schedule(timedelta(seconds=seconds))
+    if text.lower().startswith("@every"):
+        raise ValueError(f"{text!r}: write @every N with a unit s, m or h, e.g. @every 30s")
     if text.startswith("@"):
         if text.lower() not in ALIASES:
             raise ValueError(f"unknown alias {text!r} (use {', '.join(ALIASES)} or @every N[smh])")
