@@ -4,7 +4,6 @@ the test machines; the services' commands themselves run for real in the other t
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -104,8 +103,8 @@ def test_the_env_example_documents_every_variable_and_holds_valid_settings(compo
 
 
 def test_secrets_stay_out_of_git_and_out_of_the_image():
-    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=REPO)
-    assert ignored.returncode == 0, ".env must be git-ignored"
+    gitignore = [line.strip() for line in (REPO / ".gitignore").read_text().splitlines()]
+    assert ".env" in gitignore, ".env must be git-ignored"
     dockerignore = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
                     if line.strip() and not line.startswith("#")]
     assert dockerignore[0] == "*" and "!.env" not in dockerignore  # a whitelist that never lets .env in
