@@ -113,8 +113,9 @@ def beat(
 # ---------------------------------------------------------------- runs
 
 
-def run_rows(ledger: Any, limit: int, job: str | None) -> list[dict[str, Any]]:
-    """The newest runs in the ledger (of one job, if given), as JSON-safe rows."""
+def run_rows(ledger: Any, limit: int, job: str | None, stalled_after: float | None = None) -> list[dict[str, Any]]:
+    """The newest runs in the ledger (of one job, if given), as JSON-safe rows; running runs without
+    progress for `stalled_after` seconds show as stalled."""
     from .ledger import RUNS_INDEX, run_key
 
     rows: list[dict[str, Any]] = []
@@ -128,7 +129,7 @@ def run_rows(ledger: Any, limit: int, job: str | None) -> list[dict[str, Any]]:
             request = ledger.request(run_id)
             if request is None or (job is not None and request.get("job") != job):
                 continue
-            summary = ledger.summary(run_id)
+            summary = ledger.summary(run_id, stalled_after)
             if summary is None:
                 continue
             data = summary.to_json()
@@ -156,7 +157,7 @@ def runs(
     settings = load_settings(broker_url=broker_url)
     if not settings.broker_url:
         raise UsageError("runs needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
-    rows = run_rows(open_ledger(settings), limit, job)
+    rows = run_rows(open_ledger(settings), limit, job, settings.stalled_after_seconds)
     if json_output:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return

@@ -105,3 +105,17 @@ def test_a_trigger_names_the_same_run_however_often_it_is_delivered():
     assert run_id_for_trigger("5f1c-task-id") == run_id_for_trigger("5f1c-task-id")
     assert run_id_for_trigger("5f1c-task-id") != run_id_for_trigger("another")
     assert len(run_id_for_trigger("5f1c-task-id")) == 16 and len(run_id_for_trigger(None)) == 16
+
+
+def test_runs_rows_name_the_job_the_note_and_a_stalled_run(ledger):
+    from bucketsync.ops_cli import run_rows
+
+    new_run(ledger, "quiet")
+    ledger.mark("quiet", updated_at=0)  # no progress since the epoch
+    ledger.create_run("skip1", {"source": "s3://a/", "destination": "s3://b/", "job": "other"}, {}, utc_now_iso(),
+                      state="skipped", finished_at=utc_now_iso(), note="run quiet of job j was still running")
+    rows = run_rows(ledger, 10, None, stalled_after=60)
+    assert [(row["run_id"], row["job"], row["state"]) for row in rows] == [
+        ("skip1", "other", "skipped"), ("quiet", "j", "stalled")]
+    assert rows[0]["note"] == "run quiet of job j was still running"
+    assert [row["run_id"] for row in run_rows(ledger, 10, "j")] == ["quiet"]
