@@ -20,8 +20,9 @@ from .outcomes import RunSummary
 from .settings import load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-err = Console(stderr=True)
-out = Console()
+# soft_wrap: an error is one line however narrow the terminal; reports are not re-wrapped either.
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 EXIT_ERROR = 2
 
@@ -186,9 +187,19 @@ from . import ops_cli  # noqa: E402  (beat, schedules, runs)
 ops_cli.register(app)
 
 
-def main() -> None:
+def _click_exceptions():
+    """Typer >= 0.20 vendors click as typer._click; older releases use click itself."""
     try:
-        app(standalone_mode=False)
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions
+
+
+def main() -> None:
+    click_exceptions = _click_exceptions()
+    try:
+        code = app(standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except SystemExit:
@@ -199,19 +210,17 @@ def main() -> None:
     except (ClientError, BotoCoreError) as exc:
         err.print(f"bucketsync: S3 error: {s3.describe(exc)}", highlight=False, markup=False)
         sys.exit(EXIT_ERROR)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, getattr(click_exceptions, "Abort", KeyboardInterrupt)):
         err.print("bucketsync: interrupted", highlight=False)
         sys.exit(130)
-    except Exception as exc:  # click's usage errors and anything unexpected: one line, no traceback
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(EXIT_ERROR)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
+    except click_exceptions.ClickException as exc:  # usage errors: one line, and where to look
+        err.print(f"bucketsync: {exc.format_message()} (see --help)", highlight=False, markup=False)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:  # anything unexpected: one line, no traceback
         err.print(f"bucketsync: internal error: {type(exc).__name__}: {exc}", highlight=False, markup=False)
         sys.exit(EXIT_ERROR)
+    # standalone_mode=False hands back typer.Exit codes instead of raising them
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

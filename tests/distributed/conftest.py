@@ -48,8 +48,8 @@ class WorkerPool:
             stop(process)
         self.processes.clear()
 
-    def log_text(self) -> str:
-        return "\n".join(path.read_text(errors="replace")[-4000:] for path in self.logs)
+    def log_text(self, tail: int | None = 4000) -> str:
+        return "\n".join(path.read_text(errors="replace")[-tail if tail else 0:] for path in self.logs)
 
 
 def broker_env(moto_server, broker_url: str, **extra: str) -> dict[str, str]:

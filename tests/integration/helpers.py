@@ -233,23 +233,14 @@ def explain(result: SyncResult) -> str:
     return f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}\nreport: {report}"
 
 
-# Contracts that bucketsync/cli.py misses today (it is being changed elsewhere). A test checks
-# everything else first and then calls expect_cli, so it shows as xfail with the reason until cli.py
-# is fixed, and passes from then on.
-EXIT_CODE_LOST = (
-    "main() calls app(standalone_mode=False), which returns typer.Exit's code instead of raising it; "
-    "main() drops the return value, so exit 1 (and demo's exit code) become 0"
-)
-ERROR_WRAPPED = "errors go through rich Console(stderr=True), which wraps at 80 columns: use soft_wrap=True"
-USAGE_AS_INTERNAL = (
-    "usage errors print 'internal error: MissingParameter': typer 0.29 vendors click as typer._click, "
-    "so isinstance(exc, click.ClickException) is False"
-)
+# CLI contracts once broken in cli.py; each test that depends on one names it in its assertion.
+EXIT_CODE_LOST = "main() must pass typer.Exit codes on (app(standalone_mode=False) returns them)"
+ERROR_WRAPPED = "errors must be one line: the stderr console must not wrap"
+USAGE_AS_INTERNAL = "usage errors must be reported as such (typer vendors click as typer._click)"
 
 
-def expect_cli(condition: bool, bug: str) -> None:
-    if not condition:
-        pytest.xfail(f"known cli.py bug: {bug}")
+def expect_cli(condition: bool, contract: str) -> None:
+    assert condition, f"CLI contract broken: {contract}"
 
 
 def check_error_exit(result, *fragments: str) -> str:
