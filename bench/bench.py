@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 import time
 import traceback
@@ -19,7 +20,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from common import BENCH_DIR, Endpoint
+from common import BENCH_DIR, ROOT, Endpoint
 from install import ensure_tools
 from server import MotoServer, S3Server
 from tables import render, render_targets, summarise, targets
@@ -63,6 +64,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     parser.add_argument("--no-install", action="store_true", help="do not pip-install missing tools")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds before one tool run is killed")
+    parser.add_argument("--bucketsync-rev", metavar="REV",
+                        help="measure bucketsync as committed at REV (e.g. HEAD), exported from git, instead of the "
+                             "working tree installed in .venv (which other people may be editing)")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="run nothing: print the tables of an earlier results file")
     parser.add_argument("--seed-threads", type=int, default=16)
     parser.add_argument("--ceiling-threads", type=int, default=16)
     args = parser.parse_args(argv)
@@ -71,6 +77,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    args.out = args.out.resolve()  # tools run with their own working directory
     if args.endpoint_url and not (args.access_key_id and args.secret_access_key):
         parser.error("--endpoint-url needs --access-key-id and --secret-access-key (or AWS_* variables)")
     return args
@@ -78,13 +85,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.render:
+        print_report(json.loads(args.render.read_text()), args.render)
+        return 0
     started = datetime.now(timezone.utc)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     workdir = args.out.parent / f"work-{stamp}"
     workdir.mkdir(parents=True, exist_ok=True)
 
     found = ensure_tools(install=not args.no_install)
-    tools = make_tools(found, args.ceiling_threads)
+    tools = make_tools(found, args.ceiling_threads, export_bucketsync(args.bucketsync_rev, workdir) if args.bucketsync_rev else None)
     print(f"bench: {stamp}, {os.cpu_count()} cores, workloads {','.join(args.workloads)}, "
           f"scale {args.scale}, repeats {args.repeats}", file=sys.stderr)
     for tool in tools.values():
@@ -98,6 +108,7 @@ def main(argv: list[str]) -> int:
             "host": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                      "note": "shared, noisy machine: the S3 server, the tool and the verifier share its cores"},
             "server": "external " + args.endpoint_url if args.endpoint_url else f"moto {found['moto'].version} (one server per workload)",
+            "bucketsync_source": bucketsync_source() if not args.bucketsync_rev else {"revision": tools["bucketsync"].version},
             "scale": args.scale,
             "repeats": args.repeats,
             "loop_repeats": args.loop_repeats,
@@ -139,9 +150,22 @@ def main(argv: list[str]) -> int:
     result["meta"]["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_results(args.out, result)
 
+    print_report(result, args.out)
+    return 1 if result["errors"] else 0
+
+
+def print_report(result: dict, out: Path) -> None:
+    summaries = summarise(result["runs"])
+    checked = targets(summaries)
     print(f"# bench results {result['meta']['started_at']}\n")
     print(f"command: `{result['meta']['command']}`  ")
-    print(f"server: {result['meta']['server']}; {os.cpu_count()} cores (shared machine)")
+    print(f"server: {result['meta']['server']}; {os.cpu_count()} cores (shared machine)  ")
+    source = result["meta"]["bucketsync_source"]
+    if "revision" in source:
+        print(f"bucketsync: {source['revision']} (exported from git)")
+    else:
+        print(f"bucketsync: working tree at commit {source['commit']}"
+              + (f", with uncommitted changes in {len(source['uncommitted'])} files" if source["uncommitted"] else ""))
     print(render(summaries))
     print(render_targets(checked))
     skipped = {(item["tool"], item["reason"]) for item in result["skipped"]}
@@ -151,8 +175,27 @@ def main(argv: list[str]) -> int:
             print(f"- {name}: {reason}")
     for error in result["errors"]:
         print(f"\nERROR in {error['workload']}: {error['error']}")
-    print(f"\nall runs: {args.out}")
-    return 1 if result["errors"] else 0
+    print(f"\nall runs: {out}")
+
+
+def export_bucketsync(revision: str, workdir: Path) -> tuple[str, str]:
+    """`git archive REV bucketsync` into workdir; returns (full commit id, directory for PYTHONPATH)."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", revision], capture_output=True, text=True, check=True).stdout.strip()
+    target = workdir / f"bucketsync-{commit[:10]}"
+    target.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "bucketsync"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return commit[:10], str(target)
+
+
+def bucketsync_source() -> dict:
+    """Which bucketsync was measured: the checkout's commit and its uncommitted files (it is installed editable)."""
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", "-C", str(ROOT), *argv], capture_output=True, text=True)
+        return done.stdout
+
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(),
+            "uncommitted": [line[3:] for line in git("status", "--porcelain", "--", "bucketsync").splitlines()]}
 
 
 def write_results(path: Path, result: dict) -> None:

@@ -45,10 +45,11 @@ class Measurement:
 
 def run_measured(argv: list[str], env: dict[str, str], workdir: Path, name: str, timeout: float) -> Measurement:
     """Run argv to completion (killed after `timeout` seconds); output goes to files in workdir."""
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     stdout_path = workdir / f"{name}.stdout"
     stderr_path = workdir / f"{name}.stderr"
-    report_path = workdir / f"{name}.usage"
+    report_path = (workdir / f"{name}.usage").resolve()  # the launcher runs in workdir
     report_path.unlink(missing_ok=True)
     timed_out = threading.Event()
     launcher = [sys.executable, "-S", "-E", str(LAUNCHER), str(report_path)]

@@ -52,8 +52,8 @@ def summarise(records: list[dict]) -> list[dict]:
         for row in rows.values():
             row["best_peer"] = best["tool"] if best else None
             row["best_peer_all_correct"] = bool(correct_peers)
-            row["x_best_peer"] = round(row["wall_median_s"] / best["wall_median_s"], 2) if best and best["wall_median_s"] else None
-            row["x_ceiling"] = round(row["wall_median_s"] / ceiling["wall_median_s"], 2) if ceiling and ceiling["wall_median_s"] else None
+            row["x_best_peer"] = round(row["wall_median_s"] / best["wall_median_s"], 4) if best and best["wall_median_s"] else None
+            row["x_ceiling"] = round(row["wall_median_s"] / ceiling["wall_median_s"], 4) if ceiling and ceiling["wall_median_s"] else None
         summaries.extend(sorted(rows.values(), key=lambda row: (ROLE_ORDER.get(row["role"], 9), row["tool"])))
     return summaries
 
@@ -113,6 +113,12 @@ def _fmt(value, pattern: str = "{:.2f}") -> str:
     return "–" if value is None else pattern.format(value)
 
 
+def _ratio(value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
+
+
 def render(summaries: list[dict]) -> str:
     out: list[str] = []
     by_phase: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -129,7 +135,7 @@ def render(summaries: list[dict]) -> str:
                 f"{row['wall_median_s']:.2f} ({row['wall_min_s']:.2f}–{row['wall_max_s']:.2f}) | "
                 f"{_fmt(row['objects_per_s'], '{:.0f}')} | {_fmt(row['mb_per_s'], '{:.1f}')} | {row['cpu_median_s']:.2f} | "
                 f"{row['peak_rss_max_mib']:.0f} | {_fmt(row['server_cpu_median_s'])} | "
-                f"{_fmt(row['x_best_peer'])}{star} | {_fmt(row['x_ceiling'])} | {row['notes']} |"
+                f"{_ratio(row['x_best_peer'])}{star} | {_ratio(row['x_ceiling'])} | {row['notes']} |"
             )
         best = rows[0]["best_peer"]
         if best:

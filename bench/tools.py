@@ -92,14 +92,23 @@ class Tool:
 
 
 class BucketsyncEmbedded(Tool):
+    """`bucketsync sync` from the .venv (the checkout's working tree, installed editable), or, where
+    `source_dir` is set (--bucketsync-rev), from that exported revision via PYTHONPATH."""
+
+    source_dir: str | None = None
+
     def command(self, job: Job) -> Command:
         env = clean_env(job)
+        program = [self.path]
+        if self.source_dir:
+            env["PYTHONPATH"] = self.source_dir
+            program = [sys.executable, "-m", "bucketsync.cli"]
         for side in ("SOURCE", "DEST"):
             env[f"BUCKETSYNC_{side}__ACCESS_KEY_ID"] = job.endpoint.access_key_id
             env[f"BUCKETSYNC_{side}__SECRET_ACCESS_KEY"] = job.endpoint.secret_access_key
             env[f"BUCKETSYNC_{side}__REGION"] = job.endpoint.region
         report = job.workdir / f"{job.name}.report.json"
-        argv = [self.path, "sync", f"s3://{job.source}", f"s3://{job.dest}",
+        argv = [*program, "sync", f"s3://{job.source}", f"s3://{job.dest}",
                 "--source-endpoint-url", job.endpoint.url, "--dest-endpoint-url", job.endpoint.url,
                 "--report-json", str(report)]
         return Command(argv, env)
@@ -215,12 +224,20 @@ class Ceiling(Tool):
         return {**data, "unprotected_seconds": 0.0}
 
 
-def make_tools(found: dict[str, Found], ceiling_threads: int) -> dict[str, Tool]:
-    """Every tool by name; those that cannot run carry their reason."""
+def make_tools(found: dict[str, Found], ceiling_threads: int, bucketsync_source: tuple[str, str] | None = None) -> dict[str, Tool]:
+    """Every tool by name; those that cannot run carry their reason.
+
+    bucketsync_source: (revision, directory) of an exported bucketsync to measure instead of the .venv's.
+    """
     bucketsync = str(VENV_BIN / "bucketsync")
+    ours = BucketsyncEmbedded("bucketsync", OURS, bucketsync, version=_bucketsync_version(),
+                              reason=None if Path(bucketsync).exists() else "bucketsync is not installed in .venv")
+    if bucketsync_source:
+        revision, directory = bucketsync_source
+        ours.source_dir = directory
+        ours.version = f"{ours.version} at {revision}"
     tools: dict[str, Tool] = {
-        "bucketsync": BucketsyncEmbedded("bucketsync", OURS, bucketsync, version=_bucketsync_version(),
-                                         reason=None if Path(bucketsync).exists() else "bucketsync is not installed in .venv"),
+        "bucketsync": ours,
         "aws": AwsSync("aws", PEER, found["aws"].path, found["aws"].version, found["aws"].reason),
         "aws+loop": AwsSyncLockLoop("aws+loop", PEER, found["aws"].path, found["aws"].version, found["aws"].reason),
         "s5cmd": S5cmdSync("s5cmd", PEER, found["s5cmd"].path, found["s5cmd"].version, found["s5cmd"].reason),

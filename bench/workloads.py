@@ -54,8 +54,9 @@ WORKLOAD_TOOLS = {
 NOT_IN_WORKLOAD = {
     ("W4", "aws"): "copies no lock state (its W4 entry is aws+loop)",
     ("W4", "s5cmd"): "has no Object Lock support",
-    ("W5", "rclone"): "would rewrite every object it did not write itself (modtime fix-up by server-side copy), "
-                      "so its run would not be a no-change re-sync",
+    ("W5", "rclone"): "its first re-sync rewrites (server-side copy) every object without rclone's mtime metadata "
+                      "to fix its modtime, even objects it copied itself (W3 shows it), so its run would not be a "
+                      "no-change re-sync",
 }
 
 
