@@ -132,5 +132,8 @@ def coordinator_page(request: dict[str, Any], task: dict[str, Any]) -> dict[str,
     """Coordinate one page of a run: list, plan, publish its batches, enqueue the next page."""
     run, page = RunRequest.from_json(request), PageTask.from_json(task)
     # Redis restarting or full: wait here (the message stays unacked) rather than fail the chain.
-    give_up = max(5, runtime.worker_settings().task_time_limit - 30)
-    return patiently(lambda: coordinate_page(run, page), what=f"run {run.run_id} page {page.page}", give_up_after=give_up)
+    return patiently(
+        lambda: coordinate_page(run, page),
+        what=f"run {run.run_id} page {page.page}",
+        give_up_after=runtime.redis_patience_seconds(),
+    )

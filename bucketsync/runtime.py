@@ -29,6 +29,12 @@ def _clients() -> tuple:
     return make_client(settings.source, settings), make_client(settings.dest, settings)
 
 
+def redis_patience_seconds() -> float:
+    """How long a task waits for a restarting or full Redis: most of its hard time limit."""
+    limit = worker_settings().task_time_limit
+    return max(1.0, limit - min(30, limit // 5))
+
+
 def ledger() -> Ledger:
     settings = worker_settings()
     return _ledger(settings.broker_url, settings.report_ttl_seconds)

@@ -54,11 +54,10 @@ def copy_batch(request: dict[str, Any], page: int, batch: int, actions: list[dic
     run = RunRequest.from_json(request)
     outcomes = copy_actions(run, [PlannedAction.from_json(action) for action in actions])
     # The copies are done; if Redis is restarting or full, wait to count them rather than copy again.
-    give_up = max(5, runtime.worker_settings().task_time_limit - 30)
     patiently(
         lambda: runtime.ledger().record_batch(run.run_id, page, batch, outcomes, utc_now_iso()),
         what=f"run {run.run_id} page {page} batch {batch}",
-        give_up_after=give_up,
+        give_up_after=runtime.redis_patience_seconds(),
     )
     return batch_counts(outcomes)
 

@@ -101,8 +101,10 @@ def test_redis_down_at_submit_is_a_clear_error(s3, moto_server, tmp_path):
 
 def test_full_redis_makes_the_run_wait_then_complete(s3, moto_server, tmp_path):
     server = start_redis("--maxmemory-policy", "noeviction")
+    # Waiting out the full Redis must fit in the task's time limit; a worker that Celery lets die
+    # (it cannot acknowledge while Redis refuses writes) has its messages back after the visibility timeout.
     env = broker_env(moto_server, server.url, page_size="20", batch_size="5", concurrency="2",
-                     visibility_timeout="8", task_time_limit="6")
+                     visibility_timeout="20", task_time_limit="15")
     pool = WorkerPool(env=env, broker_url=server.url)
     source, dest = make_pair(s3, plain=200)
     expected = 200 + len(fixture_set())
@@ -114,7 +116,7 @@ def test_full_redis_makes_the_run_wait_then_complete(s3, moto_server, tmp_path):
         assert detached.returncode == 0, detached.stderr
         run_id = detached.stdout.strip()
         admin.config_set("maxmemory", admin.info("memory")["used_memory"])  # full from now on
-        time.sleep(4)
+        time.sleep(3)
         assert ledger.summary(run_id).state == "running"
         admin.config_set("maxmemory", 0)  # memory frees
         # Celery's consumer cannot acknowledge a message while Redis refuses writes and may exit;
