@@ -15,6 +15,8 @@ from . import report
 
 SOURCE, DEST = "demo-source", "demo-replica"
 DEMO_KEYS = ("demo", "demo-secret")
+LOCKED_KEYS = ("contracts/2026/signed contract.pdf",)
+PLAIN_KEY = "plain/file {:04d}.txt"
 
 
 def free_port() -> int:
@@ -28,7 +30,7 @@ def _seed(client, count: int) -> None:
     client.create_bucket(Bucket=SOURCE, ObjectLockEnabledForBucket=True)
     client.create_bucket(Bucket=DEST, ObjectLockEnabledForBucket=True)
     locked = [
-        ("contracts/2026/signed contract.pdf", {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": now + timedelta(days=30)}),
+        (LOCKED_KEYS[0], {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": now + timedelta(days=30)}),
         ("ledger/q3 compliance+audit.csv", {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": now + timedelta(days=365)}),
         ("evidence/case #7?/photo 100%.jpg", {"ObjectLockLegalHoldStatus": "ON"}),
     ]
@@ -39,7 +41,7 @@ def _seed(client, count: int) -> None:
             Tagging="class=records", ContentMD5=base64.b64encode(hashlib.md5(body).digest()).decode(), **lock,
         )
     for index in range(count - len(locked)):
-        client.put_object(Bucket=SOURCE, Key=f"plain/file {index:04d}.txt", Body=f"plain {index}\n".encode())
+        client.put_object(Bucket=SOURCE, Key=PLAIN_KEY.format(index), Body=f"plain {index}\n".encode())
 
 
 def _lock_of(head: dict) -> str:
@@ -89,10 +91,27 @@ def run_demo(count: int, console: Console) -> int:
             table.add_row(item["Key"], source_lock, replica_lock, "yes" if same else "NO")
         console.print(table)
 
+        # Lock changes never show in a listing: extend one retention and place one legal hold at the
+        # source, and the next run carries both over without copying any bytes.
+        extended = datetime.now(timezone.utc) + timedelta(days=60)
+        client.put_object_retention(
+            Bucket=SOURCE, Key=LOCKED_KEYS[0], Retention={"Mode": "GOVERNANCE", "RetainUntilDate": extended}
+        )
+        client.put_object_legal_hold(Bucket=SOURCE, Key=PLAIN_KEY.format(0), LegalHold={"Status": "ON"})
         again, again_ctx = prepare_run(settings, f"s3://{SOURCE}", f"s3://{DEST}")
         second = run_embedded(again_ctx, again)
-        console.print(f"Second run: copied {second.copied}, skipped {second.skipped}, lock-updated {second.lock_updated}.")
-        ok = mismatches == 0 and summary.failed == 0 and summary.copied == count and second.copied == 0
+        replica = client.head_object(Bucket=DEST, Key=LOCKED_KEYS[0])
+        held = client.head_object(Bucket=DEST, Key=PLAIN_KEY.format(0)).get("ObjectLockLegalHoldStatus")
+        propagated = replica["ObjectLockRetainUntilDate"].replace(microsecond=0) == extended.replace(microsecond=0) and held == "ON"
+        console.print(
+            f"Second run, after extending one retention and placing one legal hold at the source: "
+            f"copied {second.copied}, lock-updated {second.lock_updated}, skipped {second.skipped} "
+            f"({'both changes reached the replica' if propagated else 'CHANGES MISSING at the replica'})."
+        )
+        ok = (
+            mismatches == 0 and summary.failed == 0 and summary.copied == count
+            and second.copied == 0 and second.lock_updated == 2 and propagated
+        )
         console.print("Demo OK: every object and lock replicated." if ok else "Demo FAILED: see above.")
         return 0 if ok else 1
     finally:
