@@ -16,5 +16,5 @@ def test_demo_replicates_and_checks_locks():
 
     assert result.returncode == 0, explain(result)
     assert "Demo OK" in result.stdout
-    assert "Second run: copied 0" in result.stdout
+    assert "copied 0, lock-updated 2" in result.stdout  # lock changes propagated, no bytes copied
     assert "Traceback" not in result.stderr
