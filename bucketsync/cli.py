@@ -109,6 +109,31 @@ def sync(
 
 
 @app.command()
+def verify(
+    source: str = typer.Argument(..., metavar="SRC", help="s3://bucket or s3://bucket/prefix"),
+    destination: str = typer.Argument(..., metavar="DST", help="s3://bucket or s3://bucket/prefix"),
+    source_endpoint_url: Optional[str] = typer.Option(None, help="S3 endpoint of the source (default: AWS)"),
+    dest_endpoint_url: Optional[str] = typer.Option(None, help="S3 endpoint of the destination (default: AWS)"),
+    source_profile: Optional[str] = typer.Option(None, help="AWS profile for the source"),
+    dest_profile: Optional[str] = typer.Option(None, help="AWS profile for the destination"),
+    json_output: bool = typer.Option(False, "--json", help="print the comparison as JSON"),
+) -> None:
+    """Compare SRC and DST without writing: keys, sizes, bytes, metadata, tags, lock state. Exit 1 on any difference."""
+    from .verify import run_verify
+
+    settings = load_settings(
+        source={"endpoint_url": source_endpoint_url, "profile": source_profile},
+        dest={"endpoint_url": dest_endpoint_url, "profile": dest_profile},
+    )
+    result = run_verify(settings, source, destination)
+    if json_output:
+        out.print_json(data=result.to_json())
+    else:
+        out.print(result.render_text(), highlight=False, markup=False)
+    raise typer.Exit(result.exit_code())
+
+
+@app.command()
 def status(
     run_id: str = typer.Argument(..., help="the run id printed by `sync --detach`"),
     json_output: bool = typer.Option(False, "--json", help="print the report as JSON"),

@@ -8,6 +8,15 @@ Copy paths:
 Both keep the source's part layout where they can (so ETags compare equal on the next run), its
 metadata, its tags, and set the lock in the same write; the lock is then read back and set with
 PutObjectRetention / PutObjectLegalHold where the server ignored it.
+
+A source overwritten between listing and copy ends with the destination holding one version whole,
+never parts of two: single CopyObject and GET are atomic; multipart copies are pinned to the version id,
+or (unversioned sources, where some servers ignore CopySourceIfMatch) checked against the source's ETag
+after the last part and started again from the newer version if it moved.
+
+Retries of single requests (503 SlowDown, reset connections) are botocore's, from the client's retry
+mode (s3.make_client); nothing here loops on errors. Where a retried request can meet the effect of
+its own lost first attempt, the outcome is checked instead of trusted (see _complete_upload).
 """
 
 from __future__ import annotations
@@ -55,24 +64,45 @@ class ExecutionContext:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
+class SourceChanged(Exception):
+    """The source moved to another version while a multipart copy pinned only by ETag was running."""
+
+
+@dataclass
+class _Known:
+    """What an action has learnt so far, so that a failure still names the source version it concerned."""
+
+    version_id: str | None = None
+
+
 def execute(ctx: ExecutionContext, action: PlannedAction) -> ObjectOutcome:
     """Carry out one action; every S3 error ends as an outcome with a reason."""
     handlers = {"copy": _copy, "check_lock": _check_lock, "delete": _delete, "skip": _skip}
+    known = _Known()
     try:
-        return handlers[action.kind](ctx, action)
+        return handlers[action.kind](ctx, action, known)
     except (ClientError, BotoCoreError) as exc:
         if s3.is_vanished(exc):
-            return ObjectOutcome(action.key, "vanished", reason=f"source object disappeared: {s3.describe(exc)}")
-        return ObjectOutcome(action.key, "failed", reason=s3.describe(exc))
+            return ObjectOutcome(
+                action.key, "vanished", version_id=known.version_id, reason=f"source object disappeared: {s3.describe(exc)}"
+            )
+        return ObjectOutcome(action.key, "failed", version_id=known.version_id, reason=s3.describe(exc))
+    except SourceChanged:
+        return ObjectOutcome(
+            action.key, "failed", version_id=known.version_id,
+            reason="the source was overwritten again while it was being copied; the next run copies it",
+        )
     except Exception as exc:  # a bug must not cost the other objects their copy
-        return ObjectOutcome(action.key, "failed", reason=f"internal error: {type(exc).__name__}: {exc}")
+        return ObjectOutcome(
+            action.key, "failed", version_id=known.version_id, reason=f"internal error: {type(exc).__name__}: {exc}"
+        )
 
 
-def _skip(ctx: ExecutionContext, action: PlannedAction) -> ObjectOutcome:
+def _skip(ctx: ExecutionContext, action: PlannedAction, known: _Known) -> ObjectOutcome:
     return ObjectOutcome(action.key, "skipped")
 
 
-def _delete(ctx: ExecutionContext, action: PlannedAction) -> ObjectOutcome:
+def _delete(ctx: ExecutionContext, action: PlannedAction, known: _Known) -> ObjectOutcome:
     if not ctx.dry_run:
         # On a versioned (lock-enabled) destination this places a delete marker; locked versions stay.
         ctx.dest_client.delete_object(Bucket=ctx.dest.bucket, Key=ctx.dest.absolute_key(action.key))
@@ -89,17 +119,17 @@ def _head(client, bucket: str, key: str, version_id: str | None = None, **extra)
     return client.head_object(**args)
 
 
-def _check_lock(ctx: ExecutionContext, action: PlannedAction) -> ObjectOutcome:
+def _check_lock(ctx: ExecutionContext, action: PlannedAction, known: _Known) -> ObjectOutcome:
     source_head = _head(ctx.source_client, ctx.source.bucket, ctx.source.absolute_key(action.key))
     if source_head["ETag"] != action.source.etag:
         # Overwritten since listing: copy what is there now instead.
-        return _copy(ctx, action, changed=True)
-    version_id = source_head.get("VersionId")
+        return _copy(ctx, action, known, changed=True)
+    version_id = known.version_id = source_head.get("VersionId")
     try:
         dest_head = _head(ctx.dest_client, ctx.dest.bucket, ctx.dest.absolute_key(action.key))
     except ClientError as exc:
         if s3.is_vanished(exc):  # deleted at the destination since listing: copy it again
-            return _copy(ctx, action)
+            return _copy(ctx, action, known)
         raise
     decision = decide_lock(LockState.from_head(source_head), LockState.from_head(dest_head), ctx.now())
     if decision.changes_anything() and not ctx.dry_run:
@@ -160,21 +190,23 @@ class _SourceVersion:
         )
 
 
-def _copy(ctx: ExecutionContext, action: PlannedAction, changed: bool = False) -> ObjectOutcome:
+def _copy(ctx: ExecutionContext, action: PlannedAction, known: _Known, changed: bool = False) -> ObjectOutcome:
     entry = action.source
     if ctx.dry_run:
         return ObjectOutcome(action.key, "copied", bytes_copied=entry.size)
     if ctx.server_side:
-        outcome = _server_side_copy(ctx, action.key, entry)
+        outcome = _server_side_copy(ctx, action.key, entry, known)
     else:
-        outcome = _streamed_copy(ctx, action.key, entry)
+        outcome = _streamed_copy(ctx, action.key, entry, known)
     if changed and CHANGED_SINCE_LISTING not in outcome.notes:
         outcome = ObjectOutcome(**{**outcome.__dict__, "notes": outcome.notes + (CHANGED_SINCE_LISTING,)})
     return outcome
 
 
-def _read_source(ctx: ExecutionContext, key: str) -> _SourceVersion:
-    return _SourceVersion.from_response(_head(ctx.source_client, ctx.source.bucket, key))
+def _read_source(ctx: ExecutionContext, key: str, known: _Known) -> _SourceVersion:
+    version = _SourceVersion.from_response(_head(ctx.source_client, ctx.source.bucket, key))
+    known.version_id = version.version_id
+    return version
 
 
 def _needs_head(ctx: ExecutionContext, entry: ObjectEntry) -> bool:
@@ -185,38 +217,60 @@ def _is_multipart_layout(ctx: ExecutionContext, entry: ObjectEntry) -> bool:
     return parts_in_etag(entry.etag) > 0 or entry.size > ctx.settings.multipart_threshold
 
 
-def _server_side_copy(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry) -> ObjectOutcome:
+def _server_side_copy(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, known: _Known) -> ObjectOutcome:
     src_key = ctx.source.absolute_key(rel_key)
-    dst_key = ctx.dest.absolute_key(rel_key)
     notes: tuple[str, ...] = ()
     if _needs_head(ctx, entry):
-        version = _read_source(ctx, src_key)
+        version = _read_source(ctx, src_key, known)
         if version.etag != entry.etag:
             notes += (CHANGED_SINCE_LISTING,)
     else:
         version = None  # a plain single copy: pin with CopySourceIfMatch on the listed ETag instead
+    try:
+        return _server_side_copy_of(ctx, rel_key, entry, version, notes)
+    except (ClientError, SourceChanged) as exc:
+        if isinstance(exc, ClientError) and not s3.is_changed(exc):
+            raise
+        # Overwritten between listing and copy, or during a multipart copy: copy the version that is
+        # there now, whole. Once: a source that moves again is reported (SourceChanged) for the next run.
+        version = _read_source(ctx, src_key, known)
+        if CHANGED_SINCE_LISTING not in notes:
+            notes += (CHANGED_SINCE_LISTING,)
+        return _server_side_copy_of(ctx, rel_key, entry, version, notes)
 
+
+def _server_side_copy_of(
+    ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, version: _SourceVersion | None, notes: tuple[str, ...]
+) -> ObjectOutcome:
+    src_key = ctx.source.absolute_key(rel_key)
+    dst_key = ctx.dest.absolute_key(rel_key)
     if version is not None and _is_multipart_layout(ctx, ObjectEntry(rel_key, version.size, version.etag)):
         new_version_id = _multipart_server_side_copy(ctx, src_key, dst_key, version)
-        copied_version, lock, size = version.version_id, version.lock, version.size
-    else:
-        try:
-            response = _copy_object(ctx, src_key, dst_key, entry, version)
-        except ClientError as exc:
-            if not s3.is_changed(exc):
-                raise
-            # Overwritten between listing and copy: copy the version that is there now, whole.
-            version = _read_source(ctx, src_key)
+        return _finish_copy(
+            ctx, rel_key, dst_key, version.version_id, new_version_id, version.lock, version.size, notes, time.monotonic()
+        )
+    response = _copy_object(ctx, src_key, dst_key, entry, version)
+    new_version_id = response.get("VersionId")
+    if version is not None:
+        copied_version = response.get("CopySourceVersionId") or version.version_id
+        return _finish_copy(
+            ctx, rel_key, dst_key, copied_version, new_version_id, version.lock, version.size, notes, time.monotonic()
+        )
+    size = entry.size
+    copied_etag = response.get("CopyObjectResult", {}).get("ETag")
+    if copied_etag and copied_etag.strip('"') != entry.etag.strip('"'):
+        # A single-part copy has the source's ETag (its MD5): another one means the server ignored
+        # CopySourceIfMatch (moto, Ceph RGW) and copied a newer version. CopyObject is atomic, so the
+        # destination holds that version whole; say so, and count its real size. (Objects whose ETag is
+        # not their MD5, e.g. SSE-KMS on AWS, would be noted here needlessly; AWS honours the
+        # precondition, so for them the copy is still the listed version.)
+        head = _head(ctx.dest_client, ctx.dest.bucket, dst_key, new_version_id)
+        size = int(head["ContentLength"])
+        if CHANGED_SINCE_LISTING not in notes:
             notes += (CHANGED_SINCE_LISTING,)
-            if _is_multipart_layout(ctx, ObjectEntry(rel_key, version.size, version.etag)):
-                new_version_id = _multipart_server_side_copy(ctx, src_key, dst_key, version)
-                return _finish_copy(ctx, rel_key, dst_key, version.version_id, new_version_id, version.lock, version.size, notes, time.monotonic())
-            response = _copy_object(ctx, src_key, dst_key, entry, version)
-        new_version_id = response.get("VersionId")
-        copied_version = response.get("CopySourceVersionId") or (version.version_id if version else None)
-        lock = version.lock if version else LockState()
-        size = version.size if version else entry.size
-    return _finish_copy(ctx, rel_key, dst_key, copied_version, new_version_id, lock, size, notes, time.monotonic())
+    return _finish_copy(
+        ctx, rel_key, dst_key, response.get("CopySourceVersionId"), new_version_id, LockState(), size, notes, time.monotonic()
+    )
 
 
 def _finish_copy(ctx, rel_key, dst_key, copied_version, new_version_id, lock, size, notes, written_at) -> ObjectOutcome:
@@ -313,12 +367,49 @@ def _multipart_server_side_copy(ctx: ExecutionContext, src_key: str, dst_key: st
                 **pin,
             )
             parts.append({"PartNumber": number, "ETag": result["CopyPartResult"]["ETag"]})
-        done = ctx.dest_client.complete_multipart_upload(
-            Bucket=ctx.dest.bucket, Key=dst_key, UploadId=upload_id, MultipartUpload={"Parts": parts}
-        )
+        if pin:
+            # Pinned by ETag only, and some servers ignore CopySourceIfMatch: if the source moved while
+            # the parts were copied they may come from two versions. Never complete such a mix.
+            _ensure_source_unchanged(ctx, src_key, version)
+        return _complete_upload(ctx, dst_key, upload_id, parts)
+    except ClientError as exc:
+        _abort_quietly(ctx, dst_key, upload_id)
+        if pin and not s3.is_vanished(exc):
+            _ensure_source_unchanged(ctx, src_key, version)  # e.g. InvalidRange: the source got shorter
+        raise
     except BaseException:
         _abort_quietly(ctx, dst_key, upload_id)
         raise
+
+
+def _ensure_source_unchanged(ctx: ExecutionContext, src_key: str, version: _SourceVersion) -> None:
+    current = _head(ctx.source_client, ctx.source.bucket, src_key)
+    if current["ETag"].strip('"') != version.etag.strip('"'):
+        raise SourceChanged(src_key)
+
+
+def _complete_upload(ctx: ExecutionContext, dst_key: str, upload_id: str, parts: list[dict]) -> str | None:
+    """CompleteMultipartUpload; returns the new version id.
+
+    If the connection drops after the server completed the upload, botocore sends the request again,
+    and servers that are not idempotent here answer NoSuchUpload. The upload did complete when the key
+    now holds exactly these parts (the multipart ETag is computed from the part ETags): take that as
+    done rather than report a failure, or copy the object again.
+    """
+    try:
+        done = ctx.dest_client.complete_multipart_upload(
+            Bucket=ctx.dest.bucket, Key=dst_key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+        )
+    except ClientError as exc:
+        if s3.error_code(exc) != s3.NO_SUCH_UPLOAD:
+            raise
+        try:
+            head = _head(ctx.dest_client, ctx.dest.bucket, dst_key)
+        except ClientError:
+            raise exc from None
+        if head["ETag"].strip('"') != s3.multipart_etag([part["ETag"] for part in parts]):
+            raise
+        return head.get("VersionId")
     return done.get("VersionId")
 
 
@@ -333,7 +424,7 @@ def _md5_b64(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
-def _streamed_copy(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry) -> ObjectOutcome:
+def _streamed_copy(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, known: _Known) -> ObjectOutcome:
     src_key = ctx.source.absolute_key(rel_key)
     dst_key = ctx.dest.absolute_key(rel_key)
     notes: tuple[str, ...] = ()
@@ -347,6 +438,7 @@ def _streamed_copy(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry) -> O
     body = response["Body"]
     try:
         version = _SourceVersion.from_response(response)
+        known.version_id = version.version_id
         tags = _source_tags(ctx, src_key, version)
         lock_args = write_lock_args(version.lock, ctx.now())
         upload_args = _upload_args(version, tags, lock_args)
@@ -386,13 +478,10 @@ def _streamed_multipart(ctx, src_key: str, dst_key: str, version: _SourceVersion
                 ContentMD5=_md5_b64(chunk),
             )
             parts.append({"PartNumber": number, "ETag": result["ETag"]})
-        done = ctx.dest_client.complete_multipart_upload(
-            Bucket=ctx.dest.bucket, Key=dst_key, UploadId=upload_id, MultipartUpload={"Parts": parts}
-        )
+        return _complete_upload(ctx, dst_key, upload_id, parts)
     except BaseException:
         _abort_quietly(ctx, dst_key, upload_id)
         raise
-    return done.get("VersionId")
 
 
 def _read_exactly(body, count: int) -> bytes:

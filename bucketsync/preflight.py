@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
@@ -10,6 +12,8 @@ from . import s3
 from .errors import PreflightError
 from .locations import Location
 
+LOCK_PROBE_OBJECTS = 3  # source objects HEADed by the lock-permission probe
+DENIED_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "Forbidden", "403"})
 CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "InvalidClientTokenId"}
 
 
@@ -68,14 +72,166 @@ def lock_enabled(client, side: str, bucket: str) -> bool:
     return config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
 
 
-def run_preflight(source_client, dest_client, source: Location, dest: Location) -> PreflightResult:
+# ---------------------------------------------------------------- can these credentials read lock state?
+#
+# Without s3:GetObjectRetention / s3:GetObjectLegalHold, HeadObject still succeeds and silently leaves
+# out the lock fields, and the engine (which reads lock state from HEAD) would copy the objects without
+# their locks. So, on a lock-enabled source, HEAD a few listed objects and ask one of them for its legal
+# hold and retention directly: an AccessDenied there means the run must not start.
+#
+# The decision is a pure function of what the server answered (botocore's parsed responses, or a
+# ClientError's .response), so it is tested with real recorded answers: moto cannot enforce these IAM
+# permissions (it authorises ?retention and ?legal-hold reads as s3:GetObject), see tests/faults.
+
+
+@dataclass(frozen=True)
+class LockReadProbe:
+    """The source's answers: HEADs of a few listed objects, then the lock reads of the first readable one."""
+
+    heads: tuple[dict[str, Any], ...] = ()
+    legal_hold: dict[str, Any] | None = None  # GetObjectLegalHold
+    retention: dict[str, Any] | None = None  # GetObjectRetention
+
+
+def _status(answer: dict[str, Any]) -> int:
+    return int(answer.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def _is_error(answer: dict[str, Any]) -> bool:
+    return "Error" in answer or _status(answer) >= 300
+
+
+def _is_denied(answer: dict[str, Any] | None) -> bool:
+    """AccessDenied and the like. Other 403s name their reason (InvalidObjectState: an archived object)
+    and are no evidence of a missing permission; a bare 403 (HEAD has no body) is a denial."""
+    if answer is None or not _is_error(answer):
+        return False
+    code = answer.get("Error", {}).get("Code")
+    return str(code) in DENIED_CODES if code else _status(answer) == 403
+
+
+def _success(answer: dict[str, Any] | None) -> dict[str, Any]:
+    return answer if answer is not None and not _is_error(answer) else {}
+
+
+def lock_read_refusal(probe: LockReadProbe, bucket: str, side: str = "source") -> str | None:
+    """Why a run must not start with these credentials, or None when lock state is readable.
+
+    Refuse when the server denies a lock read (AccessDenied / 403), when HEAD leaves out a lock that the
+    direct read shows (the engine would not see it), or when every probed HEAD is denied. Anything else
+    (a 5xx, NotImplemented, NoSuchObjectLockConfiguration for an object without a lock, an object
+    gone since listing) is no evidence of a missing permission and lets the run go on.
+    """
+    heads = [answer for answer in probe.heads if not _is_error(answer)]
+    if probe.heads and not heads and all(_is_denied(answer) for answer in probe.heads):
+        return (
+            f"the {side} credentials cannot read objects in bucket {bucket!r} (HeadObject: access denied): "
+            "they need s3:GetObject"
+        )
+    denied = [
+        permission
+        for permission, answer in (("s3:GetObjectRetention", probe.retention), ("s3:GetObjectLegalHold", probe.legal_hold))
+        if _is_denied(answer)
+    ]
+    if denied:
+        return (
+            f"the {side} credentials cannot read Object Lock state in bucket {bucket!r} ({' and '.join(denied)} "
+            "denied): HEAD would silently leave out the locks and the copies would be unprotected. "
+            f"Grant s3:GetObjectRetention and s3:GetObjectLegalHold on the {side}."
+        )
+    if heads:
+        head = heads[0]  # the object whose lock was read
+        retention = _success(probe.retention).get("Retention") or {}
+        hold = _success(probe.legal_hold).get("LegalHold") or {}
+        hidden = []
+        if retention.get("Mode") and not head.get("ObjectLockMode"):
+            hidden.append("retention")
+        if hold.get("Status") == "ON" and head.get("ObjectLockLegalHoldStatus") != "ON":
+            hidden.append("legal hold")
+        if hidden:
+            return (
+                f"HeadObject in {side} bucket {bucket!r} leaves out the {' and '.join(hidden)} that the server "
+                "reports for the same object: the copies would be unprotected. Grant s3:GetObjectRetention and "
+                f"s3:GetObjectLegalHold on the {side}."
+            )
+    return None
+
+
+class _Inconclusive(Exception):
+    def __init__(self, answer: dict[str, Any]) -> None:
+        super().__init__("inconclusive")
+        self.answer = answer
+
+
+def _answer(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return call()
+    except ClientError as exc:
+        return exc.response
+    except _Inconclusive as stopped:
+        return stopped.answer
+
+
+def _stop_on_server_error(response, **_) -> None:
+    """needs-retry handler for the lock reads: a 5xx answer is no evidence either way (moto answers
+    GetObjectRetention with 500), so it is not worth botocore's full backoff. 503 SlowDown and dropped
+    connections still get retried as usual."""
+    if response is None or response[0] is None:
+        return
+    http, parsed = response
+    if http.status_code >= 500 and http.status_code != 503:
+        raise _Inconclusive(parsed or {"ResponseMetadata": {"HTTPStatusCode": http.status_code}})
+
+
+def probe_lock_reads(client, location: Location) -> LockReadProbe:
+    """Ask the source for lock state the ways the engine needs it (listing, HEAD, direct lock reads)."""
+    listed = client.list_objects_v2(Bucket=location.bucket, Prefix=location.prefix, MaxKeys=LOCK_PROBE_OBJECTS)
+    keys = [item["Key"] for item in listed.get("Contents", ())]
+    heads = tuple(_answer(lambda key=key: client.head_object(Bucket=location.bucket, Key=key)) for key in keys)
+    readable = [(key, head) for key, head in zip(keys, heads) if not _is_error(head)]
+    if not readable:
+        return LockReadProbe(heads=heads)
+    key, head = readable[0]
+    target = {"Bucket": location.bucket, "Key": key}
+    if head.get("VersionId"):
+        target["VersionId"] = head["VersionId"]
+    events = ("needs-retry.s3.GetObjectRetention", "needs-retry.s3.GetObjectLegalHold")
+    for event in events:
+        client.meta.events.register(event, _stop_on_server_error, unique_id=f"bucketsync-probe-{event}")
+    try:
+        legal_hold = _answer(lambda: client.get_object_legal_hold(**target))
+        retention = _answer(lambda: client.get_object_retention(**target))
+    finally:
+        for event in events:
+            client.meta.events.unregister(event, unique_id=f"bucketsync-probe-{event}")
+    return LockReadProbe(heads=heads, legal_hold=legal_hold, retention=retention)
+
+
+def check_lock_readable(client, side: str, location: Location) -> None:
+    """PreflightError unless these credentials can read the Object Lock state of `location`'s objects."""
+    try:
+        probe = probe_lock_reads(client, location)
+    except (ClientError, BotoCoreError) as exc:
+        raise PreflightError(_explain(exc, side, location.bucket)) from None
+    refusal = lock_read_refusal(probe, location.bucket, side)
+    if refusal:
+        raise PreflightError(refusal)
+
+
+def check_buckets(source_client, dest_client, source: Location, dest: Location) -> tuple[bool, bool]:
+    """Both buckets reachable with these credentials; returns whether each has Object Lock."""
     _check_bucket(source_client, "source", source)
     _check_bucket(dest_client, "destination", dest)
-    source_lock = lock_enabled(source_client, "source", source.bucket)
-    dest_lock = lock_enabled(dest_client, "destination", dest.bucket)
+    return lock_enabled(source_client, "source", source.bucket), lock_enabled(dest_client, "destination", dest.bucket)
+
+
+def run_preflight(source_client, dest_client, source: Location, dest: Location) -> PreflightResult:
+    source_lock, dest_lock = check_buckets(source_client, dest_client, source, dest)
     if source_lock and not dest_lock:
         raise PreflightError(
             f"source bucket {source.bucket!r} has Object Lock but destination bucket {dest.bucket!r} does not: "
             "the copies would be unprotected. Create the destination with Object Lock enabled."
         )
+    if source_lock:
+        check_lock_readable(source_client, "source", source)
     return PreflightResult(source_lock_enabled=source_lock, dest_lock_enabled=dest_lock)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import binascii
+import hashlib
+
 import boto3
 import botocore.config
 import botocore.exceptions
@@ -13,6 +16,8 @@ from .settings import Settings, SideSettings
 # Servers that insist on a checksum header before they accept lock arguments on CopyObject
 # (moto does; AWS does not) answer with this code. See add_checksum_header_to_locked_copies.
 MISSING_LOCK_CHECKSUM = "MissingUploadObjectWithObjectLockHeaders"
+
+NO_SUCH_UPLOAD = "NoSuchUpload"
 
 VANISHED_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
 CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
@@ -57,6 +62,12 @@ def add_checksum_header_to_locked_copies(client) -> None:
         request.headers["x-amz-sdk-checksum-algorithm"] = "CRC32"
 
     client.meta.events.register("before-sign.s3.CopyObject", declare, unique_id="bucketsync-lock-checksum")
+
+
+def multipart_etag(part_etags: list[str]) -> str:
+    """The ETag S3 gives a completed multipart upload (unquoted): MD5 of the parts' binary MD5s, `-N`."""
+    digests = b"".join(binascii.unhexlify(etag.strip('"')) for etag in part_etags)
+    return f"{hashlib.md5(digests).hexdigest()}-{len(part_etags)}"
 
 
 def error_code(exc: BaseException) -> str:

@@ -1,10 +1,14 @@
 """All configuration, from `BUCKETSYNC_*` environment variables (nested with `__`), overridden by CLI options.
 
 Secrets are `SecretStr`: they never appear in a repr, a log line, a task message or a result.
+A `BUCKETSYNC_*` variable that names no setting is refused rather than ignored (unknown_variables).
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlparse
 
@@ -15,6 +19,12 @@ from .errors import SettingsError
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
+TiB = 1024 * GiB
+
+ENV_PREFIX = "BUCKETSYNC_"
+# BUCKETSYNC_* variables that other modules read themselves (schedules.py); every other one must name a
+# setting. Add a name here when new code reads its own variable, or load_settings refuses it.
+VARIABLES_READ_ELSEWHERE = frozenset({"BUCKETSYNC_SCHEDULES", "BUCKETSYNC_SCHEDULES_FILE"})
 
 
 class SideSettings(BaseModel):
@@ -91,7 +101,9 @@ class Settings(BaseSettings):
     # Distributed runs
     broker_url: str | None = None
     batch_size: int = Field(50, ge=1, le=1000, description="objects per copy-task message")
-    batch_max_bytes: int = Field(1 * GiB, ge=1, description="bytes to copy per copy-task message (one larger object alone)")
+    batch_max_bytes: int = Field(
+        1 * GiB, ge=1, le=5 * TiB, description="bytes to copy per copy-task message (one larger object alone)"
+    )
     queue_high_water: int = Field(200, ge=1, le=100_000, description="queued messages before the coordinator waits")
     report_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, le=365 * 24 * 3600)
     stalled_after_seconds: int = Field(900, ge=2, le=7 * 24 * 3600, description="no progress this long: the run shows as stalled")
@@ -124,13 +136,46 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "invalid settings: " + "; ".join(parts)
 
 
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """BUCKETSYNC_* variables that name no setting: pydantic-settings would silently ignore them.
+
+    Names are matched without regard to case, as pydantic-settings reads them. A nested name
+    (`BUCKETSYNC_SOURCE__…`) is checked here only up to its side; its key is checked by SideSettings,
+    which forbids unknown keys.
+    """
+    fields = {name.upper() for name in Settings.model_fields}
+    sides = {"SOURCE", "DEST"}
+    unknown = []
+    for name in environ:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in VARIABLES_READ_ELSEWHERE:
+            continue
+        head, nested, _ = upper[len(ENV_PREFIX):].partition("__")
+        known = head in sides if nested else head in fields
+        if not known:
+            unknown.append(name)
+    return sorted(unknown)
+
+
+def _did_you_mean(name: str) -> str:
+    known = [ENV_PREFIX + field.upper() for field in Settings.model_fields] + sorted(VARIABLES_READ_ELSEWHERE)
+    known += [f"{ENV_PREFIX}{side}__{key.upper()}" for side in ("SOURCE", "DEST") for key in SideSettings.model_fields]
+    close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Environment first, then the non-None overrides (CLI options), as one validated Settings.
 
     The overrides go in as init arguments, which pydantic-settings merges over the environment (nested
     dicts field by field) before validating once: an override replaces an environment value instead of
     being checked after it, so `--concurrency 8` wins over a bad `BUCKETSYNC_CONCURRENCY`.
+    A BUCKETSYNC_* variable that names no setting (a typo such as BUCKETSYNC_CONCURENCY) is refused.
     """
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        named = "; ".join(f"unknown environment variable {name}{_did_you_mean(name)}" for name in unknown)
+        raise SettingsError(f"invalid settings: {named}")
     given: dict[str, Any] = {}
     for key, value in overrides.items():
         if isinstance(value, dict):

@@ -1,0 +1,327 @@
+"""`bucketsync verify SRC DST`: compare a source and its replica without writing anything.
+
+Both listings are streamed and merge-joined by key (plan.merge_join); each key on both sides is read
+on a thread pool (HEAD both, tags both, and the bytes where ETags cannot decide). A replica matches
+its source when, for every key:
+
+- it exists on both sides (a key on one side only is a difference);
+- sizes are equal, and the bytes: equal ETags with the same part layout mean equal bytes; two
+  single-part ETags that differ mean different bytes; otherwise (layouts differ, or multipart ETags
+  differ) both objects are read and hashed;
+- Content-Type, Cache-Control, Content-Disposition, Content-Encoding, Content-Language and the user
+  metadata are equal, and so are the tags;
+- lock state: a source retention still in the future needs a destination retention at least as long
+  (to the second) in a mode at least as strong (COMPLIANCE > GOVERNANCE). A longer or stronger
+  destination lock is no difference (the engine never shortens or downgrades one), nor is an expired
+  source retention, nor a destination retention the source lacks. Legal holds must be equal.
+
+Exit codes: 0 no difference, 1 differences (listed), 2 errors (a side unreachable, lock state
+unreadable, objects that could not be read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import s3
+from .listing import iter_entries
+from .locations import Location, parse_location
+from .lockrules import active_retention
+from .model import LockState, parts_in_etag
+from .plan import merge_join
+from .preflight import check_buckets, check_lock_readable
+from .settings import MiB, Settings
+
+HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
+MODE_STRENGTH = {"GOVERNANCE": 1, "COMPLIANCE": 2}
+MAX_LISTED = 10_000  # differences and errors kept for the report; the counts stay exact beyond it
+SHOWN = 50  # differences printed by the text report
+READ_CHUNK = 1 * MiB
+
+
+@dataclass(frozen=True)
+class Difference:
+    key: str  # relative to both prefixes
+    what: str  # missing, extra, size, etag, bytes, ContentType…, metadata, tags, retention, legal_hold
+    source: Any = None
+    destination: Any = None
+
+    def describe(self) -> str:
+        if self.what == "missing":
+            return f"{self.key!r}: missing at the destination"
+        if self.what == "extra":
+            return f"{self.key!r}: only at the destination"
+        return f"{self.key!r}: {self.what} differs: source {self.source!r}, destination {self.destination!r}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "what": self.what, "source": self.source, "destination": self.destination}
+
+
+# ---------------------------------------------------------------- pure comparisons
+
+
+def _lock_text(state: LockState, now: datetime) -> str:
+    retention = active_retention(state, now)
+    return f"{retention.mode} until {retention.retain_until.isoformat()}" if retention else "none"
+
+
+def compare_lock(key: str, source: LockState, dest: LockState, now: datetime) -> list[Difference]:
+    differences = []
+    wanted, held = active_retention(source, now), active_retention(dest, now)
+    if wanted is not None and (
+        held is None
+        or held.retain_until < wanted.retain_until
+        or MODE_STRENGTH[held.mode] < MODE_STRENGTH[wanted.mode]
+    ):
+        differences.append(Difference(key, "retention", _lock_text(source, now), _lock_text(dest, now)))
+    if source.legal_hold != dest.legal_hold:
+        differences.append(Difference(
+            key, "legal_hold", "ON" if source.legal_hold else "OFF", "ON" if dest.legal_hold else "OFF"
+        ))
+    return differences
+
+
+def compare_heads(key: str, source: dict[str, Any], dest: dict[str, Any], now: datetime) -> list[Difference]:
+    """Headers, user metadata and lock state of two HeadObject responses (sizes and bytes apart)."""
+    differences = [
+        Difference(key, name, source.get(name), dest.get(name))
+        for name in HEADERS
+        if source.get(name) != dest.get(name)
+    ]
+    if (source.get("Metadata") or {}) != (dest.get("Metadata") or {}):
+        differences.append(Difference(key, "metadata", source.get("Metadata") or {}, dest.get("Metadata") or {}))
+    return differences + compare_lock(key, LockState.from_head(source), LockState.from_head(dest), now)
+
+
+def content_verdict(source_etag: str, source_size: int, dest_etag: str, dest_size: int) -> str:
+    """'equal', 'size', 'etag' (decided from listings/HEADs), or 'read' (only the bytes can tell)."""
+    if source_size != dest_size:
+        return "size"
+    same_layout = parts_in_etag(source_etag) == parts_in_etag(dest_etag)
+    if same_layout and source_etag.strip('"') == dest_etag.strip('"'):
+        return "equal"
+    if same_layout and parts_in_etag(source_etag) == 0:
+        return "etag"  # two single-part ETags are the MD5s of the bytes
+    return "read"  # different layouts, or multipart ETags that may differ only by part sizes
+
+
+def tag_pairs(tag_set: list[dict[str, str]]) -> list[list[str]]:
+    return sorted([tag["Key"], tag["Value"]] for tag in tag_set)
+
+
+# ---------------------------------------------------------------- the report
+
+
+@dataclass
+class VerifyReport:
+    source: str
+    destination: str
+    source_objects: int = 0
+    destination_objects: int = 0
+    compared: int = 0  # keys on both sides that were read and compared
+    vanished: int = 0  # listed at the source, gone before they could be read (no difference)
+    difference_count: int = 0
+    error_count: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, differences: list[Difference]) -> None:
+        with self._lock:
+            self.difference_count += len(differences)
+            room = MAX_LISTED - len(self.differences)
+            self.differences.extend(differences[: max(room, 0)])
+
+    def add_error(self, key: str, reason: str) -> None:
+        with self._lock:
+            self.error_count += 1
+            if len(self.errors) < MAX_LISTED:
+                self.errors.append({"key": key, "reason": reason})
+
+    def count(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+    def exit_code(self) -> int:
+        return 2 if self.error_count else 1 if self.difference_count else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "destination": self.destination,
+            "source_objects": self.source_objects,
+            "destination_objects": self.destination_objects,
+            "compared": self.compared,
+            "vanished": self.vanished,
+            "equal": self.exit_code() == 0,
+            "difference_count": self.difference_count,
+            "error_count": self.error_count,
+            "differences": [item.to_json() for item in sorted(self.differences, key=_order)],
+            "errors": sorted(self.errors, key=lambda item: item["key"]),
+        }
+
+    def render_text(self) -> str:
+        verdict = (
+            "no differences" if not self.difference_count
+            else f"{self.difference_count} difference{'s' if self.difference_count != 1 else ''}"
+        )
+        lines = [
+            f"verify {self.source} -> {self.destination}: {self.source_objects} source objects, "
+            f"{self.destination_objects} destination objects, {self.compared} compared: {verdict}"
+        ]
+        lines += [f"  {item.describe()}" for item in sorted(self.differences, key=_order)[:SHOWN]]
+        if self.difference_count > SHOWN:
+            lines.append(f"  … and {self.difference_count - SHOWN} more (see --json)")
+        if self.vanished:
+            lines.append(f"  {self.vanished} source object(s) deleted while verifying (not compared)")
+        if self.error_count:
+            lines.append(f"  {self.error_count} object(s) could not be read:")
+            lines += [f"    {item['key']!r}: {item['reason']}" for item in sorted(self.errors, key=lambda i: i["key"])[:SHOWN]]
+        return "\n".join(lines)
+
+
+def _order(item: Difference) -> tuple[str, str]:
+    return item.key, item.what
+
+
+# ---------------------------------------------------------------- reading both sides
+
+
+@dataclass(frozen=True)
+class _Sides:
+    source_client: Any
+    dest_client: Any
+    source: Location
+    dest: Location
+    now: Callable[[], datetime]
+
+
+def _head(client, bucket: str, key: str) -> dict[str, Any]:
+    return client.head_object(Bucket=bucket, Key=key)
+
+
+def _pinned(head: dict[str, Any], bucket: str, key: str) -> dict[str, Any]:
+    args = {"Bucket": bucket, "Key": key}
+    if head.get("VersionId") and head["VersionId"] != "null":
+        args["VersionId"] = head["VersionId"]
+    return args
+
+
+def _digest(client, args: dict[str, Any], etag: str) -> str:
+    body = client.get_object(**args, IfMatch=etag)["Body"]
+    digest = hashlib.sha256()
+    try:
+        for chunk in iter(lambda: body.read(READ_CHUNK), b""):
+            digest.update(chunk)
+    finally:
+        body.close()
+    return digest.hexdigest()
+
+
+def compare_object(sides: _Sides, key: str, report: VerifyReport) -> None:
+    src_key, dst_key = sides.source.absolute_key(key), sides.dest.absolute_key(key)
+    try:
+        source_head = _head(sides.source_client, sides.source.bucket, src_key)
+    except ClientError as exc:
+        if s3.is_vanished(exc):
+            report.count("vanished")
+            return
+        raise
+    try:
+        dest_head = _head(sides.dest_client, sides.dest.bucket, dst_key)
+    except ClientError as exc:
+        if s3.is_vanished(exc):
+            report.add([Difference(key, "missing")])
+            report.count("compared")
+            return
+        raise
+    source_args = _pinned(source_head, sides.source.bucket, src_key)
+    dest_args = _pinned(dest_head, sides.dest.bucket, dst_key)
+    differences = []
+    size_s, size_d = int(source_head["ContentLength"]), int(dest_head["ContentLength"])
+    verdict = content_verdict(source_head["ETag"], size_s, dest_head["ETag"], size_d)
+    if verdict == "size":
+        differences.append(Difference(key, "size", size_s, size_d))
+    elif verdict == "etag":
+        differences.append(Difference(key, "etag", source_head["ETag"], dest_head["ETag"]))
+    elif verdict == "read":
+        source_digest = _digest(sides.source_client, source_args, source_head["ETag"])
+        dest_digest = _digest(sides.dest_client, dest_args, dest_head["ETag"])
+        if source_digest != dest_digest:
+            differences.append(Difference(key, "bytes", f"sha256 {source_digest}", f"sha256 {dest_digest}"))
+    differences += compare_heads(key, source_head, dest_head, sides.now())
+    source_tags = tag_pairs(sides.source_client.get_object_tagging(**source_args).get("TagSet", []))
+    dest_tags = tag_pairs(sides.dest_client.get_object_tagging(**dest_args).get("TagSet", []))
+    if source_tags != dest_tags:
+        differences.append(Difference(key, "tags", source_tags, dest_tags))
+    report.add(differences)
+    report.count("compared")
+
+
+def verify(
+    source_client,
+    dest_client,
+    source: Location,
+    dest: Location,
+    *,
+    concurrency: int = 16,
+    page_size: int = 1000,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> VerifyReport:
+    """Compare every key under `source` with its counterpart under `dest`; reads only."""
+    report = VerifyReport(source=str(source), destination=str(dest))
+    sides = _Sides(source_client, dest_client, source, dest, now)
+
+    def counted(entries, name):
+        for entry in entries:
+            report.count(name)
+            yield entry
+
+    source_entries = counted(iter_entries(source_client, source, page_size=page_size), "source_objects")
+    dest_entries = counted(iter_entries(dest_client, dest, page_size=page_size), "destination_objects")
+    in_flight = threading.BoundedSemaphore(concurrency * 4)
+
+    def read_one(key: str) -> None:
+        try:
+            compare_object(sides, key, report)
+        except (ClientError, BotoCoreError) as exc:
+            report.add_error(key, s3.describe(exc))
+        except Exception as exc:  # one unreadable object must not hide the others' differences
+            report.add_error(key, f"{type(exc).__name__}: {exc}")
+        finally:
+            in_flight.release()
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bucketsync-verify") as pool:
+        for src, dst in merge_join(source_entries, dest_entries):
+            if dst is None:
+                report.add([Difference(src.key, "missing")])
+            elif src is None:
+                report.add([Difference(dst.key, "extra")])
+            else:
+                in_flight.acquire()
+                pool.submit(read_one, src.key)
+    return report
+
+
+def run_verify(settings: Settings, source_url: str, dest_url: str) -> VerifyReport:
+    """Parse, check both sides (as preflight does, lock-state readability included), then verify."""
+    source, dest = parse_location(source_url), parse_location(dest_url)
+    source_client = s3.make_client(settings.source, settings)
+    dest_client = s3.make_client(settings.dest, settings)
+    source_lock, dest_lock = check_buckets(source_client, dest_client, source, dest)
+    # Lock state is read from HEAD on both sides: credentials that cannot read it would hide differences.
+    if source_lock:
+        check_lock_readable(source_client, "source", source)
+    if dest_lock:
+        check_lock_readable(dest_client, "destination", dest)
+    return verify(
+        source_client, dest_client, source, dest, concurrency=settings.concurrency, page_size=settings.page_size
+    )

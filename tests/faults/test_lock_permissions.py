@@ -1,0 +1,136 @@
+"""Source credentials that cannot read lock state: the run refuses in preflight (exit 2) instead of
+copying objects without their locks.
+
+S3 answers such credentials' HeadObject without the lock fields, silently, and their lock reads with
+403 AccessDenied. moto cannot enforce those IAM permissions (it authorises ?retention and ?legal-hold
+reads as s3:GetObject), so:
+- the decision (preflight.lock_read_refusal, a pure function) is tested with recorded real answers:
+  moto's own (HEAD, legal hold, its 500 for GetObjectRetention) and S3's (AccessDenied, a HEAD without
+  lock fields, NoSuchObjectLockConfiguration), all parsed by botocore from the wire
+  (tests/faults/recorded/lock_probe.json, re-recorded by `python -m tests.faults.record_lock_probe`);
+- a live test records the same answers again and checks the recording still holds;
+- end to end, the proxy answers as S3 would for such credentials, and `bucketsync sync` and
+  `bucketsync verify` exit 2 with one line, having written nothing.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bucketsync.locations import Location
+from bucketsync.preflight import LockReadProbe, lock_read_refusal, probe_lock_reads
+from bucketsync.s3 import make_client
+from bucketsync.settings import load_settings
+from conftest import run_cli, unique_bucket
+from tests.integration.helpers import Seed, check_error_exit, cli_env, in_days, list_keys, seed
+
+from .conftest import through
+from .record_lock_probe import LOCK_HEADERS, RECORDED, record
+
+pytestmark = pytest.mark.integration
+
+ANSWERS = json.loads(RECORDED.read_text(encoding="utf-8"))
+
+
+def recorded(*names: str) -> tuple[dict, ...]:
+    return tuple(ANSWERS[name] for name in names)
+
+
+def probe(heads: tuple[str, ...], legal_hold: str | None = None, retention: str | None = None) -> LockReadProbe:
+    return LockReadProbe(
+        heads=recorded(*heads),
+        legal_hold=ANSWERS[legal_hold] if legal_hold else None,
+        retention=ANSWERS[retention] if retention else None,
+    )
+
+
+# id, probe, None (run may go on) or the words the refusal must contain
+DECISIONS = [
+    ("moto, locked object", probe(("moto_head_locked", "moto_head_unlocked"), "moto_legal_hold_on", "moto_retention_500"), None),
+    ("moto, unlocked object", probe(("moto_head_unlocked",), "moto_legal_hold_unset", "moto_retention_500"), None),
+    ("S3, object without lock", probe(("moto_head_unlocked",), "s3_legal_hold_not_set", "s3_retention_not_set"), None),
+    ("S3, readable retention", probe(("moto_head_locked",), "moto_legal_hold_on", "s3_retention_governance"), None),
+    ("empty source", probe(()), None),
+    ("archived object (403 InvalidObjectState)", probe(("moto_head_archived",), "moto_legal_hold_archived", "moto_retention_500"), None),
+    ("one readable object among forbidden ones",
+     probe(("s3_head_forbidden", "moto_head_unlocked"), "s3_legal_hold_not_set", "s3_retention_not_set"), None),
+    ("no lock permissions",
+     probe(("s3_head_without_lock_fields",), "s3_legal_hold_access_denied", "s3_retention_access_denied"),
+     ("cannot read Object Lock state", "s3:GetObjectRetention and s3:GetObjectLegalHold denied")),
+    ("no s3:GetObjectRetention", probe(("moto_head_unlocked",), "moto_legal_hold_unset", "s3_retention_access_denied"),
+     ("s3:GetObjectRetention denied",)),
+    ("no s3:GetObjectLegalHold", probe(("moto_head_unlocked",), "s3_legal_hold_access_denied", "moto_retention_500"),
+     ("s3:GetObjectLegalHold denied",)),
+    ("HEAD hides a legal hold", probe(("s3_head_without_lock_fields",), "moto_legal_hold_on", "moto_retention_500"),
+     ("leaves out the legal hold",)),
+    ("HEAD hides a retention", probe(("s3_head_without_lock_fields",), "s3_legal_hold_not_set", "s3_retention_governance"),
+     ("leaves out the retention",)),
+    ("no s3:GetObject", probe(("s3_head_forbidden",) * 3), ("cannot read objects", "s3:GetObject")),
+]
+
+
+@pytest.mark.parametrize("answers, refusal", [case[1:] for case in DECISIONS], ids=[case[0] for case in DECISIONS])
+def test_decision_on_recorded_answers(answers, refusal):
+    said = lock_read_refusal(answers, "src-bucket")
+    if refusal is None:
+        assert said is None
+    else:
+        assert said is not None and "\n" not in said and "'src-bucket'" in said
+        for words in refusal:
+            assert words in said
+
+
+def deny_lock_reads(proxy, bucket: str) -> None:
+    """Answer as S3 does for credentials without s3:GetObjectRetention / s3:GetObjectLegalHold."""
+    proxy.on(lambda r: r.bucket == bucket and r.operation in ("GetObjectRetention", "GetObjectLegalHold"),
+             "error", times=None, error=(403, "AccessDenied", "Access Denied"))
+    proxy.on(lambda r: r.bucket == bucket and r.operation in ("HeadObject", "GetObject"),
+             times=None, strip_headers=LOCK_HEADERS)
+
+
+def shape(answer: dict) -> tuple:
+    """What the decision reads of an answer (no request ids, dates or version ids)."""
+    error = answer.get("Error", {})
+    lock_fields = sorted(name for name in answer if name.startswith("ObjectLock"))
+    return answer["ResponseMetadata"]["HTTPStatusCode"], error.get("Code"), lock_fields, sorted(answer.get("LegalHold", {}))
+
+
+def test_the_recording_still_matches_the_servers(s3, proxy):
+    bucket = unique_bucket("rec")
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    live = record(s3, proxy, bucket)
+    assert {name: shape(answer) for name, answer in live.items()} == {name: shape(a) for name, a in ANSWERS.items()}
+
+
+@pytest.fixture
+def locked_source(s3):
+    source, dest = unique_bucket("psrc"), unique_bucket("pdst")
+    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
+    s3.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
+    seed(s3, source, [Seed("a.txt", b"a"), Seed("locked.txt", b"l", mode="COMPLIANCE", retain_until=in_days(1), legal_hold=True)])
+    return source, dest
+
+
+def test_probe_through_the_wire(monkeypatch, moto_server, proxy, locked_source):
+    """The probe itself, with bucketsync's own client: allowed, then denied."""
+    source, _ = locked_source
+    monkeypatch.setenv("BUCKETSYNC_SOURCE__ENDPOINT_URL", proxy.url)
+    settings = load_settings(source={"access_key_id": "k", "secret_access_key": "s", "region": "us-east-1"})
+    client = make_client(settings.source, settings)
+    assert lock_read_refusal(probe_lock_reads(client, Location(source)), source) is None
+    assert proxy.counts["op:GetObjectRetention"] == 1  # moto's 500 is not worth botocore's full backoff
+    deny_lock_reads(proxy, source)
+    said = lock_read_refusal(probe_lock_reads(client, Location(source)), source)
+    assert said and "s3:GetObjectRetention and s3:GetObjectLegalHold denied" in said
+
+
+@pytest.mark.parametrize("command", ["sync", "verify"])
+def test_cli_refuses_credentials_that_cannot_read_locks(moto_server, s3, proxy, locked_source, command):
+    source, dest = locked_source
+    deny_lock_reads(proxy, source)
+    result = run_cli(command, f"s3://{source}", f"s3://{dest}", env=cli_env(through(proxy, moto_server)))
+    check_error_exit(result, "source credentials cannot read Object Lock state", "s3:GetObjectRetention")
+    assert list_keys(s3, dest) == {}
+    assert proxy.counts["op:CopyObject"] == 0

@@ -1,0 +1,135 @@
+"""`bucketsync verify`: every kind of difference found, named once, and nothing that is not one.
+
+The other fault tests use verify as their oracle; here it is checked against buckets prepared with one
+known difference (or deliberate non-difference) per key.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bucketsync.locations import Location
+from bucketsync.model import LockState, Retention
+from bucketsync.verify import compare_lock, content_verdict, verify
+from conftest import run_cli, unique_bucket
+from tests.integration.helpers import cli_env, put_multipart
+
+from .conftest import MiB
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2030, 6, 1, tzinfo=timezone.utc)
+
+
+def days(n: float) -> datetime:
+    return NOW + timedelta(days=n)
+
+
+@pytest.mark.parametrize(
+    "source, dest, differs",
+    [
+        (LockState(), LockState(), []),
+        (LockState(Retention("GOVERNANCE", days(2))), LockState(Retention("GOVERNANCE", days(2))), []),
+        (LockState(Retention("GOVERNANCE", days(2))), LockState(Retention("GOVERNANCE", days(3))), []),  # longer: kept
+        (LockState(Retention("GOVERNANCE", days(2))), LockState(Retention("COMPLIANCE", days(2))), []),  # stronger
+        (LockState(Retention("GOVERNANCE", days(-1))), LockState(), []),  # expired at the source: asks nothing
+        (LockState(), LockState(Retention("COMPLIANCE", days(1))), []),  # the destination's own (e.g. bucket default)
+        (LockState(Retention("GOVERNANCE", days(2))), LockState(), ["retention"]),
+        (LockState(Retention("GOVERNANCE", days(2))), LockState(Retention("GOVERNANCE", days(2) - timedelta(seconds=1))),
+         ["retention"]),  # to the second
+        (LockState(Retention("COMPLIANCE", days(2))), LockState(Retention("GOVERNANCE", days(5))), ["retention"]),  # weaker
+        (LockState(legal_hold=True), LockState(), ["legal_hold"]),
+        (LockState(), LockState(legal_hold=True), ["legal_hold"]),  # legal holds mirror both ways
+    ],
+)
+def test_compare_lock(source, dest, differs):
+    assert [item.what for item in compare_lock("k", source, dest, NOW)] == differs
+
+
+@pytest.mark.parametrize(
+    "source, dest, verdict",
+    [
+        (('"aa"', 5), ('"aa"', 5), "equal"),
+        (('"aa"', 5), ('"aa"', 6), "size"),
+        (('"aa"', 5), ('"bb"', 5), "etag"),
+        (('"aa-2"', 5), ('"aa-2"', 5), "equal"),
+        (('"aa-2"', 5), ('"bb-2"', 5), "read"),  # same part count, maybe other part sizes
+        (('"aa-2"', 5), ('"bb"', 5), "read"),  # different layouts
+    ],
+)
+def test_content_verdict(source, dest, verdict):
+    assert content_verdict(source[0], source[1], dest[0], dest[1]) == verdict
+
+
+def in_days(n: float) -> datetime:
+    return (datetime.now(timezone.utc) + timedelta(days=n)).replace(microsecond=0)
+
+
+def test_every_difference_is_found_and_nothing_else(s3, moto_server):
+    source, dest = unique_bucket("vsrc"), unique_bucket("vdst")
+    for bucket in (source, dest):
+        s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+
+    def both(key: str, body: bytes, dest_body: bytes | None = None, src: dict | None = None, dst: dict | None = None):
+        s3.put_object(Bucket=source, Key=key, Body=body, **(src or {}))
+        s3.put_object(Bucket=dest, Key=key, Body=body if dest_body is None else dest_body, **(dst or {}))
+
+    lock = {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": in_days(2)}
+    both("same.txt", b"same", src={"ContentType": "text/plain", "Metadata": {"a": "1"}, "Tagging": "t=1", **lock},
+         dst={"ContentType": "text/plain", "Metadata": {"a": "1"}, "Tagging": "t=1", **lock})
+    s3.put_object(Bucket=source, Key="missing.txt", Body=b"m")
+    s3.put_object(Bucket=dest, Key="extra.txt", Body=b"e")
+    both("size.txt", b"four", b"three")
+    both("etag.txt", b"aaaa", b"bbbb")
+    both("type.txt", b"t", src={"ContentType": "text/html"}, dst={"ContentType": "text/plain"})
+    both("cache.txt", b"c", src={"CacheControl": "max-age=60"})
+    both("disposition.txt", b"d", src={"ContentDisposition": "attachment"})
+    both("encoding.txt", b"e", src={"ContentEncoding": "gzip"})
+    both("metadata.txt", b"m", src={"Metadata": {"owner": "a"}}, dst={"Metadata": {"owner": "b"}})
+    both("tags.txt", b"t", src={"Tagging": "a=1&b=2"}, dst={"Tagging": "a=1"})
+    both("retention-missing.txt", b"r", src=lock)
+    both("retention-shorter.txt", b"r", src=lock, dst={**lock, "ObjectLockRetainUntilDate": in_days(1)})
+    both("retention-longer.txt", b"r", src=lock, dst={**lock, "ObjectLockRetainUntilDate": in_days(9)})  # no difference
+    both("retention-expired.txt", b"r", src={**lock, "ObjectLockRetainUntilDate": in_days(-1)})  # no difference
+    both("legal-hold.txt", b"h", src={"ObjectLockLegalHoldStatus": "ON"})
+    # Same bytes, different part layouts: equal (read and hashed); different bytes, same size: a difference.
+    body = os.urandom(6 * MiB)
+    source_etag = put_multipart(s3, source, "layout-same.bin", 6 * MiB, 5 * MiB)
+    same_bytes = s3.get_object(Bucket=source, Key="layout-same.bin")["Body"].read()
+    s3.put_object(Bucket=dest, Key="layout-same.bin", Body=same_bytes)
+    s3.put_object(Bucket=source, Key="layout-other.bin", Body=body)
+    put_multipart(s3, dest, "layout-other.bin", 6 * MiB, 5 * MiB)
+    assert source_etag.endswith('-2"')
+
+    report = verify(s3, s3, Location(source), Location(dest), concurrency=4)
+
+    found = sorted((item.key, item.what) for item in report.differences)
+    assert found == sorted([
+        ("missing.txt", "missing"), ("extra.txt", "extra"), ("size.txt", "size"), ("etag.txt", "etag"),
+        ("type.txt", "ContentType"), ("cache.txt", "CacheControl"), ("disposition.txt", "ContentDisposition"),
+        ("encoding.txt", "ContentEncoding"), ("metadata.txt", "metadata"), ("tags.txt", "tags"),
+        ("retention-missing.txt", "retention"), ("retention-shorter.txt", "retention"),
+        ("legal-hold.txt", "legal_hold"), ("layout-other.bin", "bytes"),
+    ])
+    assert report.difference_count == len(found) and report.error_count == 0 and report.exit_code() == 1
+    assert (report.source_objects, report.destination_objects, report.compared) == (17, 17, 16)
+
+    # The command: the same list as text, exit 1; with --json, the same differences.
+    text = run_cli("verify", f"s3://{source}", f"s3://{dest}", env=cli_env(moto_server))
+    assert text.returncode == 1 and text.stderr == "", text.stderr
+    assert "14 differences" in text.stdout and "'missing.txt': missing at the destination" in text.stdout
+    assert "'tags.txt': tags differs" in text.stdout
+
+
+def test_prefixes_are_compared_relative(s3, moto_server):
+    bucket = unique_bucket("vpre")
+    s3.create_bucket(Bucket=bucket)
+    for prefix in ("one/", "two/"):
+        s3.put_object(Bucket=bucket, Key=prefix + "k.txt", Body=b"k", ContentType="text/plain")
+    s3.put_object(Bucket=bucket, Key="one/only-here.txt", Body=b"x")
+    done = run_cli("verify", f"s3://{bucket}/one", f"s3://{bucket}/two", "--json", env=cli_env(moto_server))
+    assert done.returncode == 1
+    assert '"key": "only-here.txt"' in done.stdout and '"compared": 1' in done.stdout
