@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -62,14 +62,30 @@ def finish(summary: RunSummary, report_json: Optional[Path]) -> None:
     raise typer.Exit(summary.exit_code())
 
 
+# Arguments and options shared by the commands that read both sides.
+SourceUrl = Annotated[str, typer.Argument(metavar="SRC", help="s3://bucket or s3://bucket/prefix")]
+DestUrl = Annotated[str, typer.Argument(metavar="DST", help="s3://bucket or s3://bucket/prefix")]
+SourceEndpoint = Annotated[Optional[str], typer.Option(help="S3 endpoint of the source (default: AWS)")]
+DestEndpoint = Annotated[Optional[str], typer.Option(help="S3 endpoint of the destination (default: AWS)")]
+SourceProfile = Annotated[Optional[str], typer.Option(help="AWS profile for the source")]
+DestProfile = Annotated[Optional[str], typer.Option(help="AWS profile for the destination")]
+
+
+def side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile) -> dict:
+    return {
+        "source": {"endpoint_url": source_endpoint_url, "profile": source_profile},
+        "dest": {"endpoint_url": dest_endpoint_url, "profile": dest_profile},
+    }
+
+
 @app.command()
 def sync(
-    source: str = typer.Argument(..., metavar="SRC", help="s3://bucket or s3://bucket/prefix"),
-    destination: str = typer.Argument(..., metavar="DST", help="s3://bucket or s3://bucket/prefix"),
-    source_endpoint_url: Optional[str] = typer.Option(None, help="S3 endpoint of the source (default: AWS)"),
-    dest_endpoint_url: Optional[str] = typer.Option(None, help="S3 endpoint of the destination (default: AWS)"),
-    source_profile: Optional[str] = typer.Option(None, help="AWS profile for the source"),
-    dest_profile: Optional[str] = typer.Option(None, help="AWS profile for the destination"),
+    source: SourceUrl,
+    destination: DestUrl,
+    source_endpoint_url: SourceEndpoint = None,
+    dest_endpoint_url: DestEndpoint = None,
+    source_profile: SourceProfile = None,
+    dest_profile: DestProfile = None,
     delete: bool = typer.Option(False, "--delete", help="delete destination keys the source no longer has"),
     dry_run: bool = typer.Option(False, "--dry-run", help="plan and report; write nothing"),
     report_json: Optional[Path] = typer.Option(None, help="write the run report as JSON to this path"),
@@ -81,8 +97,7 @@ def sync(
     from .context import prepare_run
 
     settings = load_settings(
-        source={"endpoint_url": source_endpoint_url, "profile": source_profile},
-        dest={"endpoint_url": dest_endpoint_url, "profile": dest_profile},
+        **side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile),
         concurrency=concurrency,
         broker_url=broker_url,
     )
@@ -110,21 +125,18 @@ def sync(
 
 @app.command()
 def verify(
-    source: str = typer.Argument(..., metavar="SRC", help="s3://bucket or s3://bucket/prefix"),
-    destination: str = typer.Argument(..., metavar="DST", help="s3://bucket or s3://bucket/prefix"),
-    source_endpoint_url: Optional[str] = typer.Option(None, help="S3 endpoint of the source (default: AWS)"),
-    dest_endpoint_url: Optional[str] = typer.Option(None, help="S3 endpoint of the destination (default: AWS)"),
-    source_profile: Optional[str] = typer.Option(None, help="AWS profile for the source"),
-    dest_profile: Optional[str] = typer.Option(None, help="AWS profile for the destination"),
+    source: SourceUrl,
+    destination: DestUrl,
+    source_endpoint_url: SourceEndpoint = None,
+    dest_endpoint_url: DestEndpoint = None,
+    source_profile: SourceProfile = None,
+    dest_profile: DestProfile = None,
     json_output: bool = typer.Option(False, "--json", help="print the comparison as JSON"),
 ) -> None:
     """Compare SRC and DST without writing: keys, sizes, bytes, metadata, tags, lock state. Exit 1 on any difference."""
     from .verify import run_verify
 
-    settings = load_settings(
-        source={"endpoint_url": source_endpoint_url, "profile": source_profile},
-        dest={"endpoint_url": dest_endpoint_url, "profile": dest_profile},
-    )
+    settings = load_settings(**side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile))
     result = run_verify(settings, source, destination)
     if json_output:
         out.print_json(data=result.to_json())
