@@ -130,13 +130,14 @@ def empty_objects(start: int, stop: int, prefixes: int = 50) -> Iterator[Item]:
         yield Item(f"p{index % prefixes:02d}/empty-{index:07d}", b"")
 
 
-def locked_objects(count: int, size: int, now: datetime) -> Iterator[Item]:
-    """W4: half with retention (GOVERNANCE and COMPLIANCE alternating, 1–60 days), a quarter with legal hold."""
+def locked_objects(count: int, size: int, now: datetime, unit: timedelta = timedelta(days=1)) -> Iterator[Item]:
+    """W4: half with retention (GOVERNANCE and COMPLIANCE alternating, 1–60 units: days on moto, hours on
+    a server given by URL, where COMPLIANCE objects cannot be deleted before then), a quarter with legal hold."""
     for index in range(count):
         args: dict[str, Any] = {}
         if index % 2 == 0:
             args["ObjectLockMode"] = "GOVERNANCE" if index % 4 == 0 else "COMPLIANCE"
-            args["ObjectLockRetainUntilDate"] = now + timedelta(days=1 + index % 60, seconds=index)
+            args["ObjectLockRetainUntilDate"] = now + unit * (1 + index % 60) + timedelta(seconds=index)
         if index % 4 in (0, 1):
             args["ObjectLockLegalHoldStatus"] = "ON"
         yield Item(f"p{index % 20:02d}/locked-{index:06d}", os.urandom(size), args)
@@ -147,8 +148,9 @@ def overwrite_some(client, bucket: str, keys: list[str], size: int, threads: int
     put_items(client, bucket, (Item(key, os.urandom(size)) for key in keys), threads)
 
 
-def change_locks(client, bucket: str, keys: list[str], current: dict[str, LockTuple | None], threads: int = 16) -> dict[str, str]:
-    """W4: extend the retention of every other key that has one by 10 days; toggle the legal hold of the rest.
+def change_locks(client, bucket: str, keys: list[str], current: dict[str, LockTuple | None], threads: int = 16,
+                 unit: timedelta = timedelta(days=1)) -> dict[str, str]:
+    """W4: extend the retention of every other key that has one by 10 units; toggle the legal hold of the rest.
 
     Returns key -> what was changed.
     """
@@ -160,7 +162,7 @@ def change_locks(client, bucket: str, keys: list[str], current: dict[str, LockTu
     def change(key: str) -> None:
         mode, until, hold = current[key] or (None, None, False)
         if changes[key] == "extend":
-            later = datetime.strptime(until, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) + timedelta(days=10)
+            later = datetime.strptime(until, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) + unit * 10
             client.put_object_retention(Bucket=bucket, Key=key, Retention={"Mode": mode, "RetainUntilDate": later})
         else:
             client.put_object_legal_hold(Bucket=bucket, Key=key, LegalHold={"Status": "OFF" if hold else "ON"})

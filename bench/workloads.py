@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from common import KiB, MiB, bucket_name
@@ -112,6 +112,21 @@ class Session:
     def bucket(self, *parts: object) -> str:
         return bucket_name("b", self.tag, *parts)
 
+    @property
+    def external(self) -> bool:
+        return self.server.name == "external"
+
+    def lock_unit(self) -> timedelta:
+        """Retention unit for W4: days on our own moto; hours on someone's server (COMPLIANCE cannot be undone)."""
+        return timedelta(hours=1) if self.external else timedelta(days=1)
+
+    def clean_up(self, *buckets: str) -> None:
+        """On a server given by URL, remove what the workload left (our own moto just stops)."""
+        if self.external:
+            for bucket in buckets:
+                if not delete_bucket(self.client, bucket):
+                    self.say(f"could not delete bucket {bucket} (locked objects?): remove it by hand")
+
     def measure(self, workload: str, phase: str, tool: Tool, job: Job, repeat: int, expect: Expect,
                 verify: Callable[[dict], Verdict]) -> dict:
         """Run one tool once, then verify. verify(extras) returns the Verdict (and may add to extras)."""
@@ -200,6 +215,7 @@ def run_w1(session: Session, scale: float) -> None:
     source = session.bucket("w1", "src")
     listing = session.seed(source, small_objects(count, prefixes, KiB))
     session.copy_round("W1", f"copy {count} x 1 KiB", source, listing, session.args.repeats, Expect(count, count * KiB))
+    session.clean_up(source)
 
 
 def run_w2(session: Session, scale: float) -> None:
@@ -208,6 +224,7 @@ def run_w2(session: Session, scale: float) -> None:
     source = session.bucket("w2", "src")
     listing = session.seed(source, large_objects(count, size))
     session.copy_round("W2", f"copy {count} x 32 MiB", source, listing, session.args.repeats, Expect(count, count * size))
+    session.clean_up(source)
 
 
 def run_w3(session: Session, scale: float) -> None:
@@ -247,6 +264,7 @@ def run_w3(session: Session, scale: float) -> None:
                             lambda extras, d=dest: verify_copy(session.client, source, listing, d))
         for dest in dests.values():
             delete_bucket(session.client, dest)
+    session.clean_up(source)
 
 
 def _no_write_verdict(session: Session, source: str, listing: dict, dest: str, extras: dict) -> Verdict:
@@ -264,7 +282,10 @@ def run_w4(session: Session, scale: float) -> None:
     count = scaled(2000, scale, 20)
     changed_count = max(2, round(count * 0.05))
     source = session.bucket("w4", "src")
-    listing = session.seed(source, locked_objects(count, KiB, datetime.now(timezone.utc)), lock=True)
+    if session.external:
+        session.say("W4 on a server given by URL: locked objects (retention 1–70 hours, COMPLIANCE included) "
+                    "stay in its buckets until their dates pass")
+    listing = session.seed(source, locked_objects(count, KiB, datetime.now(timezone.utc), session.lock_unit()), lock=True)
     tools = session.tools_for("W4")
     rng = random.Random(4)
     for repeat in range(session.args.repeats):
@@ -287,7 +308,7 @@ def run_w4(session: Session, scale: float) -> None:
                             Expect(count, count * KiB), verify_initial)
         time.sleep(1.1)
         changed = sorted(rng.sample(sorted(listing), changed_count))
-        what = change_locks(session.client, source, changed, source_locks)
+        what = change_locks(session.client, source, changed, source_locks, unit=session.lock_unit())
         new_locks = read_locks(session.client, source, listing.keys())
         for tool in order:
             dest = dests[tool.name]
@@ -348,6 +369,7 @@ def run_w5(session: Session, scale: float) -> None:
                                 repeat, Expect(total, 0), verify_no_write)
         final = verify_copy(session.client, source, listing, dest)
         session.say(f"W5 {total}: destination listing after all runs {'matches' if final.correct else 'DIFFERS'}")
+    session.clean_up(source, dest)
 
 
 RUNNERS = {"W1": run_w1, "W2": run_w2, "W3": run_w3, "W4": run_w4, "W5": run_w5}
