@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .context import RunRequest
 from .execute import ExecutionContext, execute
-from .listing import iter_pages
+from .listing import iter_pages, prefetched
 from .model import ObjectEntry
 from .outcomes import ObjectOutcome, RunSummary, RunTally, utc_now_iso
 from .plan import plan
@@ -34,14 +34,14 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
     notify = (lambda: on_progress(tally.summary)) if on_progress else (lambda: None)
 
     def source_entries() -> Iterator[ObjectEntry]:
-        for page in iter_pages(ctx.source_client, ctx.source, page_size=settings.page_size):
+        for page in prefetched(iter_pages(ctx.source_client, ctx.source, page_size=settings.page_size)):
             tally.add_listed(len(page.entries))
             yield from page.entries
             notify()
 
     dest_entries = (
         entry
-        for page in iter_pages(ctx.dest_client, ctx.dest, page_size=settings.page_size)
+        for page in prefetched(iter_pages(ctx.dest_client, ctx.dest, page_size=settings.page_size))
         for entry in page.entries
     )
     in_flight = threading.BoundedSemaphore(settings.concurrency * 4)

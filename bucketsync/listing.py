@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -44,3 +46,44 @@ def iter_pages(client, location: Location, *, page_size: int, start_after: str |
 def iter_entries(client, location: Location, *, page_size: int, start_after: str | None = None) -> Iterator[ObjectEntry]:
     for page in iter_pages(client, location, page_size=page_size, start_after=start_after):
         yield from page.entries
+
+
+_DONE = object()
+
+
+def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+    """The same pages, fetched up to `depth` ahead in a background thread.
+
+    Listing both sides this way lets the source and destination requests overlap with each other and
+    with the copying; memory stays bounded by `depth` pages per listing.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        buffer.put(page, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            buffer.put(exc)
+
+    thread = threading.Thread(target=fetch, name="bucketsync-listing", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()

@@ -1,13 +1,16 @@
-"""The one place boto3 clients are built, per side, with botocore's retry mode; S3 error helpers."""
+"""The one place S3 clients are built, per side, with botocore's retry mode; S3 error helpers."""
 
 from __future__ import annotations
 
 import binascii
 import hashlib
 
-import boto3
+import threading
+from functools import lru_cache
+
 import botocore.config
 import botocore.exceptions
+import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import SettingsError
@@ -23,12 +26,17 @@ VANISHED_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
 CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 
 
+_session_lock = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _session(profile: str | None) -> botocore.session.Session:
+    """One botocore session per profile: both sides share its loaded service model (start-up time)."""
+    return botocore.session.Session(profile=profile)
+
+
 def make_client(side: SideSettings, settings: Settings):
     """A thread-safe S3 client for one side; throttling (503 SlowDown) is retried by botocore."""
-    try:
-        session = boto3.session.Session(profile_name=side.profile) if side.profile else boto3.session.Session()
-    except botocore.exceptions.ProfileNotFound as exc:
-        raise SettingsError(str(exc)) from None
     config = botocore.config.Config(
         retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
         max_pool_connections=settings.concurrency + 4,
@@ -40,13 +48,19 @@ def make_client(side: SideSettings, settings: Settings):
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
-    kwargs = {"endpoint_url": side.endpoint_url, "region_name": side.region or session.region_name or "us-east-1"}
+    kwargs = {"endpoint_url": side.endpoint_url}
     if side.access_key_id and side.secret_access_key:
         kwargs["aws_access_key_id"] = side.access_key_id
         kwargs["aws_secret_access_key"] = side.secret_access_key.get_secret_value()
         if side.session_token:
             kwargs["aws_session_token"] = side.session_token.get_secret_value()
-    return session.client("s3", config=config, **kwargs)
+    try:
+        with _session_lock:  # botocore sessions are not thread-safe; clients are
+            session = _session(side.profile)
+            region = side.region or session.get_config_variable("region") or "us-east-1"
+            return session.create_client("s3", region_name=region, config=config, **kwargs)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def add_checksum_header_to_locked_copies(client) -> None:

@@ -274,3 +274,42 @@ def test_batches_are_bounded_by_count_and_bytes(sizes, count, max_bytes, expecte
     batches = batches_of(actions, count, max_bytes)
     assert [len(batch) for batch in batches] == expected
     assert [item["key"] for batch in batches for item in batch] == [a.key for a in actions]
+
+
+# ---------------------------------------------------------------- listing read-ahead
+
+from bucketsync.listing import Page, prefetched  # noqa: E402
+
+
+def test_prefetched_yields_every_page_in_order():
+    pages = [Page([ObjectEntry(f"k{i}", i, '"e"')], None) for i in range(7)]
+    assert list(prefetched(iter(pages), depth=2)) == pages
+
+
+def test_prefetched_raises_the_producers_error_after_the_pages_before_it():
+    def pages():
+        yield Page([], "t1")
+        raise RuntimeError("listing broke")
+
+    seen = []
+    with pytest.raises(RuntimeError, match="listing broke"):
+        for page in prefetched(pages()):
+            seen.append(page)
+    assert len(seen) == 1
+
+
+def test_prefetched_reads_at_most_depth_pages_ahead():
+    produced = []
+
+    def pages():
+        for i in range(100):
+            produced.append(i)
+            yield Page([], None)
+
+    stream = prefetched(pages(), depth=2)
+    next(stream)
+    import time
+
+    time.sleep(0.3)
+    assert len(produced) <= 4  # the one consumed, two buffered, one waiting to be put
+    stream.close()
