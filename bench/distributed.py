@@ -75,7 +75,7 @@ class Bench:
                           range(self.objects)))
 
     def timed(self, name: str, argv: list[str], extra_env: dict | None = None) -> None:
-        dest = f"dst-{name}-{time.time_ns()}".lower()
+        dest = f"dst-{name.replace(' ', '-')}-{time.time_ns()}".lower()
         self.s3.create_bucket(Bucket=dest)
         argv = [arg.replace("DEST", dest) for arg in argv]
         started = time.monotonic()
