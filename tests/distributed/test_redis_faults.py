@@ -8,24 +8,16 @@ import os
 import signal
 import subprocess
 import time
-from collections import Counter
 
 import redis
 
 from conftest import redis_binary, run_cli, start_redis, stop, wait_for_port
 from tests.distributed.conftest import WorkerPool, broker_env
 from tests.distributed.test_distributed import make_pair
-from tests.integration.helpers import compare_buckets, fixture_set
+from tests.integration.helpers import compare_buckets, fixture_set, versions_per_key
 
 from bucketsync.ledger import Ledger
 
-
-def versions_per_key(s3, bucket: str) -> Counter:
-    counts: Counter = Counter()
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        for version in page.get("Versions", []):
-            counts[version["Key"]] += 1
-    return counts
 
 
 def wait_for_state(ledger: Ledger, run_id: str, stalled_after: float, timeout: float) -> str:

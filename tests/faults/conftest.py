@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +14,7 @@ import redis
 
 from conftest import MotoServer, run_cli
 from tests.distributed.conftest import WorkerPool, broker_env
-from tests.integration.helpers import cli_env, compare_buckets
+from tests.integration.helpers import cli_env, compare_buckets, versions_per_key  # noqa: F401 (re-exported)
 
 from .proxy import FaultProxy
 
@@ -95,13 +94,6 @@ def assert_replica(source_server: MotoServer, s3_source, source: str, dest: str,
     assert result["exit_code"] == 0 and result["equal"], json.dumps(result["differences"], indent=1)[:3000]
     assert compare_buckets(s3_source, source, s3_dest or s3_source, dest) == []
 
-
-def versions_per_key(client, bucket: str) -> Counter:
-    counts: Counter = Counter()
-    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        for version in page.get("Versions", []):
-            counts[version["Key"]] += 1
-    return counts
 
 
 def wait_until_ended(ledger, run_id: str, timeout: float) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -255,3 +256,12 @@ def check_error_exit(result, *fragments: str) -> str:
         assert fragment in message, f"{fragment!r} not in {result.stderr!r}"
     expect_cli(len(lines) == 1, ERROR_WRAPPED)
     return message
+
+
+def versions_per_key(client, bucket: str) -> Counter:
+    """How many versions each key has: more than one at a versioned destination means copied again."""
+    counts: Counter = Counter()
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for version in page.get("Versions", []):
+            counts[version["Key"]] += 1
+    return counts
