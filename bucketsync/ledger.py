@@ -160,6 +160,7 @@ class Ledger:
             pipe.hset(key, mapping=fields)
             pipe.expire(key, self.ttl)
             pipe.zadd(RUNS_INDEX, {run_id: time.time()})
+            pipe.zremrangebyscore(RUNS_INDEX, "-inf", time.time() - self.ttl)  # runs whose reports expired
             pipe.expire(RUNS_INDEX, self.ttl)
             pipe.execute()
 

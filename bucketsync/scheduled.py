@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -30,7 +29,7 @@ from .context import RunRequest, new_run_id, prepare_run
 from .distributed import submit_run
 from .errors import BucketsyncError
 from .joblock import JobLocks, lock_seconds
-from .ledger import RUNS_INDEX, Ledger, run_key
+from .ledger import Ledger, run_key
 from .locations import parse_location
 from .outcomes import utc_now_iso
 from .schedules import ScheduledJob
@@ -70,7 +69,6 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
     said: dict[str, Any] = {"job": job.name, "run_id": run_id}
     if ledger.exists(run_id):
         return said | {"result": "trigger already handled"}
-    ledger.redis.zremrangebyscore(RUNS_INDEX, "-inf", time.time() - ledger.ttl)  # forget expired reports
     now = utc_now_iso()
     source, destination = str(parse_location(job.source)), str(parse_location(job.destination))
     request = RunRequest(run_id=run_id, source=source, destination=destination, delete=job.delete, job=job.name)
