@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import bucketsync_env, stop
+from conftest import bucketsync_env, run_cli, stop
 from tests.integration.helpers import cli_env
 
 
@@ -91,3 +91,10 @@ class QueueSampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def submit_detached(source: str, dest: str, env: dict[str, str]) -> str:
+    """`bucketsync sync s3://SOURCE s3://DEST --detach`: the run id it prints."""
+    detached = run_cli("sync", f"s3://{source}", f"s3://{dest}", "--detach", env=env)
+    assert detached.returncode == 0, detached.stderr
+    return detached.stdout.strip()

@@ -12,7 +12,7 @@ import redis
 
 from conftest import SECRET_KEY, run_cli, unique_bucket
 from tests.integration.helpers import compare_buckets, explain, fixture_set, seed, sync
-from tests.distributed.conftest import QueueSampler, WorkerPool, broker_env
+from tests.distributed.conftest import QueueSampler, WorkerPool, broker_env, submit_detached
 
 from bucketsync.ledger import Ledger
 from bucketsync.outcomes import ObjectOutcome, utc_now_iso
@@ -63,9 +63,7 @@ def test_distributed_run_matches_embedded_run(s3, moto_server, workers, tmp_path
 
 def test_detach_then_status_reports_the_same_numbers(s3, moto_server, workers, tmp_path):
     source, dest = make_pair(s3, plain=60)
-    detached = run_cli("sync", f"s3://{source}", f"s3://{dest}", "--detach", env=workers.env)
-    assert detached.returncode == 0, detached.stderr
-    run_id = detached.stdout.strip()
+    run_id = submit_detached(source, dest, workers.env)
     assert len(run_id) == 16
 
     deadline = time.monotonic() + 120
@@ -150,9 +148,7 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_
     ledger = Ledger.from_url(broker_url, 3600)
     try:
         victim = pool.start("victim", concurrency=2)
-        detached = run_cli("sync", f"s3://{source}", f"s3://{dest}", "--detach", env=env)
-        assert detached.returncode == 0, detached.stderr
-        run_id = detached.stdout.strip()
+        run_id = submit_detached(source, dest, env)
         deadline = time.monotonic() + 60
         while (ledger.summary(run_id).copied < 40) and time.monotonic() < deadline:
             time.sleep(0.05)

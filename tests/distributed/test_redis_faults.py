@@ -12,7 +12,7 @@ import time
 import redis
 
 from conftest import redis_binary, run_cli, start_redis, stop, wait_for_port
-from tests.distributed.conftest import WorkerPool, broker_env
+from tests.distributed.conftest import WorkerPool, broker_env, submit_detached
 from tests.distributed.test_distributed import make_pair
 from tests.integration.helpers import compare_buckets, fixture_set, versions_per_key
 
@@ -44,9 +44,7 @@ def test_redis_killed_and_restarted_mid_run(s3, moto_server, tmp_path):
     ledger = Ledger.from_url(server.url, 3600)
     try:
         pool.start("r1", concurrency=2)
-        detached = run_cli("sync", f"s3://{source}", f"s3://{dest}", "--detach", env=env)
-        assert detached.returncode == 0, detached.stderr
-        run_id = detached.stdout.strip()
+        run_id = submit_detached(source, dest, env)
         deadline = time.monotonic() + 60
         while ledger.summary(run_id).copied < 30 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -104,9 +102,7 @@ def test_full_redis_makes_the_run_wait_then_complete(s3, moto_server, tmp_path):
     ledger = Ledger.from_url(server.url, 3600)
     try:
         pool.start("oom", concurrency=2)
-        detached = run_cli("sync", f"s3://{source}", f"s3://{dest}", "--detach", env=env)
-        assert detached.returncode == 0, detached.stderr
-        run_id = detached.stdout.strip()
+        run_id = submit_detached(source, dest, env)
         admin.config_set("maxmemory", admin.info("memory")["used_memory"])  # full from now on
         time.sleep(3)
         assert ledger.summary(run_id).state == "running"

@@ -19,8 +19,8 @@ import pytest
 import redis
 
 from bucketsync.ledger import Ledger
-from conftest import run_cli, unique_bucket
-from tests.distributed.conftest import WorkerPool
+from conftest import unique_bucket
+from tests.distributed.conftest import WorkerPool, submit_detached
 from tests.distributed.test_distributed import _children_of
 from tests.integration.helpers import Seed, fixture_set, in_days, seed
 
@@ -44,9 +44,7 @@ def pool_on(redis_server, db: int, moto_server, proxy, **settings: str) -> Worke
 
 
 def submit(pool: WorkerPool, source: str, dest: str) -> str:
-    detached = run_cli("sync", f"s3://{source}", f"s3://{dest}", "--detach", env=pool.env)
-    assert detached.returncode == 0, detached.stderr
-    return detached.stdout.strip()
+    return submit_detached(source, dest, pool.env)
 
 
 def nth(operation: str, n: int, key_prefix: str = ""):
