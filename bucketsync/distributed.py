@@ -87,12 +87,13 @@ def follow_run(
     stalled_after: float | None = None,
 ) -> RunSummary:
     """Poll the ledger until the run has finished, failed or stalled; returns its summary."""
-    while True:
-        summary = ledger.summary(run_id, stalled_after)
-        if summary is None:
-            raise PreflightError(f"run {run_id} is not known to Redis (never submitted, or its report expired)")
-        if on_progress:
-            on_progress(summary)
-        if summary.state != "running":
-            return summary
-        time.sleep(poll_seconds)
+    with ledger.end_signal(run_id) as run_end:
+        while True:
+            summary = ledger.summary(run_id, stalled_after)
+            if summary is None:
+                raise PreflightError(f"run {run_id} is not known to Redis (never submitted, or its report expired)")
+            if on_progress:
+                on_progress(summary)
+            if summary.state != "running":
+                return summary
+            run_end.wait(poll_seconds)

@@ -36,6 +36,7 @@ if redis.call('HGET', KEYS[1], 'listing_done') == '1'
    and redis.call('HGET', KEYS[1], 'pages_done') == redis.call('HGET', KEYS[1], 'pages_registered')
    and redis.call('HSETNX', KEYS[1], 'finished_at', ARGV[4]) == 1 then
   redis.call('HSET', KEYS[1], 'state', 'finished')
+  redis.call('PUBLISH', KEYS[1], 'finished')
   return 3
 end
 """
@@ -231,7 +232,14 @@ class Ledger:
             pipe.execute()
 
     def mark(self, run_id: str, **fields: Any) -> None:
-        self.redis.hset(run_key(run_id), mapping={k: str(v) for k, v in fields.items()})
+        with self.redis.pipeline() as pipe:
+            pipe.hset(run_key(run_id), mapping={k: str(v) for k, v in fields.items()})
+            if "state" in fields:
+                pipe.publish(run_key(run_id), str(fields["state"]))
+            pipe.execute()
+
+    def end_signal(self, run_id: str) -> "EndSignal":
+        return EndSignal(self.redis, run_key(run_id))
 
     # ---------------------------------------------------------------- reads
 
@@ -297,3 +305,44 @@ class Ledger:
         run_ids = self.redis.zrevrange(RUNS_INDEX, 0, limit - 1)
         return [summary for run_id in run_ids if (summary := self.summary(run_id, stalled_after)) is not None]
 
+
+
+class EndSignal:
+    """A pause between polls of a run that ends early when the run's end is published on its channel.
+
+    The run hash stays the truth (a message published while nobody listens is gone); this only spares
+    a follower the rest of its poll interval. Without Redis pub/sub it is a plain sleep.
+    """
+
+    def __init__(self, client: redis.Redis, channel: str) -> None:
+        self._pubsub = None
+        try:
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(channel)
+            self._pubsub = pubsub
+        except redis.RedisError:
+            pass
+
+    def wait(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        if self._pubsub is not None:
+            try:
+                self._pubsub.get_message(timeout=seconds)
+                return
+            except redis.RedisError:
+                self.close()
+        time.sleep(max(0.0, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        if self._pubsub is not None:
+            try:
+                self._pubsub.close()
+            except redis.RedisError:
+                pass
+            self._pubsub = None
+
+    def __enter__(self) -> "EndSignal":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -253,3 +253,29 @@ def test_a_copy_batch_message_delivered_twice_counts_once(s3, moto_server, worke
     assert first.get(timeout=60) == second.get(timeout=60) == {"copied": 1, "bytes_copied": head["ContentLength"]}
     summary = ledger.summary(request.run_id)
     assert (summary.copied, summary.state) == (1, "finished")
+
+
+def test_the_run_end_is_published_so_a_follower_need_not_sleep_out_its_poll(redis_server):
+    """finalisation publishes the end on the run's channel: follow_run returns at once, not a poll later."""
+    from bucketsync.distributed import follow_run
+
+    ledger, run_id = _ledger_with_page(redis_server, 4, batches=1)
+    followed: list = []
+    follower = threading.Thread(target=lambda: followed.append(follow_run(ledger, run_id, poll_seconds=60)), daemon=True)
+    follower.start()
+    time.sleep(0.5)  # the follower has read "running" and waits for its next poll
+    assert ledger.record_batch(run_id, 0, 0, [ObjectOutcome("a", "copied")], utc_now_iso()) == 3
+    follower.join(timeout=20)
+    assert not follower.is_alive(), "follow_run slept out its 60 s poll instead of hearing the run end"
+    assert followed[0].state == "finished" and followed[0].copied == 1
+
+
+def test_a_failed_run_is_published_too(redis_server):
+    ledger, run_id = _ledger_with_page(redis_server, 4, batches=1)
+    with ledger.end_signal(run_id) as run_end:
+        run_end.wait(0.2)  # consumes the subscription's confirmation
+        ledger.mark(run_id, state="failed", error="listing page 0: AccessDenied")
+        started = time.monotonic()
+        run_end.wait(60)
+        assert time.monotonic() - started < 20
+    assert ledger.summary(run_id).state == "failed"
