@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cluster import Cluster, redis_binary
 from common import BENCH_DIR, VENV_BIN, Endpoint
 from install import Found
 from measure import Measurement
@@ -70,6 +73,16 @@ def clean_env(job: Job) -> dict[str, str]:
     return env
 
 
+class Services:
+    """Processes a tool needs beside its timed command; account() adds their usage to the measurement."""
+
+    def account(self, measurement: Measurement) -> Measurement:
+        return measurement
+
+
+NO_SERVICES = Services()
+
+
 @dataclass
 class Tool:
     name: str
@@ -85,6 +98,11 @@ class Tool:
     def extras(self, job: Job, measurement: Measurement) -> dict:
         """Figures the tool reports about itself (unprotected seconds, failures)."""
         return {}
+
+    @contextmanager
+    def services(self, job: Job) -> Iterator["Services"]:
+        """What must run around the timed command (bucketsync's workers and Redis); nothing for most."""
+        yield NO_SERVICES
 
     def describe(self) -> dict:
         return {"name": self.name, "role": self.role, "path": self.path, "version": self.version,
@@ -103,15 +121,20 @@ class BucketsyncEmbedded(Tool):
         if self.source_dir:
             env["PYTHONPATH"] = self.source_dir
             program = [sys.executable, "-m", "bucketsync.cli"]
-        for side in ("SOURCE", "DEST"):
-            env[f"BUCKETSYNC_{side}__ACCESS_KEY_ID"] = job.endpoint.access_key_id
-            env[f"BUCKETSYNC_{side}__SECRET_ACCESS_KEY"] = job.endpoint.secret_access_key
-            env[f"BUCKETSYNC_{side}__REGION"] = job.endpoint.region
+        self._with_credentials(env, job)
         report = job.workdir / f"{job.name}.report.json"
         argv = [*program, "sync", f"s3://{job.source}", f"s3://{job.dest}",
                 "--source-endpoint-url", job.endpoint.url, "--dest-endpoint-url", job.endpoint.url,
                 "--report-json", str(report)]
         return Command(argv, env)
+
+    @staticmethod
+    def _with_credentials(env: dict[str, str], job: Job) -> dict[str, str]:
+        for side in ("SOURCE", "DEST"):
+            env[f"BUCKETSYNC_{side}__ACCESS_KEY_ID"] = job.endpoint.access_key_id
+            env[f"BUCKETSYNC_{side}__SECRET_ACCESS_KEY"] = job.endpoint.secret_access_key
+            env[f"BUCKETSYNC_{side}__REGION"] = job.endpoint.region
+        return env
 
     def extras(self, job: Job, measurement: Measurement) -> dict:
         report = job.workdir / f"{job.name}.report.json"
@@ -126,27 +149,42 @@ class BucketsyncEmbedded(Tool):
         return extras
 
 
-def bucketsync_distributed(job: Job, workers: int) -> Command:
-    """HOOK — "bucketsync distributed" with `workers` worker processes: not implemented yet.
+class BucketsyncDistributed(BucketsyncEmbedded):
+    """`bucketsync sync` with BUCKETSYNC_BROKER_URL, run by one `bucketsync worker` with `workers` pool
+    processes over a redis-server of its own (bench/cluster.py), both started before the timed run."""
 
-    To add it: return a Command whose process runs one whole distributed sync of job.source into
-    job.dest (coordinator + `workers` Celery worker processes over a Redis broker on loopback, started
-    and stopped inside that process) and exits when the run is finished, so run_measured's wait4 covers
-    the coordinator and every worker. Then put `BucketsyncDistributed(workers)` for 1 and 2 workers into
-    make_tools() below (it is listed there already, switched off with this reason), and, for W5, report
-    the coordinator's own peak RSS separately (the README's W5 target is about the coordinator).
-    """
-    raise NotImplementedError("bucketsync distributed runs are not implemented yet")
-
-
-class BucketsyncDistributed(Tool):
-    def __init__(self, workers: int) -> None:
-        super().__init__(f"bucketsync-dist-{workers}w", OURS, None,
-                         reason="not implemented yet (hook: tools.bucketsync_distributed)")
+    def __init__(self, workers: int, path: str | None, version: str | None, reason: str | None) -> None:
+        super().__init__(f"bucketsync-dist-{workers}w", OURS, path, version=version, reason=reason)
         self.workers = workers
+        self._cluster: Cluster | None = None
+
+    @contextmanager
+    def services(self, job: Job) -> Iterator["Services"]:
+        worker_env = self._with_credentials(clean_env(job), job)
+        for side in ("SOURCE", "DEST"):
+            worker_env[f"BUCKETSYNC_{side}__ENDPOINT_URL"] = job.endpoint.url
+        program = [self.path]
+        if self.source_dir:
+            worker_env["PYTHONPATH"] = self.source_dir
+            program = [sys.executable, "-m", "bucketsync.cli"]
+        with Cluster(self.workers, [*program, "worker"], worker_env, job.workdir, job.name) as cluster:
+            self._cluster = cluster
+            try:
+                yield cluster
+            finally:
+                self._cluster = None
 
     def command(self, job: Job) -> Command:
-        return bucketsync_distributed(job, self.workers)
+        command = super().command(job)
+        assert self._cluster is not None, "command() outside services()"
+        command.env["BUCKETSYNC_BROKER_URL"] = self._cluster.broker_url
+        return command
+
+    def extras(self, job: Job, measurement: Measurement) -> dict:
+        extras = super().extras(job, measurement)
+        if self._cluster is not None:
+            extras.update(self._cluster.figures)
+        return extras
 
 
 class AwsSync(Tool):
@@ -244,8 +282,10 @@ def make_tools(found: dict[str, Found], ceiling_threads: int, bucketsync_source:
         "rclone": RcloneSync("rclone", PEER, found["rclone"].path, found["rclone"].version, found["rclone"].reason),
         "ceiling": Ceiling(ceiling_threads),
     }
+    redis_missing = None if redis_binary() else "redis-server not found (scripts/test installs it)"
     for workers in (1, 2):
-        tool = BucketsyncDistributed(workers)
+        tool = BucketsyncDistributed(workers, ours.path, ours.version, ours.reason or redis_missing)
+        tool.source_dir = ours.source_dir
         tools[tool.name] = tool
     return tools
 

@@ -130,15 +130,17 @@ class Session:
     def measure(self, workload: str, phase: str, tool: Tool, job: Job, repeat: int, expect: Expect,
                 verify: Callable[[dict], Verdict]) -> dict:
         """Run one tool once, then verify. verify(extras) returns the Verdict (and may add to extras)."""
-        command = tool.command(job)
-        offset = self.server.log_offset()
-        cpu_before = self.server.cpu_seconds()
         self.say(f"{workload} {phase}: {tool.name} (round {repeat + 1}) …")
-        measurement = run_measured(command.argv, command.env, job.workdir, job.name, self.args.timeout)
-        time.sleep(0.2)  # let the server write its last access-log lines
-        cpu_after = self.server.cpu_seconds()
-        requests = self.server.requests_between(offset, self.server.log_offset(), {job.source, job.dest})
-        extras = tool.extras(job, measurement)
+        with tool.services(job) as services:
+            command = tool.command(job)
+            offset = self.server.log_offset()
+            cpu_before = self.server.cpu_seconds()
+            measurement = run_measured(command.argv, command.env, job.workdir, job.name, self.args.timeout)
+            measurement = services.account(measurement)
+            time.sleep(0.2)  # let the server write its last access-log lines
+            cpu_after = self.server.cpu_seconds()
+            requests = self.server.requests_between(offset, self.server.log_offset(), {job.source, job.dest})
+            extras = tool.extras(job, measurement)
         extras["requests_to_dest_that_write"] = (
             sum(n for op, n in requests.items() if op in WRITES) if requests is not None else None
         )
