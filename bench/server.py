@@ -113,7 +113,12 @@ class MotoServer(S3Server):
 
     name = "moto"
 
-    def __init__(self, log_dir: Path, access_key_id: str = "bench-access", secret_access_key: str = "bench-secret") -> None:
+    def __init__(self, log_dir: Path, access_key_id: str = "bench-access", secret_access_key: str = "bench-secret",
+                 indexed_listing: bool = False, preload: tuple[str, ...] = ()) -> None:
+        """indexed_listing / preload: run bench/moto_server.py (W5: listing from a sorted index, buckets
+        of 0-byte objects created in process before it listens) instead of plain moto."""
+        self.indexed_listing = indexed_listing or bool(preload)
+        self.preload = preload
         self.port = free_port()
         super().__init__(Endpoint(f"http://127.0.0.1:{self.port}", access_key_id, secret_access_key))
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -124,15 +129,20 @@ class MotoServer(S3Server):
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
         self._log = open(self.log_path, "ab")
+        program = [sys.executable, "-m", "moto.server"]
+        if self.indexed_listing:
+            program = [sys.executable, str(Path(__file__).resolve().parent / "moto_server.py")]
+            program += [f"--preload={spec}" for spec in self.preload]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [*program, "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 60
+        patience = 60 + sum(int(spec.split("=")[1].split("+")[0]) for spec in self.preload) / 5000
+        deadline = time.monotonic() + patience
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"moto server exited with {self.process.returncode}; see {self.log_path}")
@@ -143,7 +153,7 @@ class MotoServer(S3Server):
                 time.sleep(0.1)
         else:
             self.stop()
-            raise RuntimeError(f"moto server did not listen on port {self.port} within 60 s")
+            raise RuntimeError(f"moto server did not listen on port {self.port} within {patience:.0f} s")
         try:
             import psutil
 

@@ -35,7 +35,7 @@ from data import (
     small_objects,
 )
 from measure import run_measured
-from server import WRITES, S3Server
+from server import WRITES, MotoServer, S3Server
 from tools import Job, Tool
 from verify import Verdict, verify_copy, verify_locks
 
@@ -83,6 +83,12 @@ class Session:
         self.skipped: list[dict] = []
 
     # ------------------------------------------------------------ plumbing
+
+    def use_server(self, server: S3Server) -> None:
+        """Measure against another (already started) server from now on."""
+        self.server = server
+        self.endpoint = server.endpoint
+        self.client = self.endpoint.client(pool=32)
 
     def say(self, text: str) -> None:
         print(f"bench: {text}", file=sys.stderr, flush=True)
@@ -335,43 +341,67 @@ def run_w4(session: Session, scale: float) -> None:
 
 
 def run_w5(session: Session, scale: float) -> None:
-    """No-change re-sync of 0-byte objects at two sizes. Source and destination are seeded alike (the
-    destination after the source, so it is newer: a no-change for aws and s5cmd). Every tool re-syncs the
-    same destination; a run is correct when it wrote nothing (server log) and the listing still matches."""
+    """No-change re-sync of 0-byte objects at two sizes. Source and destination hold the same keys (the
+    destination newer: a no-change for aws and s5cmd too). Every tool re-syncs the same destination; a run
+    is correct when it wrote nothing (server log) and the listing still matches.
+
+    On our own moto, each size gets a server of its own (bench/moto_server.py) that lists from a sorted
+    index and starts with both buckets preloaded; on a server given by URL the buckets are seeded over
+    HTTP, the small size first, then topped up to the large one."""
     small = scaled(50_000, scale, 200)
     large = scaled(200_000, scale, 800)
-    source = session.bucket("w5", "src")
-    dest = session.bucket("w5", "dst")
-    create_bucket(session.client, source)
-    create_bucket(session.client, dest)
     tools = session.tools_for("W5")
     seeded = 0
     for total in (small, large):
-        started = time.monotonic()
-        put_items(session.client, source, empty_objects(seeded, total), threads=session.args.seed_threads)
-        put_items(session.client, dest, empty_objects(seeded, total), threads=session.args.seed_threads)
-        session.say(f"W5: seeded {total - seeded} more objects into both buckets in {time.monotonic() - started:.0f} s")
-        seeded = total
-        listing = list_all(session.client, source)
-        for repeat in range(session.args.w5_repeats):
-            for tool in session.rotated(tools, repeat):
-                stem = f"W5-{tool.name}-{total}-{repeat}".replace("+", "")
+        own_server = None
+        if session.external:
+            source, dest = session.bucket("w5", "src"), session.bucket("w5", "dst")
+            started = time.monotonic()
+            if not seeded:
+                create_bucket(session.client, source)
+                create_bucket(session.client, dest)
+            put_items(session.client, source, empty_objects(seeded, total), threads=session.args.seed_threads)
+            put_items(session.client, dest, empty_objects(seeded, total), threads=session.args.seed_threads)
+            session.say(f"W5: seeded {total - seeded} more objects into both buckets in {time.monotonic() - started:.0f} s")
+            seeded = total
+        else:
+            source, dest = session.bucket("w5", "src", total), session.bucket("w5", "dst", total)
+            started = time.monotonic()
+            own_server = MotoServer(session.workdir / f"server-{total}", indexed_listing=True,
+                                    preload=(f"{source}={total}", f"{dest}={total}+2"))
+            own_server.start()
+            session.use_server(own_server)
+            session.say(f"W5: moto with indexed listing, {total} objects preloaded into both buckets, "
+                        f"ready in {time.monotonic() - started:.0f} s")
+        try:
+            _w5_runs(session, tools, source, dest, total)
+        finally:
+            if own_server is not None:
+                own_server.stop()
+    if session.external:
+        session.clean_up(source, dest)
 
-                def verify_no_write(extras: dict) -> Verdict:
-                    writes = extras.get("requests_to_dest_that_write")
-                    if writes is None:  # no server log: compare the listing instead
-                        return verify_copy(session.client, source, listing, dest)
-                    verdict = Verdict(checked=len(listing), note="checked by the server log: no write requests")
-                    if writes:
-                        verdict.content_mismatch = writes
-                        verdict.problem(f"{writes} write requests in a no-change re-sync")
-                    return verdict
 
-                session.measure("W5", f"no-change {total}", tool, session.job(tool, source, dest, False, stem),
-                                repeat, Expect(total, 0), verify_no_write)
-        final = verify_copy(session.client, source, listing, dest)
-        session.say(f"W5 {total}: destination listing after all runs {'matches' if final.correct else 'DIFFERS'}")
-    session.clean_up(source, dest)
+def _w5_runs(session: Session, tools: list[Tool], source: str, dest: str, total: int) -> None:
+    listing = list_all(session.client, source)
+    for repeat in range(session.args.w5_repeats):
+        for tool in session.rotated(tools, repeat):
+            stem = f"W5-{tool.name}-{total}-{repeat}".replace("+", "")
+
+            def verify_no_write(extras: dict) -> Verdict:
+                writes = extras.get("requests_to_dest_that_write")
+                if writes is None:  # no server log: compare the listing instead
+                    return verify_copy(session.client, source, listing, dest)
+                verdict = Verdict(checked=len(listing), note="checked by the server log: no write requests")
+                if writes:
+                    verdict.content_mismatch = writes
+                    verdict.problem(f"{writes} write requests in a no-change re-sync")
+                return verdict
+
+            session.measure("W5", f"no-change {total}", tool, session.job(tool, source, dest, False, stem),
+                            repeat, Expect(total, 0), verify_no_write)
+    final = verify_copy(session.client, source, listing, dest)
+    session.say(f"W5 {total}: destination listing after all runs {'matches' if final.correct else 'DIFFERS'}")
 
 
 RUNNERS = {"W1": run_w1, "W2": run_w2, "W3": run_w3, "W4": run_w4, "W5": run_w5}

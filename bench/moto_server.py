@@ -1,0 +1,106 @@
+"""moto's S3 server for W5 (200,000 keys): listing from a sorted index, buckets preloaded in process.
+
+    python bench/moto_server.py [--preload BUCKET=COUNT[+SECONDS] ...] -H 127.0.0.1 -p PORT
+
+moto's ListObjectsV2 walks, filters and sorts the whole bucket for every page of 1,000 keys, so a listing
+of n keys costs O(n²): 200,000 keys take about five minutes per bucket on this machine, whoever lists.
+Here a page of an unversioned bucket without a delimiter is cut from a sorted list of its key names
+(rebuilt after any key is added or removed) with the same answer moto gives: same keys, same order, same
+continuation tokens. Every other request is moto's own. Every tool in W5 lists through the same server.
+
+--preload creates BUCKET with COUNT 0-byte objects named like bench/data.py's empty_objects before the
+server starts (seeding 400,000 objects over HTTP would take 20 minutes here); +SECONDS moves their
+LastModified that far ahead, so a destination is newer than its source (aws s3 sync and s5cmd then
+copy nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import sys
+import threading
+from datetime import timedelta
+
+from moto.s3 import models, utils
+
+_generation = [0]  # bumped on every change to any bucket's set of keys
+_index: dict[int, tuple[int, list[str]]] = {}  # id(key store) -> (generation, sorted names)
+_index_lock = threading.Lock()
+
+
+def _counting(method):
+    def changed(self, *args, **kwargs):
+        _generation[0] += 1
+        return method(self, *args, **kwargs)
+
+    return changed
+
+
+for _name in ("__setitem__", "__delitem__", "setlist", "pop", "clear", "update"):
+    if hasattr(utils._VersionedKeyStore, _name):
+        setattr(utils._VersionedKeyStore, _name, _counting(getattr(utils._VersionedKeyStore, _name)))
+
+
+def _sorted_names(store) -> list[str]:
+    with _index_lock:
+        generation = _generation[0]
+        cached = _index.get(id(store))
+        if cached and cached[0] == generation:
+            return cached[1]
+        names = sorted(dict.keys(store))
+        _index[id(store)] = (generation, names)
+        return names
+
+
+_original_list_objects_v2 = models.S3Backend.list_objects_v2
+
+
+def list_objects_v2(self, bucket, prefix, delimiter, continuation_token, start_after, max_keys):
+    if delimiter or bucket.is_versioned or getattr(bucket, "versioning_status", None) or not max_keys:
+        return _original_list_objects_v2(self, bucket, prefix, delimiter, continuation_token, start_after, max_keys)
+    names = _sorted_names(bucket.keys)
+    prefix = prefix or ""
+    position = bisect.bisect_left(names, prefix)
+    limit = self._pagination_tokens.get(continuation_token) if continuation_token else start_after
+    if limit:
+        position = max(position, bisect.bisect_right(names, limit))
+    page = []
+    for name in names[position:position + max_keys + 1]:
+        if not name.startswith(prefix):
+            break
+        key = bucket.keys.get(name)
+        if key is not None and not isinstance(key, models.FakeDeleteMarker):
+            page.append(key)
+    return self._truncate_result(page, max_keys)
+
+
+models.S3Backend.list_objects_v2 = list_objects_v2
+
+
+def preload(spec: str) -> None:
+    bucket, _, rest = spec.partition("=")
+    count, _, shift = rest.partition("+")
+    backend = models.s3_backends["123456789012"]["aws"]
+    backend.create_bucket(bucket, "us-east-1")
+    ahead = timedelta(seconds=float(shift or 0))
+    for index in range(int(count)):
+        key = backend.put_object(bucket, f"p{index % 50:02d}/empty-{index:07d}", b"", disable_notification=True)
+        if ahead:
+            key.last_modified = key.last_modified + ahead
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--preload", action="append", default=[])
+    args, rest = parser.parse_known_args()
+    for spec in args.preload:
+        preload(spec)
+        print(f"moto_server: preloaded {spec}", file=sys.stderr, flush=True)
+    from moto.server import main as moto_main
+
+    moto_main(rest)
+
+
+if __name__ == "__main__":
+    main()
