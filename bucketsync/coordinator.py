@@ -14,6 +14,7 @@ out, and the ledger counts each batch once whichever copy of it runs.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from celery import chord
 from . import runtime, s3
 from .celery_app import QUEUE, app
 from .context import RunRequest
-from .listing import iter_entries, list_page
+from .listing import entries_of, list_page, pages_from
 from .outcomes import utc_now_iso
 from .patience import patiently
 from .plan import ListingOrderError, batches_of, dest_range_for_page, plan
@@ -90,13 +91,17 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
 
     ctx = runtime.execution_context(request)
     try:
-        source_page = list_page(ctx.source_client, ctx.source, page_size=settings.page_size, token=task.token)
+        # The destination's slice starts after the previous page's last key: its first page is listed
+        # while the source page is, and only the pages after it wait for the source's last key.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bucketsync-dest-listing") as pool:
+            first_dest_page = pool.submit(
+                list_page, ctx.dest_client, ctx.dest, page_size=settings.page_size, start_after=task.start_after
+            )
+            source_page = list_page(ctx.source_client, ctx.source, page_size=settings.page_size, token=task.token)
+            dest_pages = pages_from(ctx.dest_client, ctx.dest, first_dest_page.result(), page_size=settings.page_size)
         is_last = source_page.next_token is None
         last_key = source_page.entries[-1].key if source_page.entries else task.start_after
-        dest_entries = dest_range_for_page(
-            iter_entries(ctx.dest_client, ctx.dest, page_size=settings.page_size, start_after=task.start_after),
-            None if is_last else last_key,
-        )
+        dest_entries = dest_range_for_page(entries_of(dest_pages), None if is_last else last_key)
         actions = list(plan(source_page.entries, dest_entries, request.plan_options(settings)))
     except (ClientError, BotoCoreError, ListingOrderError) as exc:
         # The listing cannot go on (botocore already retried what was transient): the run ends here.

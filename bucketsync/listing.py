@@ -36,16 +36,26 @@ def list_page(
 
 
 def iter_pages(client, location: Location, *, page_size: int, start_after: str | None = None) -> Iterator[Page]:
-    page = list_page(client, location, page_size=page_size, start_after=start_after)
+    first = list_page(client, location, page_size=page_size, start_after=start_after)  # lazily: at the first next()
+    yield from pages_from(client, location, first, page_size=page_size)
+
+
+def pages_from(client, location: Location, first: Page, *, page_size: int) -> Iterator[Page]:
+    """`first` (already fetched), then the pages that follow it."""
+    page = first
     yield page
     while page.next_token:
         page = list_page(client, location, page_size=page_size, token=page.next_token)
         yield page
 
 
-def iter_entries(client, location: Location, *, page_size: int, start_after: str | None = None) -> Iterator[ObjectEntry]:
-    for page in iter_pages(client, location, page_size=page_size, start_after=start_after):
+def entries_of(pages: Iterator[Page]) -> Iterator[ObjectEntry]:
+    for page in pages:
         yield from page.entries
+
+
+def iter_entries(client, location: Location, *, page_size: int, start_after: str | None = None) -> Iterator[ObjectEntry]:
+    yield from entries_of(iter_pages(client, location, page_size=page_size, start_after=start_after))
 
 
 _DONE = object()

@@ -124,6 +124,8 @@ def dest_range_for_page(dest: Iterable[ObjectEntry], last_source_key: str | None
         if last_source_key is not None and entry.key > last_source_key:
             return
         yield entry
+        if entry.key == last_source_key:
+            return  # nothing after it belongs to this page: do not list the next destination page to find out
 
 
 def batches_of(actions: list[PlannedAction], size: int, max_bytes: int) -> list[list[dict[str, Any]]]:

@@ -224,7 +224,13 @@ def test_dest_range_for_page_stops_reading_at_the_boundary():
     """It must not drain the destination listing past the page (the next page needs those entries)."""
     listing = iter(entries("a", "b", "c", "d"))
     assert [entry.key for entry in dest_range_for_page(listing, "b")] == ["a", "b"]
-    assert [entry.key for entry in listing] == ["d"]  # only "c" was consumed to find the boundary
+    assert [entry.key for entry in listing] == ["c", "d"]  # the page's last key itself ends the range
+
+
+def test_dest_range_for_page_reads_one_past_the_boundary_only_when_the_key_is_absent():
+    listing = iter(entries("a", "c", "d"))
+    assert [entry.key for entry in dest_range_for_page(listing, "b")] == ["a"]
+    assert [entry.key for entry in listing] == ["d"]  # "c" had to be read to know "b" is absent
 
 
 ACTIONS = [
