@@ -306,7 +306,6 @@ class Ledger:
         return [summary for run_id in run_ids if (summary := self.summary(run_id, stalled_after)) is not None]
 
 
-
 class EndSignal:
     """A pause between polls of a run that ends early when the run's end is published on its channel.
 
