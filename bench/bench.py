@@ -56,7 +56,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--loop-repeats", type=int, default=1,
                         help="rounds in which W4's aws+loop peer runs (default 1: it takes ~0.5 s per object and call)")
     parser.add_argument("--w5-repeats", type=int, default=1, help="rounds per W5 size (default 1)")
-    parser.add_argument("--tools", default="", help="comma-separated subset: bucketsync,aws,s5cmd,rclone,ceiling")
+    parser.add_argument("--tools", default="", help="comma-separated subset: bucketsync,bucketsync-dist-1w,bucketsync-dist-2w,aws,s5cmd,rclone,ceiling")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "latest.json")
     parser.add_argument("--endpoint-url", help="use this S3 server instead of starting moto")
     parser.add_argument("--access-key-id", default=os.environ.get("AWS_ACCESS_KEY_ID"))
