@@ -82,14 +82,34 @@ def resume_run(settings: Settings, run_id: str) -> tuple[Ledger, str]:
     return ledger, said + (f"; listing resumes at page {cursor.next_page}" if relisting else "")
 
 
+REDIS_OUTAGE_PATIENCE = 300.0
+
+
 def follow_run(
     ledger: Ledger, run_id: str, on_progress: Callable[[RunSummary], None] | None = None, poll_seconds: float = 0.5,
-    stalled_after: float | None = None,
+    stalled_after: float | None = None, redis_patience: float = REDIS_OUTAGE_PATIENCE,
 ) -> RunSummary:
-    """Poll the ledger until the run has finished, failed or stalled; returns its summary."""
+    """Poll the ledger until the run has finished, failed or stalled; returns its summary.
+
+    Redis restarting is waited out (the workers wait too) for up to `redis_patience` seconds; after that
+    the follower gives up with a one-line error, and the run goes on without it.
+    """
+    unreachable_since: float | None = None
     with ledger.end_signal(run_id) as run_end:
         while True:
-            summary = ledger.summary(run_id, stalled_after)
+            try:
+                summary = ledger.summary(run_id, stalled_after)
+            except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                if now - unreachable_since > redis_patience:
+                    raise PreflightError(
+                        f"lost Redis for {now - unreachable_since:.0f} s ({exc}); run {run_id} goes on without "
+                        f"this terminal: `bucketsync status {run_id}` shows it"
+                    ) from None
+                run_end.wait(poll_seconds)
+                continue
+            unreachable_since = None
             if summary is None:
                 raise PreflightError(f"run {run_id} is not known to Redis (never submitted, or its report expired)")
             if on_progress:

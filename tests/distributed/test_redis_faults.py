@@ -7,7 +7,9 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import redis
 
@@ -128,3 +130,62 @@ def test_full_redis_makes_the_run_wait_then_complete(s3, moto_server, tmp_path):
     assert state == "finished", (state, logs[-3000:])
     assert (summary.listed, summary.copied, summary.failed) == (expected, expected, 0)
     assert compare_buckets(s3, source, s3, dest) == []
+
+
+def test_a_following_submitter_rides_out_a_redis_restart(s3, moto_server, tmp_path):
+    """`bucketsync sync` with a broker follows the run; Redis restarting meanwhile must not end the follower."""
+    from conftest import bucketsync_env
+
+    server = start_redis("--appendonly", "yes", "--appendfsync", "always")
+    env = broker_env(moto_server, server.url, page_size="25", batch_size="5", concurrency="2",
+                     visibility_timeout="8", task_time_limit="6", stalled_after_seconds="90")
+    pool = WorkerPool(env=env, broker_url=server.url)
+    source, dest = make_pair(s3, plain=250)
+    expected = 250 + len(fixture_set())
+    ledger = Ledger.from_url(server.url, 3600)
+    report_path = tmp_path / "report.json"
+    executable = [str(Path(sys.executable).with_name("bucketsync"))]
+    try:
+        pool.start("f1", concurrency=2)
+        follower = subprocess.Popen(
+            [*executable, "sync", f"s3://{source}", f"s3://{dest}", "--report-json", str(report_path)],
+            env=bucketsync_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = ledger.recent_runs(1)
+            if runs and runs[0].copied >= 30:
+                break
+            time.sleep(0.05)
+        redis.Redis.from_url(server.url).shutdown()  # a clean restart: appendfsync always loses nothing
+        server.process.wait()
+        time.sleep(3)
+        server.process = subprocess.Popen(
+            [redis_binary(), "--port", str(server.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+             "--appendfsync", "always", "--dir", str(server.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(server.port, server.process)
+        stdout, stderr = follower.communicate(timeout=180)
+    finally:
+        pool.stop_all()
+        stop(server.process)
+    assert follower.returncode == 0, stdout[-2000:] + stderr[-2000:]
+    report = json.loads(report_path.read_text())
+    assert report["state"] == "finished"
+    assert (report["listed"], report["copied"], report["failed"]) == (expected, expected, 0)
+    assert compare_buckets(s3, source, s3, dest) == []
+
+
+def test_a_follower_gives_up_on_an_unreachable_redis_after_its_patience():
+    import pytest
+
+    from conftest import free_port
+    from bucketsync.distributed import follow_run
+    from bucketsync.errors import PreflightError
+
+    ledger = Ledger.from_url(f"redis://127.0.0.1:{free_port()}/0", 60)
+    started = time.monotonic()
+    with pytest.raises(PreflightError, match=r"lost Redis for \d+ s .*bucketsync status run-x"):
+        follow_run(ledger, "run-x", poll_seconds=0.1, redis_patience=1.0)
+    assert time.monotonic() - started < 30
