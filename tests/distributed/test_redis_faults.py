@@ -21,7 +21,6 @@ from tests.integration.helpers import compare_buckets, fixture_set, versions_per
 from bucketsync.ledger import Ledger
 
 
-
 def wait_for_state(ledger: Ledger, run_id: str, stalled_after: float, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -35,14 +34,29 @@ def wait_for_state(ledger: Ledger, run_id: str, stalled_after: float, timeout: f
     return "running"
 
 
-def test_redis_killed_and_restarted_mid_run(s3, moto_server, tmp_path):
-    server = start_redis("--appendonly", "yes", "--appendfsync", "everysec")
-    port = server.port
+def run_on_restartable_redis(s3, moto_server, appendfsync: str, stalled_after: str):
+    """The restart tests' setup: Redis with its append-only file, a worker pool (not started) with small
+    pages and batches, and a source of 250 plain objects plus the fixture set. Returns what they need."""
+    server = start_redis("--appendonly", "yes", "--appendfsync", appendfsync)
     env = broker_env(moto_server, server.url, page_size="25", batch_size="5", concurrency="2",
-                     visibility_timeout="8", task_time_limit="6", stalled_after_seconds="15")
+                     visibility_timeout="8", task_time_limit="6", stalled_after_seconds=stalled_after)
     pool = WorkerPool(env=env, broker_url=server.url)
     source, dest = make_pair(s3, plain=250)
-    expected = 250 + len(fixture_set())
+    return server, env, pool, source, dest, 250 + len(fixture_set())
+
+
+def restart_redis(server, appendfsync: str) -> None:
+    """Start Redis again on the same port and directory (its append-only file), after it went down."""
+    server.process = subprocess.Popen(
+        [redis_binary(), "--port", str(server.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+         "--appendfsync", appendfsync, "--dir", str(server.workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(server.port, server.process)
+
+
+def test_redis_killed_and_restarted_mid_run(s3, moto_server, tmp_path):
+    server, env, pool, source, dest, expected = run_on_restartable_redis(s3, moto_server, "everysec", stalled_after="15")
     ledger = Ledger.from_url(server.url, 3600)
     try:
         pool.start("r1", concurrency=2)
@@ -53,12 +67,7 @@ def test_redis_killed_and_restarted_mid_run(s3, moto_server, tmp_path):
         os.kill(server.process.pid, signal.SIGKILL)  # a crash: whatever the last second wrote may be gone
         server.process.wait()
         time.sleep(2)
-        server.process = subprocess.Popen(
-            [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-             "--appendfsync", "everysec", "--dir", str(server.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(port, server.process)
+        restart_redis(server, "everysec")
         state = wait_for_state(ledger, run_id, stalled_after=15, timeout=120)
         if state == "stalled":
             status = run_cli("status", run_id, "--json", env=env)
@@ -132,49 +141,42 @@ def test_full_redis_makes_the_run_wait_then_complete(s3, moto_server, tmp_path):
     assert compare_buckets(s3, source, s3, dest) == []
 
 
-def test_a_following_submitter_rides_out_a_redis_restart(s3, moto_server, tmp_path):
-    """`bucketsync sync` with a broker follows the run; Redis restarting meanwhile must not end the follower."""
-    from conftest import bucketsync_env
+def test_a_follower_rides_out_a_redis_restart(redis_server):
+    """follow_run (behind `bucketsync sync` with a broker) waits while Redis restarts, then reports the end."""
+    import threading
+
+    from bucketsync.distributed import follow_run
+    from bucketsync.outcomes import ObjectOutcome, utc_now_iso
 
     server = start_redis("--appendonly", "yes", "--appendfsync", "always")
-    env = broker_env(moto_server, server.url, page_size="25", batch_size="5", concurrency="2",
-                     visibility_timeout="8", task_time_limit="6", stalled_after_seconds="90")
-    pool = WorkerPool(env=env, broker_url=server.url)
-    source, dest = make_pair(s3, plain=250)
-    expected = 250 + len(fixture_set())
-    ledger = Ledger.from_url(server.url, 3600)
-    report_path = tmp_path / "report.json"
-    executable = [str(Path(sys.executable).with_name("bucketsync"))]
     try:
-        pool.start("f1", concurrency=2)
-        follower = subprocess.Popen(
-            [*executable, "sync", f"s3://{source}", f"s3://{dest}", "--report-json", str(report_path)],
-            env=bucketsync_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            runs = ledger.recent_runs(1)
-            if runs and runs[0].copied >= 30:
-                break
-            time.sleep(0.05)
-        redis.Redis.from_url(server.url).shutdown()  # a clean restart: appendfsync always loses nothing
+        ledger = Ledger.from_url(server.url, 600)
+        run_id = f"restart{time.time_ns()}"
+        ledger.create_run(run_id, {"source": "s3://a/", "destination": "s3://b/", "dry_run": False}, {}, utc_now_iso())
+        ledger.register_page(run_id, 0, batches=[[{"key": "k"}]], listed=1, skipped=0, token=None, last_key="k",
+                             is_last=True, finished_at=utc_now_iso())
+        followed: list = []
+        failed: list = []
+
+        def follow() -> None:
+            try:
+                followed.append(follow_run(ledger, run_id, poll_seconds=0.2, redis_patience=60))
+            except Exception as exc:  # what the old follower did: die with the connection error
+                failed.append(exc)
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+        time.sleep(0.5)
+        redis.Redis.from_url(server.url).shutdown()
         server.process.wait()
-        time.sleep(3)
-        server.process = subprocess.Popen(
-            [redis_binary(), "--port", str(server.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-             "--appendfsync", "always", "--dir", str(server.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(server.port, server.process)
-        stdout, stderr = follower.communicate(timeout=180)
+        time.sleep(2)  # the follower polls a Redis that is not there
+        restart_redis(server, "always")
+        assert ledger.record_batch(run_id, 0, 0, [ObjectOutcome("k", "copied")], utc_now_iso()) == 3
+        follower.join(timeout=30)
     finally:
-        pool.stop_all()
         stop(server.process)
-    assert follower.returncode == 0, stdout[-2000:] + stderr[-2000:]
-    report = json.loads(report_path.read_text())
-    assert report["state"] == "finished"
-    assert (report["listed"], report["copied"], report["failed"]) == (expected, expected, 0)
-    assert compare_buckets(s3, source, s3, dest) == []
+    assert not failed, failed
+    assert followed and followed[0].state == "finished" and followed[0].copied == 1
 
 
 def test_a_follower_gives_up_on_an_unreachable_redis_after_its_patience():
