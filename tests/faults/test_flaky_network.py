@@ -40,6 +40,14 @@ def seed_source(client, bucket: str) -> tuple[int, int]:
     return len(sizes), sum(sizes)
 
 
+def seeded_locked_pair(s3) -> tuple[str, str, int, int]:
+    """Two new lock-enabled buckets on one server, the source seeded: (source, dest, objects, bytes)."""
+    source, dest = unique_bucket("nsrc"), unique_bucket("ndst")
+    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
+    s3.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
+    return (source, dest, *seed_source(s3, source))
+
+
 def lost_answers(proxy) -> dict:
     """Rules: the first answer of each of these is lost after the server acted; botocore retries."""
     completed: dict[str, str] = {}
@@ -82,10 +90,7 @@ def check_faults_served(proxy, rules: dict) -> None:
 
 @pytest.mark.parametrize("mode", ["adaptive", "standard"])
 def test_embedded_run_through_throttling_and_resets(moto_server, s3, proxy, tmp_path, mode):
-    source, dest = unique_bucket("nsrc"), unique_bucket("ndst")
-    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
-    s3.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
-    objects, size = seed_source(s3, source)
+    source, dest, objects, size = seeded_locked_pair(s3)
     rules = lost_answers(proxy)
     # Adaptive mode answers each SlowDown by lowering its own request rate (to ~14/s at a 12 % share
     # on this machine): a smaller share still shows it riding the throttling out, in less time.
@@ -132,10 +137,7 @@ def test_streamed_run_through_throttling_and_resets(moto_server, other_moto_serv
 
 def test_distributed_run_through_throttling_and_resets(moto_server, s3, proxy, proxied_workers, tmp_path):
     """Real workers (and the coordinator's listing) reach S3 through the proxy; the ledger counts once."""
-    source, dest = unique_bucket("nsrc"), unique_bucket("ndst")
-    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
-    s3.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
-    objects, size = seed_source(s3, source)
+    source, dest, objects, size = seeded_locked_pair(s3)
     rules = lost_answers(proxy)
     proxy.chaos(slowdown=0.12, reset=0.06)
 
