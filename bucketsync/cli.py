@@ -1,9 +1,16 @@
-"""The `bucketsync` command line: parse, call, print. Exit codes: 0 all intended, 1 objects failed, 2 error."""
+"""The `bucketsync` command line: parse the arguments, call the engine, print the result.
+
+Exit codes: 0 everything intended was done, 1 some objects failed (listed), 2 the run could not start or go
+on, 130 interrupted.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import threading
+import traceback
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,12 +26,57 @@ from .errors import BucketsyncError, UsageError
 from .outcomes import RunSummary
 from .settings import load_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+HELP = (
+    "Replicate S3 buckets with their Object Lock state (retention, legal hold), metadata and tags: "
+    "in this process, or on Celery workers when BUCKETSYNC_BROKER_URL is set.\n\n"
+    "Exit codes: 0 everything intended was done, 1 some objects failed (listed in the report), "
+    "2 the run could not start or go on, 130 interrupted."
+)
+DEBUG_VARIABLE = "BUCKETSYNC_DEBUG"
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP)
 # soft_wrap: an error is one line however narrow the terminal; reports are not re-wrapped either.
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
+log = logging.getLogger("bucketsync.cli")
+
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def debug_requested(environ=os.environ) -> bool:
+    """BUCKETSYNC_DEBUG=1/true/yes/on, or --debug: log at DEBUG and show tracebacks of internal errors."""
+    return environ.get(DEBUG_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def configure_logging(debug: bool) -> None:
+    """bucketsync's own log lines on stderr: warnings and errors, everything (and tracebacks) with --debug."""
+    logger = logging.getLogger("bucketsync")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("bucketsync: %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger.propagate = False
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        out.print(f"bucketsync {__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True, help="print the version and exit"),
+    debug: bool = typer.Option(False, "--debug", help=f"log at DEBUG, with tracebacks of internal errors ({DEBUG_VARIABLE}=1)"),
+) -> None:
+    if debug:
+        os.environ[DEBUG_VARIABLE] = "1"
+    configure_logging(debug_requested())
 
 
 class ProgressDisplay:
@@ -55,11 +107,11 @@ class ProgressDisplay:
         self._live.update(Text(report.progress_line(summary)))
 
 
-def finish(summary: RunSummary, report_json: Optional[Path]) -> None:
+def finish(summary: RunSummary, report_json: Optional[Path], exit_code: int | None = None) -> None:
     out.print(report.render_text(summary), highlight=False, markup=False)
     if report_json:
         report.write_json(summary, report_json)
-    raise typer.Exit(summary.exit_code())
+    raise typer.Exit(summary.exit_code() if exit_code is None else exit_code)
 
 
 # Arguments and options shared by the commands that read both sides.
@@ -104,6 +156,8 @@ def sync(
     if detach and not settings.broker_url:
         raise UsageError("--detach needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
     request, ctx = prepare_run(settings, source, destination, delete=delete, dry_run=dry_run)
+    log.debug("run %s: %s -> %s, %s", request.run_id, request.source, request.destination,
+              "distributed" if settings.broker_url else "embedded")
     if settings.broker_url:
         from .distributed import follow_run, submit_run
 
@@ -116,10 +170,14 @@ def sync(
                 ledger, request.run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds
             )
     else:
-        from .embedded import run_embedded
+        from .embedded import RunInterrupted, run_embedded
 
-        with ProgressDisplay(err) as display:
-            summary = run_embedded(ctx, request, on_progress=display.update)
+        try:
+            with ProgressDisplay(err) as display:
+                summary = run_embedded(ctx, request, on_progress=display.update)
+        except RunInterrupted as stopped:
+            err.print("bucketsync: interrupted; copies in flight were finished, queued ones not started", highlight=False)
+            finish(stopped.summary, report_json, EXIT_INTERRUPTED)
     finish(summary, report_json)
 
 
@@ -249,11 +307,13 @@ def main() -> None:
         sys.exit(EXIT_ERROR)
     except (KeyboardInterrupt, getattr(click_exceptions, "Abort", KeyboardInterrupt)):
         err.print("bucketsync: interrupted", highlight=False)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except click_exceptions.ClickException as exc:  # usage errors: one line, and where to look
         err.print(f"bucketsync: {exc.format_message()} (see --help)", highlight=False, markup=False)
         sys.exit(EXIT_ERROR)
-    except Exception as exc:  # anything unexpected: one line, no traceback
+    except Exception as exc:  # anything unexpected: one line; the traceback with --debug
+        if debug_requested():
+            traceback.print_exc(file=sys.stderr)
         err.print(f"bucketsync: internal error: {type(exc).__name__}: {exc}", highlight=False, markup=False)
         sys.exit(EXIT_ERROR)
     # standalone_mode=False hands back typer.Exit codes instead of raising them

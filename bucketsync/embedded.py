@@ -1,19 +1,44 @@
-"""The embedded run: list, plan and execute in this one process with a bounded thread pool."""
+"""The embedded run: list, plan and execute in this one process with a bounded thread pool.
+
+However it ends, the run ends with a summary: `finished`; `failed` with the error when a listing cannot go
+on (the counts of what was done before it kept, as a distributed run keeps them); or `RunInterrupted`
+carrying the summary so far when the operator presses Ctrl-C (queued copies are dropped, the ones in flight
+finish).
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import s3
 from .context import RunRequest
+from .errors import BucketsyncError
 from .execute import ExecutionContext, execute
-from .listing import iter_pages, prefetched
+from .listing import Page, iter_pages, prefetched
 from .model import ObjectEntry
 from .outcomes import ObjectOutcome, RunSummary, RunTally, utc_now_iso
-from .plan import plan
+from .plan import PlannedAction, plan
+
+log = logging.getLogger("bucketsync")
 
 ProgressCallback = Callable[[RunSummary], None]
+
+
+class ListingFailed(BucketsyncError):
+    """A listing of one side could not go on (botocore already retried what was transient)."""
+
+
+class RunInterrupted(BucketsyncError):
+    """The operator interrupted the run; `summary` holds what was done until then."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        super().__init__("interrupted")
+        self.summary = summary
 
 
 def new_summary(request: RunRequest, mode: str) -> RunSummary:
@@ -27,6 +52,14 @@ def new_summary(request: RunRequest, mode: str) -> RunSummary:
     )
 
 
+def _listed(side: str, pages: Iterator[Page]) -> Iterator[Page]:
+    """The pages, with a listing error turned into ListingFailed naming the side."""
+    try:
+        yield from pages
+    except (ClientError, BotoCoreError) as exc:
+        raise ListingFailed(f"listing the {side}: {s3.describe(exc)}") from exc
+
+
 def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: ProgressCallback | None = None) -> RunSummary:
     """Replicate source into destination; memory is bounded by the in-flight window, not the bucket."""
     settings = ctx.settings
@@ -34,35 +67,51 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
     notify = (lambda: on_progress(tally.summary)) if on_progress else (lambda: None)
 
     def source_entries() -> Iterator[ObjectEntry]:
-        for page in prefetched(iter_pages(ctx.source_client, ctx.source, page_size=settings.page_size)):
+        pages = iter_pages(ctx.source_client, ctx.source, page_size=settings.page_size)
+        for page in _listed("source", prefetched(pages)):
             tally.add_listed(len(page.entries))
             yield from page.entries
             notify()
 
-    dest_entries = (
-        entry
-        for page in prefetched(iter_pages(ctx.dest_client, ctx.dest, page_size=settings.page_size))
-        for entry in page.entries
-    )
+    dest_pages = iter_pages(ctx.dest_client, ctx.dest, page_size=settings.page_size)
+    dest_entries = (entry for page in _listed("destination", prefetched(dest_pages)) for entry in page.entries)
     in_flight = threading.BoundedSemaphore(settings.concurrency * 4)
+    broken: list[BaseException] = []  # what escaped a copy thread: a bug, never an object's failure
 
     def record(outcome: ObjectOutcome) -> None:
         tally.add(outcome)
         notify()
 
-    def run_one(action) -> None:
+    def run_one(action: PlannedAction) -> None:
         try:
             record(execute(ctx, action))
         finally:
             in_flight.release()
 
-    with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="bucketsync") as pool:
+    def check(future: Future) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            broken.append(future.exception())
+
+    pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="bucketsync")
+    error: str | None = None
+    try:
         for action in plan(source_entries(), dest_entries, request.plan_options(settings)):
             if action.kind == "skip":
                 record(ObjectOutcome(action.key, "skipped"))
                 continue
             in_flight.acquire()
-            pool.submit(run_one, action)
-    summary = tally.finish()
+            pool.submit(run_one, action).add_done_callback(check)
+            if broken:
+                break
+    except BucketsyncError as exc:  # a listing that cannot go on, or one out of key order
+        error = str(exc)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)  # the copies in flight finish; queued ones never start
+        raise RunInterrupted(tally.finish(state="failed", error="interrupted by the operator")) from None
+    pool.shutdown(wait=True)
+    if broken and error is None:
+        log.error("run %s: internal error in a copy thread", request.run_id, exc_info=broken[0])
+        error = f"internal error: {type(broken[0]).__name__}: {broken[0]}"
+    summary = tally.finish(state="failed", error=error) if error else tally.finish()
     notify()
     return summary

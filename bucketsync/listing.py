@@ -70,20 +70,24 @@ def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
     buffer: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def offer(item: object) -> bool:
+        """Put `item` in the buffer unless the consumer has gone (then the buffer may stay full for good)."""
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def fetch() -> None:
         try:
             for page in pages:
-                while not stop.is_set():
-                    try:
-                        buffer.put(page, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer(page):
                     return
-            buffer.put(_DONE)
+            offer(_DONE)
         except BaseException as exc:  # handed to the consumer, raised there
-            buffer.put(exc)
+            offer(exc)
 
     thread = threading.Thread(target=fetch, name="bucketsync-listing", daemon=True)
     thread.start()

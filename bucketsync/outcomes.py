@@ -151,8 +151,9 @@ class RunTally:
                 name, item = entry
                 getattr(self.summary, name).append(item)
 
-    def finish(self) -> RunSummary:
+    def finish(self, state: str = "finished", error: str | None = None) -> RunSummary:
         with self._lock:
             self.summary.finished_at = utc_now_iso()
-            self.summary.state = "finished"
+            self.summary.state = state
+            self.summary.error = error
             return self.summary

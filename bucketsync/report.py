@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
+from .errors import BucketsyncError
 from .outcomes import RunSummary
 
 SHOWN_PER_LIST = 10
+
+
+class ReportNotWritten(BucketsyncError):
+    """The JSON report could not be written (the run itself is over)."""
 
 
 def human_bytes(count: float) -> str:
@@ -76,10 +82,23 @@ def render_text(summary: RunSummary) -> str:
 
 
 def write_json(summary: RunSummary, path: Path) -> None:
-    """Atomically: a reader never sees half a report."""
+    """Atomically: a reader never sees half a report, and a failed write leaves no temporary file behind.
+
+    Raises ReportNotWritten with the reason (disk full, no permission, a directory in the way).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-        json.dump(summary.to_json(), handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
-    os.replace(handle.name, path)
+    temporary: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
+            temporary = handle.name
+            json.dump(summary.to_json(), handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        os.replace(temporary, path)
+    except BaseException as exc:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise ReportNotWritten(f"cannot write the report to {path}: {exc.strerror or exc}") from None
+        raise

@@ -22,9 +22,9 @@ GiB = 1024 * MiB
 TiB = 1024 * GiB
 
 ENV_PREFIX = "BUCKETSYNC_"
-# BUCKETSYNC_* variables that other modules read themselves (schedules.py); every other one must name a
+# BUCKETSYNC_* variables that other modules read themselves (schedules.py, cli.py); every other one must name a
 # setting. Add a name here when new code reads its own variable, or load_settings refuses it.
-VARIABLES_READ_ELSEWHERE = frozenset({"BUCKETSYNC_SCHEDULES", "BUCKETSYNC_SCHEDULES_FILE"})
+VARIABLES_READ_ELSEWHERE = frozenset({"BUCKETSYNC_SCHEDULES", "BUCKETSYNC_SCHEDULES_FILE", "BUCKETSYNC_DEBUG"})
 
 
 class SideSettings(BaseModel):

@@ -8,8 +8,8 @@ its source when, for every key:
 - sizes are equal, and the bytes: equal ETags with the same part layout mean equal bytes; two
   single-part ETags that differ mean different bytes; otherwise (layouts differ, or multipart ETags
   differ) both objects are read and hashed;
-- Content-Type, Cache-Control, Content-Disposition, Content-Encoding, Content-Language and the user
-  metadata are equal, and so are the tags;
+- Content-Type, Cache-Control, Content-Disposition, Content-Encoding, Content-Language, Expires and the
+  user metadata are equal, and so are the tags;
 - lock state: a source retention still in the future needs a destination retention at least as long
   (to the second) in a mode at least as strong (COMPLIANCE > GOVERNANCE). A longer or stronger
   destination lock is no difference (the engine never shortens or downgrades one), nor is an expired
@@ -40,7 +40,7 @@ from .plan import merge_join
 from .preflight import check_buckets, check_lock_readable
 from .settings import MiB, Settings
 
-HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
+HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires")
 MODE_STRENGTH = {"GOVERNANCE": 1, "COMPLIANCE": 2}
 MAX_LISTED = 10_000  # differences and errors kept for the report; the counts stay exact beyond it
 SHOWN = 50  # differences printed by the text report
@@ -89,12 +89,23 @@ def compare_lock(key: str, source: LockState, dest: LockState, now: datetime) ->
     return differences
 
 
+def _header(head: dict[str, Any], name: str) -> Any:
+    """A content header as sent; Expires as its raw text where botocore keeps it (an unparsable date
+    reaches boto3 only as ExpiresString), else as the parsed date in ISO form (JSON-safe)."""
+    if name == "Expires":
+        if head.get("ExpiresString"):
+            return head["ExpiresString"]
+        value = head.get("Expires")
+        return value.isoformat() if isinstance(value, datetime) else value
+    return head.get(name)
+
+
 def compare_heads(key: str, source: dict[str, Any], dest: dict[str, Any], now: datetime) -> list[Difference]:
     """Headers, user metadata and lock state of two HeadObject responses (sizes and bytes apart)."""
     differences = [
-        Difference(key, name, source.get(name), dest.get(name))
+        Difference(key, name, _header(source, name), _header(dest, name))
         for name in HEADERS
-        if source.get(name) != dest.get(name)
+        if _header(source, name) != _header(dest, name)
     ]
     if (source.get("Metadata") or {}) != (dest.get("Metadata") or {}):
         differences.append(Difference(key, "metadata", source.get("Metadata") or {}, dest.get("Metadata") or {}))

@@ -113,7 +113,7 @@ def test_large_objects_server_side_keep_metadata_tags_and_part_layout(moto_serve
     assert first.returncode == 0, explain(first)
     assert first.report["copied"] == 2
     assert first.report["bytes_copied"] == 40 * MiB
-    # moto ignores lock arguments on CreateMultipartUpload (DESIGN.md §2.6): the read-back set them.
+    # moto ignores lock arguments on CreateMultipartUpload: the read-back set them.
     assert first.report["lock_set_after_write"] == 2
     assert compare_buckets(s3, source, s3, dest) == []
     dest_etags = etags(s3, dest)

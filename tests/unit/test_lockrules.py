@@ -1,4 +1,4 @@
-"""The lock rules (DESIGN §2) as tables: (source lock, destination lock, now) -> decision."""
+"""The lock rules as tables: (source lock, destination lock, now) -> decision."""
 
 from __future__ import annotations
 
@@ -205,7 +205,7 @@ def test_write_lock_args(source, expected):
         until = args["ObjectLockRetainUntilDate"]
         assert until.utcoffset() == timedelta(0)
         assert until.microsecond == 0
-    # mode and date always travel together (DESIGN §2.5)
+    # mode and date always travel together: S3 rejects one without the other
     assert ("ObjectLockMode" in args) == ("ObjectLockRetainUntilDate" in args)
 
 

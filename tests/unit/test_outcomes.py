@@ -175,3 +175,15 @@ def test_object_outcome_json_round_trip(outcome):
     data = json.loads(json.dumps(outcome.to_json()))
     assert isinstance(data["notes"], list)
     assert ObjectOutcome.from_json(data) == outcome
+
+
+def test_a_report_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from bucketsync import report as report_module
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report_module.json, "dump", disk_full)
+    with pytest.raises(report_module.ReportNotWritten, match="No space left on device"):
+        report_module.write_json(summary(), tmp_path / "report.json")
+    assert list(tmp_path.iterdir()) == []

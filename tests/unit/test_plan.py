@@ -1,4 +1,4 @@
-"""The merge-join planner (DESIGN §3) as tables of listings and expected actions."""
+"""The merge-join planner as tables of listings and expected actions."""
 
 from __future__ import annotations
 
