@@ -1,0 +1,98 @@
+"""Ranges of the key space, and where to split one so that two listers can list its halves at once. Pure.
+
+S3 lists keys in UTF-8 byte order, which is the order of their code points (Python's `str` order), so a
+range is a pair of strings: the keys k with `start_after < k <= last` (either bound may be open). A
+listing of a range starts with `StartAfter=start_after` and stops at the first key past `last`.
+
+`split_point(low, high)` picks a string between two bounds by treating strings as numbers in base 95
+(printable ASCII, what most keys use) or, where the bounds leave that alphabet, in base 0x110000 (all
+code points, surrogates skipped). The point need not be a key: it only says where the second half starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+PRINTABLE_LOW, PRINTABLE_HIGH = 0x20, 0x7E
+MAX_CODE_POINT = 0x10FFFF
+SURROGATES = range(0xD800, 0xE000)
+DIGITS = 8  # how far below the common prefix a split point may reach
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """Keys k with start_after < k <= last; None leaves a side open."""
+
+    start_after: str | None = None
+    last: str | None = None
+
+    def contains(self, key: str) -> bool:
+        return (self.start_after is None or key > self.start_after) and (self.last is None or key <= self.last)
+
+    def is_past(self, key: str) -> bool:
+        """Whether a listing in key order has gone beyond this range."""
+        return self.last is not None and key > self.last
+
+    def split_at(self, point: str) -> tuple["KeyRange", "KeyRange"]:
+        """(start_after, point] and (point, last]."""
+        return KeyRange(self.start_after, point), KeyRange(point, self.last)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start_after": self.start_after, "last": self.last}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> "KeyRange":
+        data = data or {}
+        return cls(data.get("start_after"), data.get("last"))
+
+
+def _digits(text: str, base_low: int, length: int, pad: int) -> list[int]:
+    values = [ord(char) - base_low for char in text[:length]]
+    return values + [pad] * (length - len(values))
+
+
+def _midpoint(low: list[int], high: list[int], base: int) -> list[int]:
+    """(low + high) / 2 for two digit lists of one length, most significant first (floor)."""
+    total = [a + b for a, b in zip(low, high)]
+    for index in range(len(total) - 1, 0, -1):  # carries
+        if total[index] >= base:
+            total[index - 1] += total[index] // base
+            total[index] %= base
+    result, remainder = [], 0
+    for digit in total:
+        value = remainder * base + digit
+        result.append(value // 2)
+        remainder = value % 2
+    return result
+
+
+def split_point(low: str | None, high: str | None) -> str | None:
+    """A string strictly between low and high (None: the open ends), or None when they are too close."""
+    low = low or ""
+    if high is not None and high <= low:
+        return None
+    common = 0
+    if high is not None:
+        while common < min(len(low), len(high)) and low[common] == high[common]:
+            common += 1
+    low_rest = low[common:]
+    high_rest = high[common:] if high is not None else None
+    printable = all(PRINTABLE_LOW <= ord(c) <= PRINTABLE_HIGH for c in low_rest + (high_rest or ""))
+    base_low, base = (PRINTABLE_LOW, PRINTABLE_HIGH - PRINTABLE_LOW + 1) if printable else (0, MAX_CODE_POINT + 1)
+    length = max(len(low_rest), len(high_rest or ""), 1) + DIGITS
+    low_digits = _digits(low_rest, base_low, length, 0)
+    high_digits = _digits(high_rest, base_low, length, 0) if high_rest is not None else [base - 1] * length
+    middle = _midpoint(low_digits, high_digits, base)
+    while middle and middle[-1] == 0:
+        middle.pop()
+    chars = []
+    for digit in middle:
+        code = digit + base_low
+        if code in SURROGATES:
+            code = SURROGATES.stop  # a code point a string can hold, just above the gap
+        chars.append(chr(code))
+    point = low[:common] + "".join(chars)
+    if point > low and (high is None or point < high):
+        return point
+    return None
