@@ -17,7 +17,7 @@ import base64
 import hashlib
 import os
 from datetime import datetime
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 import pytest
 
