@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .execute import ExecutionContext
 from .locations import Location, check_not_overlapping, parse_location
 from .plan import PlanOptions
 from .preflight import run_preflight
 from .s3 import make_client
+from .server_quirks import ServerQuirks, dest_client_for, detect_server_quirks
 from .settings import Settings
 
 
@@ -24,6 +25,7 @@ class RunRequest:
     dry_run: bool = False
     source_lock_enabled: bool = False
     job: str | None = None  # the schedule's name, for scheduled runs
+    server_quirks: dict = field(default_factory=dict)  # ServerQuirks.to_json(), decided before any copy
 
     def plan_options(self, settings: Settings) -> PlanOptions:
         return PlanOptions(delete=self.delete, lock_check=self.source_lock_enabled and settings.lock_check)
@@ -45,7 +47,7 @@ def build_context(settings: Settings, request: RunRequest) -> ExecutionContext:
     dest = parse_location(request.destination)
     return ExecutionContext(
         source_client=make_client(settings.source, settings),
-        dest_client=make_client(settings.dest, settings),
+        dest_client=dest_client_for(settings, ServerQuirks.from_json(request.server_quirks)),
         source=source,
         dest=dest,
         settings=settings,
@@ -65,6 +67,11 @@ def prepare_run(
     request = RunRequest(run_id=new_run_id(), source=str(source), destination=str(dest), delete=delete, dry_run=dry_run, job=job)
     ctx = build_context(settings, request)
     checked = run_preflight(ctx.source_client, ctx.dest_client, source, dest)
+    quirks = detect_server_quirks(ctx.dest_client, dest.bucket) if ctx.server_side else ServerQuirks()
+    request = RunRequest(
+        **{**request.to_json(), "source_lock_enabled": checked.source_lock_enabled, "server_quirks": quirks.to_json()}
+    )
     ctx.source_lock_enabled = checked.source_lock_enabled
-    request = RunRequest(**{**request.to_json(), "source_lock_enabled": checked.source_lock_enabled})
+    if quirks != ServerQuirks():
+        ctx.dest_client = dest_client_for(settings, quirks)  # before any copy: built for them, never patched
     return request, ctx

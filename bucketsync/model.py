@@ -25,10 +25,27 @@ class ObjectEntry:
         return cls(key=data["key"], size=int(data["size"]), etag=data["etag"])
 
 
+def etag_body(etag: str) -> str:
+    """An ETag without its quotes: the one form ETags are compared in.
+
+    S3 quotes ETags (`"<md5>"`) in listings, HEAD and part answers alike, but S3-compatible servers
+    and proxies are not all consistent about it; a quoted and an unquoted ETag of the same bytes are equal.
+    """
+    return etag.strip('"')
+
+
+def quoted_etag(etag: str) -> str:
+    """The ETag as an HTTP entity tag (quoted), for If-Match and x-amz-copy-source-if-match."""
+    return f'"{etag_body(etag)}"'
+
+
+def same_etag(a: str, b: str) -> bool:
+    return etag_body(a) == etag_body(b)
+
+
 def parts_in_etag(etag: str) -> int:
     """0 for a single-part ETag, N for a multipart ETag `"<md5>-N"`."""
-    body = etag.strip('"')
-    _, dash, count = body.rpartition("-")
+    _, dash, count = etag_body(etag).rpartition("-")
     return int(count) if dash and count.isdigit() else 0
 
 
@@ -43,7 +60,7 @@ def same_content(source: ObjectEntry, dest: ObjectEntry) -> bool:
     if source.size != dest.size:
         return False
     if parts_in_etag(source.etag) == parts_in_etag(dest.etag):
-        return source.etag.strip('"') == dest.etag.strip('"')
+        return same_etag(source.etag, dest.etag)
     return True
 
 

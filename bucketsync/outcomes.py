@@ -16,6 +16,11 @@ CHANGED_SINCE_LISTING = "changed_since_listing"  # the source was overwritten af
 LOCK_SET_AFTER_WRITE = "lock_set_after_write"  # the server ignored lock arguments on the write; set right after
 
 
+def with_note(notes: tuple[str, ...], note: str) -> tuple[str, ...]:
+    """`notes` with `note` added once."""
+    return notes if note in notes else notes + (note,)
+
+
 @dataclass(frozen=True)
 class ObjectOutcome:
     key: str  # relative to the source and destination prefixes

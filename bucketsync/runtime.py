@@ -13,6 +13,7 @@ from .execute import ExecutionContext
 from .ledger import Ledger
 from .locations import parse_location
 from .s3 import make_client
+from .server_quirks import ServerQuirks, dest_client_for
 from .settings import Settings, load_settings
 
 _lock = threading.Lock()
@@ -23,10 +24,11 @@ def worker_settings() -> Settings:
     return load_settings()
 
 
-@lru_cache(maxsize=1)
-def _clients() -> tuple:
+@lru_cache(maxsize=2)
+def _clients(quirks: ServerQuirks) -> tuple:
+    """The worker's clients, built once per quirk set the runs it serves need (usually one)."""
     settings = worker_settings()
-    return make_client(settings.source, settings), make_client(settings.dest, settings)
+    return make_client(settings.source, settings), dest_client_for(settings, quirks)
 
 
 def redis_patience_seconds() -> float:
@@ -48,7 +50,7 @@ def _ledger(url: str, ttl: int) -> Ledger:
 def execution_context(request: RunRequest) -> ExecutionContext:
     settings = worker_settings()
     with _lock:
-        source_client, dest_client = _clients()
+        source_client, dest_client = _clients(ServerQuirks.from_json(request.server_quirks))
     return ExecutionContext(
         source_client=source_client,
         dest_client=dest_client,

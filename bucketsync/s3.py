@@ -16,11 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
 from .errors import SettingsError
+from .model import etag_body
 from .settings import Settings, SideSettings
-
-# Servers that insist on a checksum header before they accept lock arguments on CopyObject
-# (moto does; AWS does not) answer with this code. See add_checksum_header_to_locked_copies.
-MISSING_LOCK_CHECKSUM = "MissingUploadObjectWithObjectLockHeaders"
 
 NO_SUCH_UPLOAD = "NoSuchUpload"
 
@@ -58,8 +55,13 @@ def _session(profile: str | None) -> botocore.session.Session:
     return session
 
 
-def make_client(side: SideSettings, settings: Settings):
-    """A thread-safe S3 client for one side; throttling (503 SlowDown) is retried by botocore."""
+def make_client(side: SideSettings, settings: Settings, *, declare_checksum_on_copies: bool = False):
+    """A thread-safe S3 client for one side; throttling (503 SlowDown) is retried by botocore.
+
+    `declare_checksum_on_copies`: for a destination server that demands it (server_quirks.py), every
+    CopyObject declares a checksum algorithm. Decided before the client is built, so a client in use
+    by many threads is never changed.
+    """
     config = botocore.config.Config(
         retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
         max_pool_connections=settings.concurrency + 4,
@@ -81,29 +83,22 @@ def make_client(side: SideSettings, settings: Settings):
         with _session_lock:  # botocore sessions are not thread-safe; clients are
             session = _session(side.profile)
             region = side.region or session.get_config_variable("region") or "us-east-1"
-            return session.create_client("s3", region_name=region, config=config, **kwargs)
+            client = session.create_client("s3", region_name=region, config=config, **kwargs)
     except botocore.exceptions.ProfileNotFound as exc:
         raise SettingsError(str(exc)) from None
+    if declare_checksum_on_copies:
+        client.meta.events.register("before-sign.s3.CopyObject", _declare_checksum, unique_id="bucketsync-copy-checksum")
+    return client
 
 
-def add_checksum_header_to_locked_copies(client) -> None:
-    """Make this client's CopyObject requests declare a checksum algorithm.
-
-    S3 requires Content-MD5 or x-amz-sdk-checksum-algorithm on uploads that set Object Lock; some
-    servers (moto) apply that rule to CopyObject too and reject the copy: when it carries lock headers,
-    and also when it carries none but the destination bucket has a default retention. The copy has no
-    request body to hash, so the declaration is all they need. Registered only once a server asked.
-    """
-
-    def declare(request, **_):
-        request.headers["x-amz-sdk-checksum-algorithm"] = "CRC32"
-
-    client.meta.events.register("before-sign.s3.CopyObject", declare, unique_id="bucketsync-lock-checksum")
+def _declare_checksum(request, **_) -> None:
+    # The copy has no request body to hash: the declaration is all such servers look for.
+    request.headers["x-amz-sdk-checksum-algorithm"] = "CRC32"
 
 
 def multipart_etag(part_etags: list[str]) -> str:
     """The ETag S3 gives a completed multipart upload (unquoted): MD5 of the parts' binary MD5s, `-N`."""
-    digests = b"".join(binascii.unhexlify(etag.strip('"')) for etag in part_etags)
+    digests = b"".join(binascii.unhexlify(etag_body(etag)) for etag in part_etags)
     return f"{hashlib.md5(digests).hexdigest()}-{len(part_etags)}"
 
 

@@ -35,7 +35,7 @@ from . import s3
 from .listing import iter_entries
 from .locations import Location, parse_location
 from .lockrules import active_retention
-from .model import LockState, parts_in_etag
+from .model import LockState, parts_in_etag, same_etag
 from .plan import merge_join
 from .preflight import check_buckets, check_lock_readable
 from .settings import MiB, Settings
@@ -117,7 +117,7 @@ def content_verdict(source_etag: str, source_size: int, dest_etag: str, dest_siz
     if source_size != dest_size:
         return "size"
     same_layout = parts_in_etag(source_etag) == parts_in_etag(dest_etag)
-    if same_layout and source_etag.strip('"') == dest_etag.strip('"'):
+    if same_layout and same_etag(source_etag, dest_etag):
         return "equal"
     if same_layout and parts_in_etag(source_etag) == 0:
         return "etag"  # two single-part ETags are the MD5s of the bytes

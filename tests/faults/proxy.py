@@ -14,7 +14,8 @@ Faults come from rules (`on(...)`, matched in order, each `times` times) and fro
 (`chaos(slowdown=…, reset=…)`) applied to requests no rule took. A rule can also run a callback after
 moto answered and before the client sees the answer (`after=`): the tests change the source there,
 "between listing and copy". `strip_headers` removes response headers (e.g. the lock fields HEAD leaves
-out for credentials without s3:GetObjectRetention). Counts of what was served are in `counts`.
+out for credentials without s3:GetObjectRetention). Counts of what was served are in `counts`, and
+every request with the status it was answered (None: reset) in `exchanges`, in the order answered.
 """
 
 from __future__ import annotations
@@ -94,6 +95,14 @@ class Response:
 
 
 @dataclass
+class Exchange:
+    """One request the proxy saw and the status its client got (None: the connection was reset)."""
+
+    request: Request
+    status: int | None
+
+
+@dataclass
 class Rule:
     match: Callable[[Request], bool]
     action: str  # forward, slowdown, reset, reset_after, error, answer, hold
@@ -120,6 +129,7 @@ class FaultProxy:
     upstream_port: int
     seed: int = 6
     counts: Counter = field(default_factory=Counter)
+    exchanges: list[Exchange] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     slowdown_share: float = 0.0
     reset_share: float = 0.0
@@ -154,6 +164,7 @@ class FaultProxy:
         with self._lock:
             self.rules.clear()
             self.counts.clear()
+            self.exchanges.clear()
             self.slowdown_share = self.reset_share = 0.0
             self.held.clear()
             self._release.set()  # let anything still held go
@@ -212,6 +223,10 @@ class FaultProxy:
         with self._lock:
             self.counts.update(names)
 
+    def _record(self, request: Request, status: int | None) -> None:
+        with self._lock:
+            self.exchanges.append(Exchange(request, status))
+
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         request = Request(
             method=handler.command,
@@ -234,7 +249,7 @@ class FaultProxy:
             self._answer(handler, request, status, http.client.responses.get(status, "OK"), body)
             return
         if action == "reset":
-            self._reset(handler)
+            self._reset(handler, request)
             return
         if action == "hold":
             self.held.set()
@@ -242,10 +257,10 @@ class FaultProxy:
         try:
             response = self._forward(request)
         except OSError:
-            self._reset(handler)
+            self._reset(handler, request)
             return
         if action == "reset_after":
-            self._reset(handler)
+            self._reset(handler, request)
             return
         if rule is not None and rule.after is not None:
             rule.after(request, response)
@@ -269,6 +284,7 @@ class FaultProxy:
             connection.close()
 
     def _relay(self, handler: BaseHTTPRequestHandler, request: Request, response: Response) -> None:
+        self._record(request, response.status)
         try:
             handler.send_response_only(response.status, response.reason)
             for name, value in response.headers:
@@ -291,9 +307,10 @@ class FaultProxy:
             headers.append(("Content-Length", "0"))
         self._relay(handler, request, Response(status, reason, headers, body))
 
-    def _reset(self, handler: BaseHTTPRequestHandler) -> None:
+    def _reset(self, handler: BaseHTTPRequestHandler, request: Request) -> None:
         """Close with RST (SO_LINGER 0): the client sees `Connection reset by peer` and no answer."""
         self._count("reset")
+        self._record(request, None)
         handler.close_connection = True
         try:
             handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

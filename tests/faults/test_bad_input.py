@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bucketsync.settings import unknown_variables
 from conftest import free_port, run_cli, unique_bucket
 from tests.integration.helpers import check_error_exit, cli_env, list_keys
 
@@ -120,23 +119,3 @@ def test_bad_input_exits_2_with_one_line(outcomes, case):
     check_error_exit(result, *case.fragments)
     assert "internal error" not in result.stderr
     assert list_keys(client, dest) == {}
-
-
-def test_variables_read_outside_settings_stay_allowed():
-    environ = {
-        "BUCKETSYNC_SCHEDULES": "[]", "BUCKETSYNC_SCHEDULES_FILE": "/etc/bucketsync/schedules.yaml",
-        "BUCKETSYNC_CONCURRENCY": "4", "bucketsync_page_size": "10", "BUCKETSYNC_SOURCE__ENDPOINT_URL": "http://h",
-        "BUCKETSYNC_DEST__REGION": "eu-west-1", "BUCKETSYNC_SOURCE": '{"region": "x"}', "OTHER": "1",
-    }
-    assert unknown_variables(environ) == []
-    assert unknown_variables({**environ, "BUCKETSYNC_CONCURENCY": "4", "BUCKETSYNC_PAGE_SIZE__X": "1"}) == [
-        "BUCKETSYNC_CONCURENCY", "BUCKETSYNC_PAGE_SIZE__X"]
-
-
-def test_example_environment_file_has_no_unknown_variable():
-    from pathlib import Path
-
-    example = Path(__file__).resolve().parents[2] / "bucketsync.env.example"
-    names = {line.split("=", 1)[0].strip().removeprefix("export ").strip("# ")
-             for line in example.read_text().splitlines() if "=" in line}
-    assert unknown_variables({name: "" for name in names if name.startswith("BUCKETSYNC_")}) == []

@@ -4,10 +4,11 @@ copying objects without their locks.
 S3 answers such credentials' HeadObject without the lock fields, silently, and their lock reads with
 403 AccessDenied. moto cannot enforce those IAM permissions (it authorises ?retention and ?legal-hold
 reads as s3:GetObject), so:
-- the decision (preflight.lock_read_refusal, a pure function) is tested with recorded real answers:
-  moto's own (HEAD, legal hold, its 500 for GetObjectRetention) and S3's (AccessDenied, a HEAD without
-  lock fields, NoSuchObjectLockConfiguration), all parsed by botocore from the wire
-  (tests/faults/recorded/lock_probe.json, re-recorded by `python -m tests.faults.record_lock_probe`);
+- the decision (preflight.lock_read_refusal, a pure function) is tested with recorded real answers in
+  tests/unit/test_lock_read_refusal.py: moto's own (HEAD, legal hold, its 500 for GetObjectRetention)
+  and S3's (AccessDenied, a HEAD without lock fields, NoSuchObjectLockConfiguration), all parsed by
+  botocore from the wire (tests/faults/recorded/lock_probe.json, re-recorded by
+  `python -m tests.faults.record_lock_probe`);
 - a live test records the same answers again and checks the recording still holds;
 - end to end, the proxy answers as S3 would for such credentials, and `bucketsync sync` and
   `bucketsync verify` exit 2 with one line, having written nothing.
@@ -20,7 +21,7 @@ import json
 import pytest
 
 from bucketsync.locations import Location
-from bucketsync.preflight import LockReadProbe, lock_read_refusal, probe_lock_reads
+from bucketsync.preflight import lock_read_refusal, probe_lock_reads
 from bucketsync.s3 import make_client
 from bucketsync.settings import load_settings
 from conftest import run_cli, unique_bucket
@@ -32,54 +33,6 @@ from .record_lock_probe import LOCK_HEADERS, RECORDED, record
 pytestmark = pytest.mark.integration
 
 ANSWERS = json.loads(RECORDED.read_text(encoding="utf-8"))
-
-
-def recorded(*names: str) -> tuple[dict, ...]:
-    return tuple(ANSWERS[name] for name in names)
-
-
-def probe(heads: tuple[str, ...], legal_hold: str | None = None, retention: str | None = None) -> LockReadProbe:
-    return LockReadProbe(
-        heads=recorded(*heads),
-        legal_hold=ANSWERS[legal_hold] if legal_hold else None,
-        retention=ANSWERS[retention] if retention else None,
-    )
-
-
-# id, probe, None (run may go on) or the words the refusal must contain
-DECISIONS = [
-    ("moto, locked object", probe(("moto_head_locked", "moto_head_unlocked"), "moto_legal_hold_on", "moto_retention_500"), None),
-    ("moto, unlocked object", probe(("moto_head_unlocked",), "moto_legal_hold_unset", "moto_retention_500"), None),
-    ("S3, object without lock", probe(("moto_head_unlocked",), "s3_legal_hold_not_set", "s3_retention_not_set"), None),
-    ("S3, readable retention", probe(("moto_head_locked",), "moto_legal_hold_on", "s3_retention_governance"), None),
-    ("empty source", probe(()), None),
-    ("archived object (403 InvalidObjectState)", probe(("moto_head_archived",), "moto_legal_hold_archived", "moto_retention_500"), None),
-    ("one readable object among forbidden ones",
-     probe(("s3_head_forbidden", "moto_head_unlocked"), "s3_legal_hold_not_set", "s3_retention_not_set"), None),
-    ("no lock permissions",
-     probe(("s3_head_without_lock_fields",), "s3_legal_hold_access_denied", "s3_retention_access_denied"),
-     ("cannot read Object Lock state", "s3:GetObjectRetention and s3:GetObjectLegalHold denied")),
-    ("no s3:GetObjectRetention", probe(("moto_head_unlocked",), "moto_legal_hold_unset", "s3_retention_access_denied"),
-     ("s3:GetObjectRetention denied",)),
-    ("no s3:GetObjectLegalHold", probe(("moto_head_unlocked",), "s3_legal_hold_access_denied", "moto_retention_500"),
-     ("s3:GetObjectLegalHold denied",)),
-    ("HEAD hides a legal hold", probe(("s3_head_without_lock_fields",), "moto_legal_hold_on", "moto_retention_500"),
-     ("leaves out the legal hold",)),
-    ("HEAD hides a retention", probe(("s3_head_without_lock_fields",), "s3_legal_hold_not_set", "s3_retention_governance"),
-     ("leaves out the retention",)),
-    ("no s3:GetObject", probe(("s3_head_forbidden",) * 3), ("cannot read objects", "s3:GetObject")),
-]
-
-
-@pytest.mark.parametrize("answers, refusal", [case[1:] for case in DECISIONS], ids=[case[0] for case in DECISIONS])
-def test_decision_on_recorded_answers(answers, refusal):
-    said = lock_read_refusal(answers, "src-bucket")
-    if refusal is None:
-        assert said is None
-    else:
-        assert said is not None and "\n" not in said and "'src-bucket'" in said
-        for words in refusal:
-            assert words in said
 
 
 def deny_lock_reads(proxy, bucket: str) -> None:

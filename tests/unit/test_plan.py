@@ -273,6 +273,12 @@ def _copy(key: str, size: int) -> PlannedAction:
         ([500, 1, 1], 10, 100, [1, 2]),
         ([40, 40, 40, 1], 10, 100, [2, 2]),
         ([], 10, 100, []),
+        ([50, 50], 10, 100, [2]),  # exactly max_bytes: one batch
+        ([50, 51], 10, 100, [1, 1]),  # one byte over: two
+        ([100, 1], 10, 100, [1, 1]),  # one object of exactly max_bytes fills a batch
+        ([0, 0, 0], 10, 1, [3]),  # empty objects weigh nothing
+        ([1] * 4, 4, 100, [4]),  # exactly the count
+        ([1] * 5, 1, 100, [1, 1, 1, 1, 1]),
     ],
 )
 def test_batches_are_bounded_by_count_and_bytes(sizes, count, max_bytes, expected):
@@ -280,6 +286,14 @@ def test_batches_are_bounded_by_count_and_bytes(sizes, count, max_bytes, expecte
     batches = batches_of(actions, count, max_bytes)
     assert [len(batch) for batch in batches] == expected
     assert [item["key"] for batch in batches for item in batch] == [a.key for a in actions]
+
+
+def test_only_copies_weigh_in_bytes():
+    """Lock checks and deletes move no bytes: they fill a batch by count only."""
+    big = ObjectEntry("k", 10**12, '"e"')
+    actions = [PlannedAction("check_lock", f"c{i}", source=big, dest=big) for i in range(3)]
+    actions += [PlannedAction("delete", "d", dest=big), _copy("z", 60), _copy("zz", 60)]
+    assert [len(batch) for batch in batches_of(actions, 10, 100)] == [5, 1]
 
 
 # ---------------------------------------------------------------- listing read-ahead

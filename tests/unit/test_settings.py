@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr
 
 from bucketsync.errors import SettingsError
-from bucketsync.settings import MiB, SideSettings, load_settings
+from bucketsync.settings import MiB, SideSettings, load_settings, unknown_variables
 
 SECRET = "s3cr3t-value-never-shown-4d2a"
 TOKEN = "t0k3n-value-never-shown-9b1e"
@@ -187,3 +189,21 @@ def test_same_account_as(a, b, same):
     left, right = SideSettings(**a), SideSettings(**b)
     assert left.same_account_as(right) is same
     assert right.same_account_as(left) is same
+
+
+def test_variables_read_outside_settings_stay_allowed():
+    environ = {
+        "BUCKETSYNC_SCHEDULES": "[]", "BUCKETSYNC_SCHEDULES_FILE": "/etc/bucketsync/schedules.yaml",
+        "BUCKETSYNC_CONCURRENCY": "4", "bucketsync_page_size": "10", "BUCKETSYNC_SOURCE__ENDPOINT_URL": "http://h",
+        "BUCKETSYNC_DEST__REGION": "eu-west-1", "BUCKETSYNC_SOURCE": '{"region": "x"}', "OTHER": "1",
+    }
+    assert unknown_variables(environ) == []
+    assert unknown_variables({**environ, "BUCKETSYNC_CONCURENCY": "4", "BUCKETSYNC_PAGE_SIZE__X": "1"}) == [
+        "BUCKETSYNC_CONCURENCY", "BUCKETSYNC_PAGE_SIZE__X"]
+
+
+def test_example_environment_file_has_no_unknown_variable():
+    example = Path(__file__).resolve().parents[2] / "bucketsync.env.example"
+    names = {line.split("=", 1)[0].strip().removeprefix("export ").strip("# ")
+             for line in example.read_text().splitlines() if "=" in line}
+    assert unknown_variables({name: "" for name in names if name.startswith("BUCKETSYNC_")}) == []

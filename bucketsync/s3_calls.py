@@ -1,0 +1,57 @@
+"""Which arguments each S3 call of the copy engine may carry: one explicit allow-list per operation.
+
+As s3transfer filters its extra arguments per request, every engine call goes through `call`: the
+arguments a call names itself must be on its list (anything else is a bug, raised before any request),
+and from `carry` (what a new version should carry: content headers, metadata, tags, lock) each call
+takes only what its list names. So CopyObject never receives content headers (the COPY directive
+carries them), CreateMultipartUpload never receives a directive, and UploadPart receives none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Headers that describe the object and travel with it (boto3 names), besides user metadata.
+CONTENT_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires")
+LOCK_ARGS = ("ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus")
+_DESCRIBES_OBJECT = (*CONTENT_HEADERS, "Metadata", "Tagging", *LOCK_ARGS)
+
+ALLOWED_ARGS: dict[str, frozenset[str]] = {
+    name: frozenset(args)
+    for name, args in {
+        "head_object": ("Bucket", "Key", "VersionId", "PartNumber"),
+        "get_object": ("Bucket", "Key", "VersionId", "IfMatch"),
+        "get_object_tagging": ("Bucket", "Key", "VersionId"),
+        "copy_object": (
+            "Bucket", "Key", "CopySource", "CopySourceIfMatch", "MetadataDirective", "TaggingDirective", *LOCK_ARGS,
+        ),
+        "put_object": ("Bucket", "Key", "Body", "ContentLength", "ContentMD5", *_DESCRIBES_OBJECT),
+        "create_multipart_upload": ("Bucket", "Key", *_DESCRIBES_OBJECT),
+        "upload_part": ("Bucket", "Key", "UploadId", "PartNumber", "Body", "ContentLength", "ContentMD5"),
+        "upload_part_copy": (
+            "Bucket", "Key", "UploadId", "PartNumber", "CopySource", "CopySourceRange", "CopySourceIfMatch",
+        ),
+        "complete_multipart_upload": ("Bucket", "Key", "UploadId", "MultipartUpload"),
+        "abort_multipart_upload": ("Bucket", "Key", "UploadId"),
+        "put_object_retention": ("Bucket", "Key", "VersionId", "Retention", "BypassGovernanceRetention"),
+        "put_object_legal_hold": ("Bucket", "Key", "VersionId", "LegalHold"),
+        "delete_object": ("Bucket", "Key"),
+    }.items()
+}
+
+
+def request_args(operation: str, args: Mapping[str, Any], carry: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The arguments `operation` is sent: `args` (all allowed) over the allowed part of `carry`; no None values."""
+    allowed = ALLOWED_ARGS[operation]
+    stray = sorted(set(args) - allowed)
+    if stray:
+        raise TypeError(f"{operation} does not take {', '.join(stray)}")
+    chosen = {name: value for name, value in (carry or {}).items() if name in allowed}
+    chosen.update(args)
+    return {name: value for name, value in chosen.items() if value is not None}
+
+
+def call(client, operation: str, *, carry: Mapping[str, Any] | None = None, **args: Any) -> dict[str, Any]:
+    """One S3 request with the arguments request_args allows."""
+    return getattr(client, operation)(**request_args(operation, args, carry))

@@ -1,0 +1,157 @@
+"""The server-side copy (one endpoint, one set of credentials): CopyObject, or UploadPartCopy parts.
+
+Every copy is pinned to the planned source version: its version id where the source is versioned,
+else `CopySourceIfMatch` with its ETag. Some servers (moto, Ceph RGW) ignore CopySourceIfMatch, so an
+ETag-pinned copy is checked afterwards: a single CopyObject by the ETag it answers (it is atomic: the
+destination holds one version whole), a multipart copy by the source's ETag after the last part, before
+completing (parts of two versions are never completed). A source overwritten between listing and copy,
+or during a multipart copy, is copied again once at its new version; if it moves again, SourceChanged.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from . import s3
+from .copy_plan import CopyPlan, copy_method, plan_copy
+from .execution_context import ActionTrace, ExecutionContext
+from .lock_write import WrittenVersion
+from .lockrules import write_lock_args
+from .model import LockState, ObjectEntry, parts_in_etag, quoted_etag, same_etag
+from .multipart import MultipartUpload
+from .outcomes import CHANGED_SINCE_LISTING, with_note
+from .s3_calls import call
+from .source_version import (
+    SourceChanged,
+    SourceVersion,
+    carried_args,
+    ensure_source_unchanged,
+    first_part_size,
+    read_source_tags,
+    read_source_version,
+)
+
+
+def copy_server_side(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, trace: ActionTrace) -> WrittenVersion:
+    """Copy the listed object `entry`, or the version that replaced it since listing, server-side."""
+    src_key = ctx.source.absolute_key(rel_key)
+    notes: tuple[str, ...] = ()
+    version: SourceVersion | None = None
+    if ctx.source_lock_enabled or copy_method(entry.size, entry.etag, ctx.settings.multipart_threshold) == "multipart":
+        # Its lock, its version id and its part layout are needed; a plain single copy pins by ETag instead.
+        version = _read_version(ctx, src_key, trace)
+        if not same_etag(version.etag, entry.etag):
+            notes = with_note(notes, CHANGED_SINCE_LISTING)
+    try:
+        return _copy_version(ctx, rel_key, entry, version, notes)
+    except (ClientError, SourceChanged) as exc:
+        if isinstance(exc, ClientError) and not s3.is_changed(exc):
+            raise
+        # Overwritten between listing and copy, or during a multipart copy: copy the version that is
+        # there now, whole. Once: a source that moves again is reported (SourceChanged) for the next run.
+        version = _read_version(ctx, src_key, trace)
+        return _copy_version(ctx, rel_key, entry, version, with_note(notes, CHANGED_SINCE_LISTING))
+
+
+def _read_version(ctx: ExecutionContext, src_key: str, trace: ActionTrace) -> SourceVersion:
+    version = read_source_version(ctx.source_client, ctx.source.bucket, src_key)
+    trace.source_version_id = version.version_id
+    return version
+
+
+def _plan(ctx: ExecutionContext, src_key: str, version: SourceVersion) -> CopyPlan:
+    source_part_size = None
+    if parts_in_etag(version.etag) > 0:
+        source_part_size = first_part_size(ctx.source_client, ctx.source.bucket, src_key, version)
+    return plan_copy(
+        "server_side", version.size, version.etag, multipart_threshold=ctx.settings.multipart_threshold,
+        multipart_chunksize=ctx.settings.multipart_chunksize, source_part_size=source_part_size,
+    )
+
+
+def _pin(ctx: ExecutionContext, src_key: str, version_id: str | None, etag: str) -> tuple[dict[str, str], str | None]:
+    """(CopySource, CopySourceIfMatch): the version id where there is one, else the ETag."""
+    copy_source = {"Bucket": ctx.source.bucket, "Key": src_key}
+    if version_id:
+        return {**copy_source, "VersionId": version_id}, None
+    return copy_source, quoted_etag(etag)
+
+
+def _copy_version(
+    ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, version: SourceVersion | None, notes: tuple[str, ...]
+) -> WrittenVersion:
+    if version is None:
+        return _copy_listed_object(ctx, rel_key, entry, notes)
+    src_key = ctx.source.absolute_key(rel_key)
+    plan = _plan(ctx, src_key, version)
+    if plan.method == "multipart":
+        return _copy_in_parts(ctx, rel_key, version, plan, notes)
+    answer = _copy_object(ctx, rel_key, version.version_id, version.etag, write_lock_args(version.lock, ctx.now()))
+    return WrittenVersion(
+        key=ctx.dest.absolute_key(rel_key),
+        version_id=answer.get("VersionId"),
+        source_version_id=answer.get("CopySourceVersionId") or version.version_id,
+        size=version.size,
+        lock=version.lock,
+        notes=notes,
+    )
+
+
+def _copy_object(ctx: ExecutionContext, rel_key: str, version_id: str | None, etag: str, lock_args: dict) -> dict:
+    copy_source, if_match = _pin(ctx, ctx.source.absolute_key(rel_key), version_id, etag)
+    return call(
+        ctx.dest_client, "copy_object", Bucket=ctx.dest.bucket, Key=ctx.dest.absolute_key(rel_key),
+        CopySource=copy_source, CopySourceIfMatch=if_match, MetadataDirective="COPY", TaggingDirective="COPY",
+        **lock_args,
+    )
+
+
+def _copy_listed_object(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, notes: tuple[str, ...]) -> WrittenVersion:
+    """A single-part object of an unlocked source, copied without a HEAD: pinned by its listed ETag."""
+    dst_key = ctx.dest.absolute_key(rel_key)
+    answer = _copy_object(ctx, rel_key, None, entry.etag, {})
+    new_version_id = answer.get("VersionId")
+    size = entry.size
+    copied_etag = answer.get("CopyObjectResult", {}).get("ETag")
+    if copied_etag and not same_etag(copied_etag, entry.etag):
+        # A single-part copy has the source's ETag (its MD5): another one means the server ignored
+        # CopySourceIfMatch (moto, Ceph RGW) and copied a newer version. CopyObject is atomic, so the
+        # destination holds that version whole; say so, and count its real size. (Objects whose ETag is
+        # not their MD5, e.g. SSE-KMS on AWS, would be noted here needlessly; AWS honours the
+        # precondition, so for them the copy is still the listed version.)
+        head = call(ctx.dest_client, "head_object", Bucket=ctx.dest.bucket, Key=dst_key, VersionId=new_version_id)
+        size = int(head["ContentLength"])
+        notes = with_note(notes, CHANGED_SINCE_LISTING)
+    return WrittenVersion(
+        key=dst_key, version_id=new_version_id, source_version_id=answer.get("CopySourceVersionId"),
+        size=size, lock=LockState(), notes=notes,
+    )
+
+
+def _copy_in_parts(
+    ctx: ExecutionContext, rel_key: str, version: SourceVersion, plan: CopyPlan, notes: tuple[str, ...]
+) -> WrittenVersion:
+    src_key = ctx.source.absolute_key(rel_key)
+    dst_key = ctx.dest.absolute_key(rel_key)
+    tags = read_source_tags(ctx.source_client, ctx.source.bucket, src_key, version)
+    # UploadPartCopy carries no metadata or tags: CreateMultipartUpload is given them (and the lock).
+    carry = carried_args(version, tags, write_lock_args(version.lock, ctx.now()))
+    copy_source, if_match = _pin(ctx, src_key, version.version_id, version.etag)
+    try:
+        with MultipartUpload(ctx.dest_client, ctx.dest.bucket, dst_key, carry) as upload:
+            for part in plan.parts:
+                upload.copy_part(part, copy_source, if_match)
+            if if_match:
+                # Pinned by ETag only, and some servers ignore CopySourceIfMatch: if the source moved while
+                # the parts were copied they may come from two versions. Never complete such a mix.
+                ensure_source_unchanged(ctx.source_client, ctx.source.bucket, src_key, version)
+            new_version_id = upload.complete()
+    except ClientError as exc:
+        if if_match and not s3.is_vanished(exc):
+            # e.g. InvalidRange: the source got shorter
+            ensure_source_unchanged(ctx.source_client, ctx.source.bucket, src_key, version)
+        raise
+    return WrittenVersion(
+        key=dst_key, version_id=new_version_id, source_version_id=version.version_id,
+        size=version.size, lock=version.lock, notes=notes,
+    )

@@ -1,0 +1,73 @@
+"""Reading the source version a copy pins and carries: its HEAD (or GET) answer, first part and tags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from .model import LockState, same_etag
+from .s3_calls import CONTENT_HEADERS, call
+
+
+class SourceChanged(Exception):
+    """The source moved to another version while a multipart copy pinned only by ETag was running."""
+
+
+@dataclass(frozen=True)
+class SourceVersion:
+    """What the copy pins and carries: read from a HEAD (or GET) of the source."""
+
+    version_id: str | None
+    etag: str
+    size: int
+    lock: LockState
+    head: dict[str, Any]
+
+    @classmethod
+    def from_response(cls, response: dict[str, Any]) -> "SourceVersion":
+        return cls(
+            version_id=response.get("VersionId"),
+            etag=response["ETag"],
+            size=int(response["ContentLength"]),
+            lock=LockState.from_head(response),
+            head=response,
+        )
+
+
+def read_source_version(client, bucket: str, key: str) -> SourceVersion:
+    """The key's current version, as HEAD describes it."""
+    return SourceVersion.from_response(call(client, "head_object", Bucket=bucket, Key=key))
+
+
+def first_part_size(client, bucket: str, key: str, version: SourceVersion) -> int:
+    """The size of a multipart source's first part (HEAD with PartNumber=1)."""
+    head = call(client, "head_object", Bucket=bucket, Key=key, VersionId=version.version_id, PartNumber=1)
+    return int(head["ContentLength"])
+
+
+def read_source_tags(client, bucket: str, key: str, version: SourceVersion) -> list[dict[str, str]]:
+    if version.head.get("TagCount") == 0:
+        return []
+    answer = call(client, "get_object_tagging", Bucket=bucket, Key=key, VersionId=version.version_id)
+    return answer.get("TagSet", [])
+
+
+def ensure_source_unchanged(client, bucket: str, key: str, version: SourceVersion) -> None:
+    """Raise SourceChanged when the key's current version is no longer `version` (by ETag)."""
+    current = call(client, "head_object", Bucket=bucket, Key=key)
+    if not same_etag(current["ETag"], version.etag):
+        raise SourceChanged(key)
+
+
+def carried_args(version: SourceVersion, tags: list[dict[str, str]], lock_args: dict[str, Any]) -> dict[str, Any]:
+    """What the new version must carry (boto3 names): content headers, user metadata, tags, lock.
+
+    Each upload call takes from it what its allow-list names (s3_calls).
+    """
+    args: dict[str, Any] = {name: version.head[name] for name in CONTENT_HEADERS if version.head.get(name)}
+    args["Metadata"] = version.head.get("Metadata", {})
+    if tags:
+        args["Tagging"] = urlencode([(tag["Key"], tag["Value"]) for tag in tags])
+    args.update(lock_args)
+    return args

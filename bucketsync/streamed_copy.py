@@ -1,0 +1,102 @@
+"""The streamed copy (different endpoints or credentials): GET from the source, upload to the destination.
+
+One GET, pinned with If-Match on the listed ETag (a GET is atomic: one version whole); if the source was
+overwritten since listing, the version there now is copied and noted. Its body goes to one PutObject
+(a single-part source up to the multipart threshold, so its ETag stays comparable) or to a multipart
+upload, part after part.
+
+Memory: every body and part passes through a temporary file that stays in memory up to
+`multipart_chunksize` and spills to disk beyond it, so a thread holds at most that much, whatever the
+object's size; each upload carries the Content-MD5 of its bytes (S3 requires it, or a checksum, on
+uploads that set Object Lock), computed while spooling.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+from botocore.exceptions import ClientError
+
+from . import s3
+from .copy_plan import plan_copy
+from .execution_context import ActionTrace, ExecutionContext
+from .lock_write import WrittenVersion
+from .lockrules import write_lock_args
+from .model import ObjectEntry, parts_in_etag, quoted_etag
+from .multipart import MultipartUpload
+from .outcomes import CHANGED_SINCE_LISTING, with_note
+from .s3_calls import call
+from .settings import MiB
+from .source_version import SourceVersion, carried_args, first_part_size, read_source_tags
+
+READ_SIZE = 1 * MiB  # bytes read from the source stream at a time
+
+
+def copy_streamed(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, trace: ActionTrace) -> WrittenVersion:
+    src_key = ctx.source.absolute_key(rel_key)
+    dst_key = ctx.dest.absolute_key(rel_key)
+    notes: tuple[str, ...] = ()
+    try:
+        answer = call(ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key, IfMatch=quoted_etag(entry.etag))
+    except ClientError as exc:
+        if not s3.is_changed(exc):
+            raise
+        answer = call(ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key)
+        notes = with_note(notes, CHANGED_SINCE_LISTING)
+    body = answer["Body"]
+    try:
+        version = SourceVersion.from_response(answer)
+        trace.source_version_id = version.version_id
+        tags = read_source_tags(ctx.source_client, ctx.source.bucket, src_key, version)
+        carry = carried_args(version, tags, write_lock_args(version.lock, ctx.now()))
+        source_part_size = None
+        if parts_in_etag(version.etag) > 0:
+            source_part_size = first_part_size(ctx.source_client, ctx.source.bucket, src_key, version)
+        plan = plan_copy(
+            "streamed", version.size, version.etag, multipart_threshold=ctx.settings.multipart_threshold,
+            multipart_chunksize=ctx.settings.multipart_chunksize, source_part_size=source_part_size,
+        )
+        memory_limit = ctx.settings.multipart_chunksize
+        if plan.method == "single":
+            with spooled(body, version.size, memory_limit) as (data, content_md5):
+                put = call(
+                    ctx.dest_client, "put_object", Bucket=ctx.dest.bucket, Key=dst_key, Body=data,
+                    ContentLength=version.size, ContentMD5=content_md5, carry=carry,
+                )
+            new_version_id = put.get("VersionId")
+        else:
+            with MultipartUpload(ctx.dest_client, ctx.dest.bucket, dst_key, carry) as upload:
+                for part in plan.parts:
+                    with spooled(body, part.length, memory_limit) as (data, content_md5):
+                        upload.upload_part(part, data, content_md5)
+                new_version_id = upload.complete()
+    finally:
+        body.close()
+    return WrittenVersion(
+        key=dst_key, version_id=new_version_id, source_version_id=version.version_id,
+        size=version.size, lock=version.lock, notes=notes,
+    )
+
+
+@contextmanager
+def spooled(stream, length: int, memory_limit: int) -> Iterator[tuple[IO[bytes], str]]:
+    """The next `length` bytes of `stream` in a temporary file (in memory up to `memory_limit`), rewound,
+    with the base64 MD5 of those bytes. Raises IOError when the stream ends early."""
+    md5 = hashlib.md5()
+    with tempfile.SpooledTemporaryFile(max_size=memory_limit) as spool:
+        remaining = length
+        while remaining > 0:
+            chunk = stream.read(min(remaining, READ_SIZE))
+            if not chunk:
+                raise IOError(f"the source stream ended after {length - remaining} of {length} bytes")
+            md5.update(chunk)
+            spool.write(chunk)
+            remaining -= len(chunk)
+        spool.seek(0)
+        yield spool, base64.b64encode(md5.digest()).decode()
+

@@ -1,0 +1,335 @@
+"""The exact S3 requests each copy path sends, as s3transfer's tests/unit/test_copies.py asserts them.
+
+The engine runs in this process against real moto servers through the recording proxy
+(tests/faults/proxy.py); each test executes one planned copy and reads back, in order, the operations
+the proxy saw, their key arguments and headers:
+
+    server-side single     HeadObject, CopyObject (version pin, directives, lock headers), read-back
+    server-side multipart  CreateMultipartUpload (metadata, tags, lock), UploadPartCopy per range,
+                           CompleteMultipartUpload, read-back, lock set after (moto ignores it on create)
+    streamed single        GetObject (If-Match), PutObject (Content-MD5, metadata, tags, lock), read-back
+    streamed multipart     GetObject, CreateMultipartUpload, UploadPart per part (Content-MD5), complete
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from datetime import datetime
+from urllib.parse import parse_qs, unquote
+
+import pytest
+
+from bucketsync.context import prepare_run
+from bucketsync.execute import execute
+from bucketsync.model import ObjectEntry
+from bucketsync.plan import PlannedAction
+from bucketsync.settings import load_settings
+from conftest import set_side_env, unique_bucket
+from tests.faults.conftest import (  # noqa: F401 (the recording proxies, as fixtures)
+    other_proxy,
+    other_proxy_session,
+    proxy,
+    proxy_session,
+    through,
+)
+from tests.faults.proxy import Exchange
+
+from .helpers import Seed, in_days, list_keys, put_multipart, seed
+
+pytestmark = pytest.mark.integration
+
+MiB = 1024 * 1024
+RETAIN_UNTIL = in_days(3)
+LOCKED = dict(mode="GOVERNANCE", retain_until=RETAIN_UNTIL, legal_hold=True)
+DESCRIBED = dict(headers={"ContentType": "text/x-test"}, metadata={"owner": "ops"}, tags={"class": "a b"})
+LOCK_HEADERS = ("x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold")
+
+
+def md5_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def copy_source(exchange: Exchange) -> tuple[str, str, str | None]:
+    """(bucket, key, versionId) named by a copy request's x-amz-copy-source header."""
+    header = exchange.request.headers["x-amz-copy-source"]
+    path, _, query = header.partition("?")
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
+    return bucket, key, parse_qs(query).get("versionId", [None])[0]
+
+
+def sent(proxy, *buckets: str) -> list[Exchange]:
+    """What the proxy forwarded for these buckets, in order (the quirk probe left out)."""
+    return [
+        exchange for exchange in proxy.exchanges
+        if exchange.request.bucket in buckets and not (exchange.request.key or "").startswith("bucketsync-quirk-probe-")
+    ]
+
+
+def operations(exchanges: list[Exchange], source: str) -> list[tuple[str, str]]:
+    return [(e.request.operation, "source" if e.request.bucket == source else "dest") for e in exchanges]
+
+
+def query(exchange: Exchange, name: str) -> str | None:
+    return exchange.request.query.get(name, [None])[0]
+
+
+def assert_lock_headers(exchange: Exchange) -> None:
+    headers = exchange.request.headers
+    assert headers["x-amz-object-lock-mode"] == "GOVERNANCE"
+    assert datetime.fromisoformat(headers["x-amz-object-lock-retain-until-date"].replace("Z", "+00:00")) == RETAIN_UNTIL
+    assert headers["x-amz-object-lock-legal-hold"] == "ON"
+
+
+def assert_describes_object(exchange: Exchange) -> None:
+    """Content headers, metadata and tags sent with an upload (not with a copy: its directives carry them)."""
+    headers = exchange.request.headers
+    assert headers["content-type"] == "text/x-test"
+    assert headers["x-amz-meta-owner"] == "ops"
+    assert parse_qs(headers["x-amz-tagging"]) == {"class": ["a b"]}
+
+
+def assert_carries_nothing(exchange: Exchange) -> None:
+    headers = exchange.request.headers
+    assert not [name for name in headers if name.startswith(("x-amz-meta-", "x-amz-object-lock", "x-amz-tagging"))], headers
+    assert "x-amz-metadata-directive" not in headers and "x-amz-tagging-directive" not in headers
+
+
+def prepare(monkeypatch, source_server, dest_server, source: str, dest: str, **settings):
+    set_side_env(monkeypatch, "source", source_server)
+    set_side_env(monkeypatch, "dest", dest_server)
+    return prepare_run(load_settings(**settings), f"s3://{source}", f"s3://{dest}")
+
+
+def copy_one(ctx, client, bucket: str, key: str):
+    """Execute the planned copy of `key` as listed now; the outcome."""
+    listed = list_keys(client, bucket)[key]
+    action = PlannedAction("copy", key, source=ObjectEntry(key, listed["Size"], listed["ETag"]))
+    outcome = execute(ctx, action)
+    assert outcome.status == "copied", outcome
+    return outcome
+
+
+@pytest.fixture
+def locked_pair(s3):
+    source, dest = unique_bucket("qsrc"), unique_bucket("qdst")
+    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
+    s3.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
+    return source, dest
+
+
+@pytest.fixture
+def plain_pair(s3):
+    source, dest = unique_bucket("qsrc"), unique_bucket("qdst")
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=dest)
+    return source, dest
+
+
+# ---------------------------------------------------------------- server-side
+
+
+def test_server_side_single_copy_is_pinned_to_the_version_and_carries_the_lock(monkeypatch, moto_server, s3, proxy, locked_pair):
+    source, dest = locked_pair
+    seed(s3, source, [Seed("dir/a b.txt", b"single part", **LOCKED, **DESCRIBED)])
+    version_id = s3.head_object(Bucket=source, Key="dir/a b.txt")["VersionId"]
+    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest)
+    proxy.exchanges.clear()
+
+    outcome = copy_one(ctx, s3, source, "dir/a b.txt")
+
+    exchanges = sent(proxy, source, dest)
+    assert operations(exchanges, source) == [("HeadObject", "source"), ("CopyObject", "dest"), ("HeadObject", "dest")]
+    head, copy, read_back = exchanges
+    assert head.request.key == "dir/a b.txt" and query(head, "versionId") is None
+    assert copy.request.key == "dir/a b.txt"
+    assert copy_source(copy) == (source, "dir/a b.txt", version_id)
+    assert "x-amz-copy-source-if-match" not in copy.request.headers  # the version id pins it
+    headers = copy.request.headers
+    assert (headers["x-amz-metadata-directive"], headers["x-amz-tagging-directive"]) == ("COPY", "COPY")
+    assert_lock_headers(copy)
+    assert not [name for name in headers if name.startswith("x-amz-meta-")] and "x-amz-tagging" not in headers
+    new_version = s3.head_object(Bucket=dest, Key="dir/a b.txt")["VersionId"]
+    assert query(read_back, "versionId") == new_version  # the lock is read back from the new version itself
+    assert outcome.version_id == version_id and outcome.notes == ()
+
+
+def test_server_side_single_copy_of_an_unversioned_source_is_pinned_by_etag(monkeypatch, moto_server, s3, proxy, plain_pair):
+    source, dest = plain_pair
+    s3.put_object(Bucket=source, Key="plain.txt", Body=b"no lock, no versions")
+    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest)
+    proxy.exchanges.clear()
+
+    copy_one(ctx, s3, source, "plain.txt")
+
+    exchanges = sent(proxy, source, dest)
+    assert operations(exchanges, source) == [("CopyObject", "dest")]  # no HEAD: nothing to read first
+    [copy] = exchanges
+    assert copy_source(copy) == (source, "plain.txt", None)
+    assert copy.request.headers["x-amz-copy-source-if-match"] == s3.head_object(Bucket=source, Key="plain.txt")["ETag"]
+    assert not [name for name in copy.request.headers if name.startswith("x-amz-object-lock")]
+
+
+def test_server_side_multipart_copy_of_a_large_single_part_object(monkeypatch, moto_server, s3, proxy, locked_pair):
+    """11 MiB above a 5 MiB threshold: three UploadPartCopy ranges of 5, 5 and 1 MiB, each pinned to the version."""
+    source, dest = locked_pair
+    body = os.urandom(11 * MiB)
+    seed(s3, source, [Seed("big.bin", body, **LOCKED, **DESCRIBED)])
+    version_id = s3.head_object(Bucket=source, Key="big.bin")["VersionId"]
+    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
+                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    proxy.exchanges.clear()
+
+    outcome = copy_one(ctx, s3, source, "big.bin")
+
+    exchanges = sent(proxy, source, dest)
+    assert operations(exchanges, source) == [
+        ("HeadObject", "source"), ("GetObjectTagging", "source"), ("CreateMultipartUpload", "dest"),
+        ("UploadPartCopy", "dest"), ("UploadPartCopy", "dest"), ("UploadPartCopy", "dest"),
+        ("CompleteMultipartUpload", "dest"), ("HeadObject", "dest"),
+        ("PutObjectRetention", "dest"), ("PutObjectLegalHold", "dest"),  # moto ignores lock args on create
+    ]
+    tagging, create, *parts = exchanges[1:6]
+    assert query(tagging, "versionId") == version_id
+    assert_describes_object(create)
+    assert_lock_headers(create)
+    assert "x-amz-metadata-directive" not in create.request.headers  # directives are for CopyObject only
+    upload_id = {query(part, "uploadId") for part in parts}
+    assert len(upload_id) == 1 and upload_id != {None}
+    assert [query(part, "partNumber") for part in parts] == ["1", "2", "3"]
+    assert [part.request.headers["x-amz-copy-source-range"] for part in parts] == [
+        f"bytes=0-{5 * MiB - 1}", f"bytes={5 * MiB}-{10 * MiB - 1}", f"bytes={10 * MiB}-{11 * MiB - 1}",
+    ]
+    assert {copy_source(part) for part in parts} == {(source, "big.bin", version_id)}
+    assert not any("x-amz-copy-source-if-match" in part.request.headers for part in parts)
+    for part in parts:
+        assert_carries_nothing(part)
+    assert outcome.bytes_copied == 11 * MiB and "lock_set_after_write" in outcome.notes
+    assert s3.get_object(Bucket=dest, Key="big.bin")["Body"].read() == body
+
+
+def test_server_side_multipart_copy_keeps_the_source_part_layout(monkeypatch, moto_server, s3, proxy, locked_pair):
+    """A 2 × 6 MiB multipart source copies in 6 MiB parts (read with HEAD PartNumber=1): the same ETag."""
+    source, dest = locked_pair
+    etag = put_multipart(s3, source, "layout.bin", 12 * MiB, 6 * MiB)
+    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
+                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    proxy.exchanges.clear()
+
+    copy_one(ctx, s3, source, "layout.bin")
+
+    exchanges = sent(proxy, source, dest)
+    assert operations(exchanges, source) == [
+        ("HeadObject", "source"), ("HeadObject", "source"), ("GetObjectTagging", "source"),
+        ("CreateMultipartUpload", "dest"), ("UploadPartCopy", "dest"), ("UploadPartCopy", "dest"),
+        ("CompleteMultipartUpload", "dest"),
+    ]  # no lock asked: nothing to read back
+    assert query(exchanges[1], "partNumber") == "1"
+    assert [e.request.headers["x-amz-copy-source-range"] for e in exchanges[4:6]] == [
+        f"bytes=0-{6 * MiB - 1}", f"bytes={6 * MiB}-{12 * MiB - 1}",
+    ]
+    assert s3.head_object(Bucket=dest, Key="layout.bin")["ETag"] == etag
+
+
+def test_server_side_multipart_copy_of_an_unversioned_source_checks_the_etag_before_completing(
+    monkeypatch, moto_server, s3, proxy, plain_pair
+):
+    source, dest = plain_pair
+    s3.put_object(Bucket=source, Key="big.bin", Body=os.urandom(6 * MiB))
+    etag = s3.head_object(Bucket=source, Key="big.bin")["ETag"]
+    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
+                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    proxy.exchanges.clear()
+
+    copy_one(ctx, s3, source, "big.bin")
+
+    exchanges = sent(proxy, source, dest)
+    assert operations(exchanges, source) == [
+        # HEAD names no tag count for an untagged object (S3 leaves the header out), so tags are read.
+        ("HeadObject", "source"), ("GetObjectTagging", "source"), ("CreateMultipartUpload", "dest"),
+        ("UploadPartCopy", "dest"), ("UploadPartCopy", "dest"),
+        ("HeadObject", "source"),  # pinned by ETag only: the source must still be that version
+        ("CompleteMultipartUpload", "dest"),
+    ]
+    assert query(exchanges[1], "versionId") is None
+    for part in exchanges[3:5]:
+        assert part.request.headers["x-amz-copy-source-if-match"] == etag
+        assert copy_source(part) == (source, "big.bin", None)
+    create = exchanges[2]
+    assert not [name for name in create.request.headers if name.startswith("x-amz-object-lock")]
+
+
+# ---------------------------------------------------------------- streamed
+
+
+def test_streamed_single_put_carries_md5_metadata_tags_and_lock(
+    monkeypatch, moto_server, other_moto_server, s3, proxy, other_proxy
+):
+    source, dest = unique_bucket("qsrc"), unique_bucket("qdst")
+    remote = other_moto_server.client()
+    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
+    remote.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
+    body = b"streamed through this process " * 1000
+    seed(s3, source, [Seed("s/one.txt", body, **LOCKED, **DESCRIBED)])
+    version_id = s3.head_object(Bucket=source, Key="s/one.txt")["VersionId"]
+    etag = s3.head_object(Bucket=source, Key="s/one.txt")["ETag"]
+    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(other_proxy, other_moto_server), source, dest)
+    assert not ctx.server_side
+    proxy.exchanges.clear()
+    other_proxy.exchanges.clear()
+
+    outcome = copy_one(ctx, s3, source, "s/one.txt")
+
+    reads = sent(proxy, source)
+    writes = sent(other_proxy, dest)
+    assert [e.request.operation for e in reads] == ["GetObject", "GetObjectTagging"]
+    assert reads[0].request.headers["if-match"] == etag
+    assert query(reads[1], "versionId") == version_id
+    assert [e.request.operation for e in writes] == ["PutObject", "HeadObject"]
+    put = writes[0]
+    assert put.request.body == body
+    assert put.request.headers["content-md5"] == md5_b64(body)
+    assert int(put.request.headers["content-length"]) == len(body)
+    assert_describes_object(put)
+    assert_lock_headers(put)
+    assert query(writes[1], "versionId") == remote.head_object(Bucket=dest, Key="s/one.txt")["VersionId"]
+    assert outcome.version_id == version_id and outcome.bytes_copied == len(body)
+    assert remote.head_object(Bucket=dest, Key="s/one.txt")["ETag"] == etag  # single-part stays single-part
+
+
+def test_streamed_multipart_upload_sends_each_part_with_its_md5(
+    monkeypatch, moto_server, other_moto_server, s3, proxy, other_proxy
+):
+    """A 2 × 6 MiB multipart source streams in its own 6 MiB parts, each with its Content-MD5."""
+    source, dest = unique_bucket("qsrc"), unique_bucket("qdst")
+    remote = other_moto_server.client()
+    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
+    remote.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
+    etag = put_multipart(s3, source, "m.bin", 12 * MiB, 6 * MiB, lock=Seed("", b"", **LOCKED),
+                         ContentType="text/x-test", Metadata={"owner": "ops"}, Tagging="class=a+b")
+    body = s3.get_object(Bucket=source, Key="m.bin")["Body"].read()
+    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(other_proxy, other_moto_server), source, dest,
+                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    proxy.exchanges.clear()
+    other_proxy.exchanges.clear()
+
+    outcome = copy_one(ctx, s3, source, "m.bin")
+
+    assert [e.request.operation for e in sent(proxy, source)] == ["GetObject", "GetObjectTagging", "HeadObject"]
+    assert query(sent(proxy, source)[2], "partNumber") == "1"
+    writes = sent(other_proxy, dest)
+    assert [e.request.operation for e in writes] == [
+        "CreateMultipartUpload", "UploadPart", "UploadPart", "CompleteMultipartUpload", "HeadObject",
+        "PutObjectRetention", "PutObjectLegalHold",
+    ]
+    create, *parts = writes[:3]
+    assert_describes_object(create)
+    assert_lock_headers(create)
+    assert [query(part, "partNumber") for part in parts] == ["1", "2"]
+    assert [part.request.body for part in parts] == [body[: 6 * MiB], body[6 * MiB :]]
+    assert [part.request.headers["content-md5"] for part in parts] == [md5_b64(body[: 6 * MiB]), md5_b64(body[6 * MiB :])]
+    for part in parts:
+        assert_carries_nothing(part)
+    assert remote.head_object(Bucket=dest, Key="m.bin")["ETag"] == etag
+    assert "lock_set_after_write" in outcome.notes
