@@ -279,3 +279,18 @@ def test_a_failed_run_is_published_too(redis_server):
         run_end.wait(60)
         assert time.monotonic() - started < 20
     assert ledger.summary(run_id).state == "failed"
+
+
+def test_concurrency_option_wins_over_a_bad_environment_value_with_a_broker(s3, moto_server, workers):
+    """The submitter configures Celery from the settings it loaded (option over environment), not from the
+    environment when a module is imported."""
+    source, dest = make_pair(s3, plain=5)
+    env = {**workers.env, "BUCKETSYNC_CONCURRENCY": "bad"}
+    done = run_cli("sync", f"s3://{source}", f"s3://{dest}", "--concurrency", "8", "--detach", env=env)
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.strip()
+    ledger = Ledger.from_url(workers.broker_url, 600)
+    deadline = time.monotonic() + 60
+    while ledger.summary(run_id).state == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ledger.summary(run_id).state == "finished", workers.log_text()
