@@ -25,12 +25,12 @@ def test_a_second_coordinator_of_a_registered_page_publishes_nothing(s3, moto_se
     came second (register_page answered -1) must not publish the page's batches again."""
     from bucketsync import coordinator, runtime
     from bucketsync.celery_app import app, configure
-    from bucketsync.context import RunRequest
+    from bucketsync.messages import RunRequest
 
     set_side_env(monkeypatch, "source", moto_server)
     set_side_env(monkeypatch, "dest", moto_server)
     settings = load_settings(broker_url=broker_url)
-    monkeypatch.setattr(runtime, "worker_settings", lambda: settings)
+    runtime.use_settings(settings)
     configure(app, settings)
     source, dest = unique_bucket("co-src"), unique_bucket("co-dst")
     s3.create_bucket(Bucket=source)

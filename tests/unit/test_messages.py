@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from bucketsync.context import RunRequest
-from bucketsync.coordinator import PageTask
-from bucketsync.schedules import ScheduledJob
+import json
+
+from bucketsync.messages import (
+    PageTask,
+    RunRequest,
+    ScheduledJob,
+    action_from_json,
+    action_to_json,
+    outcome_from_json,
+    outcome_to_json,
+)
+from bucketsync.model import ObjectEntry
+from bucketsync.outcomes import ObjectOutcome
+from bucketsync.plan import PlannedAction
 
 
 def test_run_request_ignores_fields_it_does_not_know(caplog):
@@ -25,3 +36,27 @@ def test_page_task_ignores_fields_it_does_not_know():
 def test_scheduled_job_ignores_fields_it_does_not_know():
     job = ScheduledJob.from_json({"name": "nightly", "source": "s3://a/", "destination": "s3://b/", "window": "2h"})
     assert job == ScheduledJob(name="nightly", source="s3://a/", destination="s3://b/")
+
+
+def test_a_planned_action_round_trips_and_ignores_new_fields():
+    action = PlannedAction("copy", "k", source=ObjectEntry("k", 3, '"e"'), dest=ObjectEntry("k", 2, '"d"'), reason="changed")
+    wire = json.loads(json.dumps(action_to_json(action)))
+    assert action_from_json(wire) == action
+    wire["priority"] = 1
+    wire["source"]["storage_class"] = "GLACIER"
+    assert action_from_json(wire) == action
+
+
+def test_an_outcome_round_trips_and_ignores_new_fields():
+    outcome = ObjectOutcome("k", "copied", "v1", bytes_copied=3, notes=("lock_set_after_write",), unprotected_seconds=0.2)
+    wire = json.loads(json.dumps(outcome_to_json(outcome)))
+    assert outcome_from_json(wire) == outcome
+    assert outcome_from_json({**wire, "checksum": "x"}) == outcome
+
+
+def test_task_messages_carry_only_json_and_no_settings():
+    request = RunRequest(run_id="r", source="s3://a/", destination="s3://b/", job="nightly")
+    task = PageTask(page=2, token="t", start_after="k")
+    assert RunRequest.from_json(json.loads(json.dumps(request.to_json()))) == request
+    assert PageTask.from_json(json.loads(json.dumps(task.to_json()))) == task
+    assert set(request.to_json()) == {"run_id", "source", "destination", "delete", "dry_run", "source_lock_enabled", "job"}
