@@ -17,8 +17,8 @@ Every write is one Lua script, so it is atomic, also in the append-only file:
   RUN_UNKNOWN: nothing re-creates half a run without a TTL;
 - every write sets the TTL of all the run's keys again, so the report lives `report_ttl_seconds`
   from the run's last write, however long the run takes;
-- a batch is counted only if its outbox field is still there (HDEL answers 1 once): a redelivered batch
-  counts nothing twice; its totals, report items and the maximum unprotected window go in the same script;
+- a batch is counted only if its outbox field is still there, and the count deletes it: a redelivered
+  batch counts nothing twice; its totals, report items and the maximum unprotected window go in the same script;
 - when the last batch of a page is counted the page is done; when every registered page is done and
   the listing has ended, the run is finalised by exactly one caller, whichever gets there first.
 """
@@ -67,8 +67,12 @@ end
 # ARGV: ttl, finished_at, now, page, batch, max unprotected ms, n counters, names..., increments...,
 #       then (list index, json) pairs
 _RECORD_BATCH = _GUARD + f"""
-if redis.call('HDEL', {_OUTBOX}, ARGV[4] .. ':' .. ARGV[5]) == 0 then return 0 end
+if redis.call('HEXISTS', {_OUTBOX}, ARGV[4] .. ':' .. ARGV[5]) == 0 then return 0 end
+-- A Redis at maxmemory refuses a script at its first memory-growing write only if nothing was written
+-- before it: this HSET comes first, so a full Redis refuses the whole count (the worker waits) and
+-- never half of it.
 redis.call('HSET', {_HASH}, 'updated_at', ARGV[3])
+redis.call('HDEL', {_OUTBOX}, ARGV[4] .. ':' .. ARGV[5])
 local unprotected = tonumber(ARGV[6])
 if unprotected > tonumber(redis.call('HGET', {_HASH}, 'max_unprotected_ms') or '0') then
   redis.call('HSET', {_HASH}, 'max_unprotected_ms', unprotected)
