@@ -100,6 +100,21 @@ def schedules(
     print(_table(["JOB", "WHEN (UTC)", "NEXT RUN (UTC)", "SOURCE -> DESTINATION", "DELETE"], rows, set()))
 
 
+# ---------------------------------------------------------------- worker
+
+
+def start_worker(settings: Any, argv: list[str]) -> None:
+    """Run a Celery worker configured from `settings` (the ones the starting command loaded): its Celery
+    app and the settings its tasks use are those, not a second reading of the environment."""
+    from . import runtime
+    from .celery_app import configure
+    from .tasks import app as celery_app  # registers every task
+
+    configure(celery_app, settings)
+    runtime.use_settings(settings)
+    celery_app.worker_main(argv)
+
+
 # ---------------------------------------------------------------- beat
 
 
