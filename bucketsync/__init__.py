@@ -1,3 +1,32 @@
-"""bucketsync: S3 bucket-to-bucket replication that carries Object Lock state."""
+"""bucketsync: S3 bucket-to-bucket replication that carries Object Lock state.
+
+Layers, top to bottom; a module imports only modules of the layers below its own, never one beside it
+(`lint-imports` checks this map, kept in pyproject.toml, and that no import cycle exists):
+
+    cli                                       the `bucketsync` command line
+    ops_cli | demo                            beat, schedules, runs, status tables; the demo
+    tasks                                     Celery task shells (`celery -A bucketsync.tasks worker`)
+    scheduled                                 triggers, the job lock's refresh, a run's finalisation
+    coordinator | batches | distributed       one page; one batch; submit, resume, follow a run
+      | embedded | verify                     the one-process run; the comparison
+    publish | runtime | joblock               sending task messages; a worker's settings, clients, ledger
+    celery_app | ledger | context             the Celery app; run totals in Redis; preflight -> RunRequest
+    preflight | execute | listing | report    checks; one action -> ObjectOutcome; pages; the report;
+      | server_quirks                         what the destination server needs, decided before copying
+    server_copy | streamed_copy               the two copy paths
+    multipart | lock_write | source_version   one multipart upload; lock read-back and write; the source's HEAD
+    s3 | schedules                            boto3 clients; scheduled jobs from the environment
+    messages | task_labels | patience         the message contract; Flower labels; waiting out Redis;
+      | s3_calls | execution_context          per-call argument allow-lists; what one process needs for a run;
+      | copy_plan                             pure: single or multipart, part size and ranges
+    plan | outcomes | history                 pure core: what to do per key; what happened; version histories
+    lockrules | locations | filters           pure core: lock decisions; s3:// URLs; --exclude/--include;
+      | keyspace                              key ranges and split points
+    model | settings                          pure core: object values; all configuration
+    errors                                    the exception tree
+
+The pure core (model, plan, lockrules, locations, outcomes, messages, copy_plan, filters, history, keyspace)
+imports no S3, Redis or Celery code.
+"""
 
 __version__ = "0.1.0"

@@ -1,4 +1,10 @@
-"""The Celery app, configured from Settings (DESIGN.md §5: JSON only, late acks, prefetch 1, time limits)."""
+"""The Celery app, and its configuration from Settings: JSON only, late acks, prefetch 1, time limits.
+
+Importing this module configures nothing. The process that starts configures the app from the
+Settings it loaded: `bucketsync worker`, `bucketsync beat` and a submitting `bucketsync sync` call
+`configure`. A process started by Celery's own command line (`celery -A bucketsync.tasks worker` or
+`flower`) has nobody to do that; its app reads the environment when it first needs its configuration.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Any
 from celery import Celery, Task
 
 from . import task_labels
-from .settings import Settings
+from .settings import Settings, load_settings
 
 QUEUE = "bucketsync"
 
@@ -23,7 +29,7 @@ class LabelledTask(Task):
         return super().apply_async(args, kwargs, *more, **options)
 
 
-def transport_options(settings: Settings) -> dict:
+def transport_options(settings: Settings) -> dict[str, Any]:
     """Redis transport: how long an unacked message waits before redelivery, and how often that is checked."""
     timeout = settings.visibility_timeout
     return {
@@ -35,34 +41,51 @@ def transport_options(settings: Settings) -> dict:
     }
 
 
+def celery_config(settings: Settings) -> dict[str, Any]:
+    # A task's hard time limit must stay below the visibility timeout, or a slow task is delivered again
+    # while it still runs; the settings check that.
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": settings.broker_url,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": settings.task_time_limit,
+        "task_soft_time_limit": max(1, settings.task_time_limit - 30) if settings.task_time_limit > 60 else None,
+        "broker_transport_options": transport_options(settings),
+        "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        "result_expires": settings.report_ttl_seconds,
+        "task_default_queue": QUEUE,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+        "task_track_started": True,
+    }
+
+
 def configure(app: Celery, settings: Settings) -> Celery:
-    app.conf.update(
-        broker_url=settings.broker_url,
-        result_backend=settings.broker_url,
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
-        result_accept_content=["json"],
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_time_limit=settings.task_time_limit,
-        task_soft_time_limit=max(1, settings.task_time_limit - 30) if settings.task_time_limit > 60 else None,
-        broker_transport_options=transport_options(settings),
-        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
-        result_expires=settings.report_ttl_seconds,
-        task_default_queue=QUEUE,
-        worker_send_task_events=True,
-        task_send_sent_event=True,
-        broker_connection_retry_on_startup=True,
-        worker_hijack_root_logger=False,
-        task_track_started=True,
-    )
+    """Configure `app` from `settings` (called by the process that starts, with the settings it loaded)."""
+    app.conf.update(celery_config(settings))
+    app.bucketsync_configured = True  # type: ignore[attr-defined]
     return app
 
 
 def create_app() -> Celery:
-    return Celery("bucketsync", include=["bucketsync.tasks", "bucketsync.scheduled"], task_cls=LabelledTask)
+    created = Celery("bucketsync", include=["bucketsync.tasks"], task_cls=LabelledTask)
+    created.on_configure.connect(_configure_from_environment_unless_configured, sender=created, weak=False)
+    return created
+
+
+def _configure_from_environment_unless_configured(sender: Celery, **_: Any) -> None:
+    """Celery reads its configuration for the first time: a process nobody configured (started by
+    Celery's own command line) takes its settings from the environment now."""
+    if not getattr(sender, "bucketsync_configured", False):
+        configure(sender, load_settings())
 
 
 app = create_app()

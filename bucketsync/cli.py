@@ -207,6 +207,7 @@ def verify(
 def status(
     run_id: str = typer.Argument(..., help="the run id printed by `sync --detach`"),
     json_output: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    pages: bool = typer.Option(False, "--pages", help="also one line per page with its totals"),
     broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
 ) -> None:
     """Show a distributed run's progress or final report. Exit code as for `sync` once it has ended."""
@@ -215,13 +216,19 @@ def status(
     settings = load_settings(broker_url=broker_url)
     if not settings.broker_url:
         raise UsageError("status needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
-    summary = open_ledger(settings).summary(run_id, settings.stalled_after_seconds)
+    ledger = open_ledger(settings)
+    summary = ledger.summary(run_id, settings.stalled_after_seconds)
     if summary is None:
         raise UsageError(f"run {run_id} is not known (never submitted, or its report expired)")
+    page_summaries = ledger.page_summaries(run_id) if pages else None
     if json_output:
-        out.print_json(data=summary.to_json())
+        out.print_json(data=summary.to_json() | ({"pages": page_summaries} if pages else {}))
     else:
         out.print(report.render_text(summary), highlight=False, markup=False)
+        if page_summaries is not None:
+            from .ops_cli import page_table
+
+            out.print(page_table(page_summaries), highlight=False, markup=False)
     raise typer.Exit(summary.exit_code() if summary.state != "running" else 0)
 
 

@@ -1,55 +1,41 @@
-"""Turning settings and two S3 URLs into what a run needs: clients, preflight, an ExecutionContext."""
+"""Turning settings and two S3 URLs into what a run needs: clients, preflight, a RunRequest, an ExecutionContext.
+
+`execution_context` is the one place an ExecutionContext is built: for the embedded run (from the
+clients `prepare_run` made) and on the workers (from the clients `runtime` keeps per process).
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from typing import Any
 
 from .execute import ExecutionContext
-from .locations import Location, check_not_overlapping, parse_location
-from .plan import PlanOptions
+from .locations import check_not_overlapping, parse_location
+from .messages import RunRequest
 from .preflight import run_preflight
 from .s3 import make_client
 from .server_quirks import ServerQuirks, dest_client_for, detect_server_quirks
 from .settings import Settings
 
-
-@dataclass(frozen=True)
-class RunRequest:
-    """What a run is asked to do; JSON-safe, carried in task messages (no credentials here)."""
-
-    run_id: str
-    source: str  # s3://bucket/prefix
-    destination: str
-    delete: bool = False
-    dry_run: bool = False
-    source_lock_enabled: bool = False
-    job: str | None = None  # the schedule's name, for scheduled runs
-    server_quirks: dict = field(default_factory=dict)  # ServerQuirks.to_json(), decided before any copy
-
-    def plan_options(self, settings: Settings) -> PlanOptions:
-        return PlanOptions(delete=self.delete, lock_check=self.source_lock_enabled and settings.lock_check)
-
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "RunRequest":
-        return cls(**data)
+__all__ = ["RunRequest", "execution_context", "make_clients", "new_run_id", "prepare_run"]
 
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def build_context(settings: Settings, request: RunRequest) -> ExecutionContext:
-    source = parse_location(request.source)
-    dest = parse_location(request.destination)
+def make_clients(settings: Settings, quirks: ServerQuirks = ServerQuirks()) -> tuple[Any, Any]:
+    """The S3 clients of both sides, (source, destination); the destination's built for its server's quirks."""
+    return make_client(settings.source, settings), dest_client_for(settings, quirks)
+
+
+def execution_context(settings: Settings, request: RunRequest, clients: tuple[Any, Any]) -> ExecutionContext:
+    source_client, dest_client = clients
     return ExecutionContext(
-        source_client=make_client(settings.source, settings),
-        dest_client=dest_client_for(settings, ServerQuirks.from_json(request.server_quirks)),
-        source=source,
-        dest=dest,
+        source_client=source_client,
+        dest_client=dest_client,
+        source=parse_location(request.source),
+        dest=parse_location(request.destination),
         settings=settings,
         server_side=settings.source.same_account_as(settings.dest),
         source_lock_enabled=request.source_lock_enabled,
@@ -58,20 +44,24 @@ def build_context(settings: Settings, request: RunRequest) -> ExecutionContext:
 
 
 def prepare_run(
-    settings: Settings, source_url: str, dest_url: str, *, delete: bool = False, dry_run: bool = False, job: str | None = None
+    settings: Settings, source_url: str, dest_url: str, *, delete: bool = False, dry_run: bool = False,
+    job: str | None = None, run_id: str | None = None,
 ) -> tuple[RunRequest, ExecutionContext]:
-    """Parse, check, and describe a run; raises UsageError / SettingsError / PreflightError."""
-    source: Location = parse_location(source_url)
-    dest: Location = parse_location(dest_url)
+    """Parse and check a run, then describe it; raises UsageError / SettingsError / PreflightError.
+
+    The preflight runs before the request is built, so the request states what the preflight found
+    (whether the source has Object Lock) from the start.
+    """
+    source, dest = parse_location(source_url), parse_location(dest_url)
     check_not_overlapping(source, dest, same_endpoint=settings.source.endpoint_url == settings.dest.endpoint_url)
-    request = RunRequest(run_id=new_run_id(), source=str(source), destination=str(dest), delete=delete, dry_run=dry_run, job=job)
-    ctx = build_context(settings, request)
-    checked = run_preflight(ctx.source_client, ctx.dest_client, source, dest)
-    quirks = detect_server_quirks(ctx.dest_client, dest.bucket) if ctx.server_side else ServerQuirks()
-    request = RunRequest(
-        **{**request.to_json(), "source_lock_enabled": checked.source_lock_enabled, "server_quirks": quirks.to_json()}
-    )
-    ctx.source_lock_enabled = checked.source_lock_enabled
+    clients = make_clients(settings)
+    checked = run_preflight(clients[0], clients[1], source, dest)
+    server_side = settings.source.same_account_as(settings.dest)
+    quirks = detect_server_quirks(clients[1], dest.bucket) if server_side else ServerQuirks()
     if quirks != ServerQuirks():
-        ctx.dest_client = dest_client_for(settings, quirks)  # before any copy: built for them, never patched
-    return request, ctx
+        clients = make_clients(settings, quirks)  # before any copy: built for them, never patched
+    request = RunRequest(
+        run_id=run_id or new_run_id(), source=str(source), destination=str(dest), delete=delete, dry_run=dry_run,
+        source_lock_enabled=checked.source_lock_enabled, job=job, server_quirks=quirks.to_json(),
+    )
+    return request, execution_context(settings, request, clients)

@@ -9,10 +9,12 @@ from urllib.parse import urlparse
 import redis
 from kombu.exceptions import OperationalError
 
-from .context import RunRequest
+from .celery_app import app, configure
 from .errors import PreflightError
 from .ledger import Ledger
+from .messages import PageTask, RunRequest
 from .outcomes import RunSummary, utc_now_iso
+from .publish import publish_batches, publish_page
 from .settings import Settings
 
 FINAL_STATES = ("finished", "failed")
@@ -37,19 +39,21 @@ def open_ledger(settings: Settings) -> Ledger:
 
 
 def submit_run(settings: Settings, request: RunRequest) -> Ledger:
-    """Record the run and enqueue the coordinator of its first page."""
-    from .celery_app import app, configure
-    from .coordinator import PageTask, enqueue
-
+    """From a submitting process: configure Celery from its settings, record the run, publish its first page."""
     configure(app, settings)
     ledger = open_ledger(settings)
+    start_run(settings, ledger, request)
+    return ledger
+
+
+def start_run(settings: Settings, ledger: Ledger, request: RunRequest) -> None:
+    """Record the run and publish the coordinator of its first page (Celery configured already)."""
     meta = {"batch_size": settings.batch_size, "page_size": settings.page_size, "job": request.job}
     try:
         ledger.create_run(request.run_id, request.to_json(), meta, utc_now_iso())
-        enqueue(request, PageTask(page=0, token=None, start_after=None))
+        publish_page(request, PageTask(page=0, token=None, start_after=None))
     except (redis.RedisError, OperationalError) as exc:
         raise PreflightError(f"cannot submit the run to {redacted(settings.broker_url)}: {exc}") from None
-    return ledger
 
 
 def resume_run(settings: Settings, run_id: str) -> tuple[Ledger, str]:
@@ -58,9 +62,6 @@ def resume_run(settings: Settings, run_id: str) -> tuple[Ledger, str]:
     Nothing already counted is copied again: counted batches are not republished, and the ledger
     ignores a batch that is counted by the time its second copy runs.
     """
-    from .celery_app import app, configure
-    from .coordinator import PageTask, enqueue, publish_batches
-
     configure(app, settings)
     ledger = open_ledger(settings)
     summary = ledger.summary(run_id)
@@ -68,18 +69,21 @@ def resume_run(settings: Settings, run_id: str) -> tuple[Ledger, str]:
         raise PreflightError(f"run {run_id} is not known to Redis (never submitted, or its report expired)")
     if summary.state in FINAL_STATES:
         return ledger, f"run {run_id} has already {summary.state}; nothing to resume"
-    request = RunRequest.from_json(ledger.request(run_id))
+    stored = ledger.request(run_id)
+    if stored is None:
+        raise PreflightError(f"run {run_id} has no request recorded in Redis: it cannot be resumed")
+    request = RunRequest.from_json(stored)
     unfinished = ledger.unfinished_batches(run_id)
     for page, batches in unfinished.items():
         publish_batches(request, page, batches)
     cursor = ledger.cursor(run_id)
     relisting = not cursor.listing_done
     if relisting:
-        enqueue(request, PageTask(cursor.next_page, cursor.token, cursor.last_key, force_claim=True))
+        publish_page(request, PageTask(cursor.next_page, cursor.token, cursor.last_key, force_claim=True))
     ledger.mark(run_id, updated_at=time.time())
     batches = sum(len(b) for b in unfinished.values())
-    said = f"run {run_id}: republished {batches} uncounted batch(es) of {len(unfinished)} page(s)"
-    return ledger, said + (f"; listing resumes at page {cursor.next_page}" if relisting else "")
+    done = f"run {run_id}: republished {batches} uncounted batch(es) of {len(unfinished)} page(s)"
+    return ledger, done + (f"; listing resumes at page {cursor.next_page}" if relisting else "")
 
 
 REDIS_OUTAGE_PATIENCE = 300.0

@@ -1,16 +1,24 @@
 """Run state and totals in Redis, kept exact when messages are redelivered, workers die or Redis restarts.
 
-Per run (`bucketsync:run:<id>` and keys below it, all with a TTL of `report_ttl_seconds`):
+Per run, `bucketsync:run:<id>` and the keys below it (`run_keys`):
 
     run hash          request, state, listing cursor, counters, `pending:<page>` batches still to count
     :pages            bitmap of registered pages          :pages_done   bitmap of finished pages
-    :batches:<page>   bitmap of counted batches of a page (dropped when the page is done)
-    :outbox:<page>    the page's batch payloads until the page is done, so `resume` can publish again
-                      what a lost message never delivered
+    :outbox           `<page>:<batch>` -> the batch's payload until it is counted: `resume` publishes
+                      again what a lost message never delivered, and a field gone means "counted"
+    :published        bitmap of pages whose batches were published
+    :page_summaries   `listed:<page>` (written at registration) and `done:<page>` (the page's chord
+                      callback): what `bucketsync status --pages` shows
     :failures, :vanished_keys, :lock_refusals   per-object report lists (JSON items)
+    :finalise_sent    set once the run's end was handed to `run_finalise`
 
-Every write that counts is one Lua script, so it is atomic, also in the append-only file:
-- a batch is counted only if its bit was not yet set: a redelivered batch counts nothing twice;
+Every write is one Lua script, so it is atomic, also in the append-only file:
+- a write to a run whose hash is gone (expired, or never created) changes nothing and answers
+  RUN_UNKNOWN: nothing re-creates half a run without a TTL;
+- every write sets the TTL of all the run's keys again, so the report lives `report_ttl_seconds`
+  from the run's last write, however long the run takes;
+- a batch is counted only if its outbox field is still there, and the count deletes it: a redelivered
+  batch counts nothing twice; its totals, report items and the maximum unprotected window go in the same script;
 - when the last batch of a page is counted the page is done; when every registered page is done and
   the listing has ended, the run is finalised by exactly one caller, whichever gets there first.
 """
@@ -24,95 +32,165 @@ from typing import Any
 
 import redis
 
-from .outcomes import COUNTERS, ObjectOutcome, RunSummary, counts_of, listing_entry
+from .outcomes import COUNTERS, ObjectOutcome, RunSummary, add_up, listing_entry
 
 PREFIX = "bucketsync:"
 RUNS_INDEX = PREFIX + "runs"  # sorted set: run id by start time, for `bucketsync runs`
 LIST_NAMES = ("failures", "vanished_keys", "lock_refusals")
 MAX_LISTED = 10_000  # per list and run: the report names at most this many keys of each kind
 
-_FINALISE_IF_DONE = """
-if redis.call('HGET', KEYS[1], 'listing_done') == '1'
-   and redis.call('HGET', KEYS[1], 'pages_done') == redis.call('HGET', KEYS[1], 'pages_registered')
-   and redis.call('HSETNX', KEYS[1], 'finished_at', ARGV[4]) == 1 then
-  redis.call('HSET', KEYS[1], 'state', 'finished')
-  redis.call('PUBLISH', KEYS[1], 'finished')
+RUN_UNKNOWN = -2  # what a write answers when the run's hash is gone
+REGISTERED_BEFORE = -1  # what register_page answers to a second registration of a page
+
+# The order of `run_keys`, as the scripts see them in KEYS.
+_SUFFIXES = ("", ":pages", ":pages_done", ":outbox", ":published", ":page_summaries",
+             *(":" + name for name in LIST_NAMES), ":finalise_sent")
+_HASH, _PAGES, _PAGES_DONE, _OUTBOX, _PUBLISHED, _PAGE_SUMMARIES = (f"KEYS[{n}]" for n in range(1, 7))
+_FIRST_LIST = 7
+
+# Every script starts with this: a run that is gone stays gone.
+_GUARD = "if redis.call('EXISTS', KEYS[1]) == 0 then return %d end\n" % RUN_UNKNOWN
+# ... and ends its writes with this (ARGV[1] is always the TTL).
+_TOUCH = "for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], tonumber(ARGV[1])) end\n"
+
+_FINALISE_IF_DONE = f"""
+if redis.call('HGET', {_HASH}, 'listing_done') == '1'
+   and redis.call('HGET', {_HASH}, 'pages_done') == redis.call('HGET', {_HASH}, 'pages_registered')
+   and redis.call('HSETNX', {_HASH}, 'finished_at', ARGV[2]) == 1 then
+  redis.call('HSET', {_HASH}, 'state', 'finished')
+  {_TOUCH}
+  redis.call('PUBLISH', {_HASH}, 'finished')
   return 3
 end
 """
 
-# KEYS: run hash, page's batch bitmap, done-pages bitmap, page's outbox, failures, vanished_keys, lock_refusals
-# ARGV: batch, page, ttl, finished_at, now, n counters, names..., increments..., (list index, json) pairs
-_RECORD_BATCH = """
-if redis.call('GETBIT', KEYS[3], ARGV[2]) == 1 then return 0 end
-if redis.call('SETBIT', KEYS[2], ARGV[1], 1) == 1 then return 0 end
-local ttl = tonumber(ARGV[3])
-redis.call('EXPIRE', KEYS[2], ttl)
-redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
-local n = tonumber(ARGV[6])
+# ARGV: ttl, finished_at, now, page, batch, max unprotected ms, n counters, names..., increments...,
+#       then (list index, json) pairs
+_RECORD_BATCH = _GUARD + f"""
+if redis.call('HEXISTS', {_OUTBOX}, ARGV[4] .. ':' .. ARGV[5]) == 0 then return 0 end
+-- A Redis at maxmemory refuses a script at its first memory-growing write only if nothing was written
+-- before it: this HSET comes first, so a full Redis refuses the whole count (the worker waits) and
+-- never half of it.
+redis.call('HSET', {_HASH}, 'updated_at', ARGV[3])
+redis.call('HDEL', {_OUTBOX}, ARGV[4] .. ':' .. ARGV[5])
+local unprotected = tonumber(ARGV[6])
+if unprotected > tonumber(redis.call('HGET', {_HASH}, 'max_unprotected_ms') or '0') then
+  redis.call('HSET', {_HASH}, 'max_unprotected_ms', unprotected)
+end
+local n = tonumber(ARGV[7])
 for i = 1, n do
-  redis.call('HINCRBY', KEYS[1], ARGV[6 + i], ARGV[6 + n + i])
+  redis.call('HINCRBY', {_HASH}, ARGV[7 + i], ARGV[7 + n + i])
 end
-for i = 7 + 2 * n, #ARGV, 2 do
-  local list = KEYS[4 + tonumber(ARGV[i])]
-  if redis.call('LLEN', list) < %(max)d then redis.call('RPUSH', list, ARGV[i + 1]) end
-  redis.call('EXPIRE', list, ttl)
+for i = 8 + 2 * n, #ARGV, 2 do
+  local list = KEYS[{_FIRST_LIST - 1} + tonumber(ARGV[i])]
+  if redis.call('LLEN', list) < {MAX_LISTED} then redis.call('RPUSH', list, ARGV[i + 1]) end
 end
-local pending = redis.call('HINCRBY', KEYS[1], 'pending:' .. ARGV[2], -1)
-if pending > 0 then return 1 end
-redis.call('HDEL', KEYS[1], 'pending:' .. ARGV[2])
-redis.call('DEL', KEYS[2], KEYS[4])
-redis.call('SETBIT', KEYS[3], ARGV[2], 1)
-redis.call('EXPIRE', KEYS[3], ttl)
-redis.call('HINCRBY', KEYS[1], 'pages_done', 1)
-%(finalise)s
+local pending = redis.call('HINCRBY', {_HASH}, 'pending:' .. ARGV[4], -1)
+if pending > 0 then
+  {_TOUCH}
+  return 1
+end
+redis.call('HDEL', {_HASH}, 'pending:' .. ARGV[4])
+redis.call('SETBIT', {_PAGES_DONE}, ARGV[4], 1)
+redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
+{_FINALISE_IF_DONE}
+{_TOUCH}
 return 2
-""" % {"max": MAX_LISTED, "finalise": _FINALISE_IF_DONE}
+"""
 
-# KEYS: run hash, registered-pages bitmap, done-pages bitmap, page's outbox
-# ARGV: page, batches, listed, skipped, finished_at, ttl, next page, token, last key, is_last, now,
+# ARGV: ttl, finished_at, now, page, batches, listed, skipped, next page, token, last key, is_last,
 #       then the batch payloads (JSON), one per batch
-_REGISTER_PAGE = """
-if redis.call('SETBIT', KEYS[2], ARGV[1], 1) == 1 then return -1 end
-local ttl = tonumber(ARGV[6])
-redis.call('EXPIRE', KEYS[2], ttl)
-redis.call('HINCRBY', KEYS[1], 'pages_registered', 1)
-redis.call('HINCRBY', KEYS[1], 'listed', ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'skipped', ARGV[4])
-redis.call('HSET', KEYS[1], 'next_page', ARGV[7], 'token', ARGV[8], 'last_key', ARGV[9], 'updated_at', ARGV[11])
-if ARGV[10] == '1' then redis.call('HSET', KEYS[1], 'listing_done', '1') end
-if tonumber(ARGV[2]) > 0 then
-  redis.call('HSET', KEYS[1], 'pending:' .. ARGV[1], ARGV[2])
-  for i = 12, #ARGV do redis.call('HSET', KEYS[4], i - 12, ARGV[i]) end
-  redis.call('EXPIRE', KEYS[4], ttl)
+_REGISTER_PAGE = _GUARD + f"""
+if redis.call('SETBIT', {_PAGES}, ARGV[4], 1) == 1 then return {REGISTERED_BEFORE} end
+redis.call('HINCRBY', {_HASH}, 'pages_registered', 1)
+redis.call('HINCRBY', {_HASH}, 'listed', ARGV[6])
+redis.call('HINCRBY', {_HASH}, 'skipped', ARGV[7])
+redis.call('HSET', {_HASH}, 'next_page', ARGV[8], 'token', ARGV[9], 'last_key', ARGV[10], 'updated_at', ARGV[3])
+redis.call('HSET', {_PAGE_SUMMARIES}, 'listed:' .. ARGV[4],
+           cjson.encode({{listed = tonumber(ARGV[6]), skipped = tonumber(ARGV[7]), batches = tonumber(ARGV[5])}}))
+if ARGV[11] == '1' then redis.call('HSET', {_HASH}, 'listing_done', '1') end
+if tonumber(ARGV[5]) > 0 then
+  redis.call('HSET', {_HASH}, 'pending:' .. ARGV[4], ARGV[5])
+  for i = 12, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 12), ARGV[i]) end
 else
-  redis.call('SETBIT', KEYS[3], ARGV[1], 1)
-  redis.call('EXPIRE', KEYS[3], ttl)
-  redis.call('HINCRBY', KEYS[1], 'pages_done', 1)
+  redis.call('SETBIT', {_PAGES_DONE}, ARGV[4], 1)
+  redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
 end
-%(finalise)s
+{_FINALISE_IF_DONE}
+{_TOUCH}
 return 1
-""" % {"finalise": _FINALISE_IF_DONE.replace("ARGV[4]", "ARGV[5]")}
+"""
 
-# KEYS: run hash; ARGV: page, claim id, force (0/1). The coordinator of a page is whoever claims it
-# first; the same claim id may claim again (a redelivered message); any other stands down, unless
-# `resume` forces a new claim because the owner's message was lost.
-_CLAIM_PAGE = """
-local current = redis.call('HGET', KEYS[1], 'coordinator')
-if current and ARGV[3] ~= '1' then
+# ARGV: ttl, page, claim id, force (0/1). The coordinator of a page is whoever claims it first; the same
+# claim id may claim again (a redelivered message); any other stands down, unless `resume` forces a new
+# claim because the owner's message was lost.
+_CLAIM_PAGE = _GUARD + f"""
+local current = redis.call('HGET', {_HASH}, 'coordinator')
+if current and ARGV[4] ~= '1' then
   local sep = string.find(current, ':', 1, true)
   local page = tonumber(string.sub(current, 1, sep - 1))
   local claim = string.sub(current, sep + 1)
-  if page > tonumber(ARGV[1]) then return 0 end
-  if page == tonumber(ARGV[1]) and claim ~= ARGV[2] then return 0 end
+  if page > tonumber(ARGV[2]) then return 0 end
+  if page == tonumber(ARGV[2]) and claim ~= ARGV[3] then return 0 end
 end
-redis.call('HSET', KEYS[1], 'coordinator', ARGV[1] .. ':' .. ARGV[2])
+redis.call('HSET', {_HASH}, 'coordinator', ARGV[2] .. ':' .. ARGV[3])
+{_TOUCH}
+return 1
+"""
+
+# ARGV: ttl, state to publish ('' for none), then field, value pairs
+_MARK = _GUARD + f"""
+for i = 3, #ARGV, 2 do redis.call('HSET', {_HASH}, ARGV[i], ARGV[i + 1]) end
+{_TOUCH}
+if ARGV[2] ~= '' then redis.call('PUBLISH', {_HASH}, ARGV[2]) end
+return 1
+"""
+
+# ARGV: ttl, page
+_MARK_PUBLISHED = _GUARD + f"""
+redis.call('SETBIT', {_PUBLISHED}, ARGV[2], 1)
+{_TOUCH}
+return 1
+"""
+
+# ARGV: ttl, page, the page's totals (JSON)
+_WRITE_PAGE_SUMMARY = _GUARD + f"""
+redis.call('HSET', {_PAGE_SUMMARIES}, 'done:' .. ARGV[2], ARGV[3])
+{_TOUCH}
+return 1
+"""
+
+# ARGV: ttl. Returns 1 only to the first caller once the run has ended (finished or failed).
+_CLAIM_FINALISE = _GUARD + """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'finished' and state ~= 'failed' then return 0 end
+if redis.call('SET', KEYS[#KEYS], '1', 'NX') == false then return 0 end
+""" + _TOUCH + """
+return 1
+"""
+
+# KEYS: the runs index; ARGV: ttl, run id, now, run-hash prefix. Adds the run, forgets runs older than the
+# TTL whose report is gone (a run that is still being written stays listed), keeps the index's TTL.
+# It reads run hashes not passed in KEYS: fine on one Redis, not on a cluster.
+_INDEX_RUN = """
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[3]) - tonumber(ARGV[1]), 'LIMIT', 0, 100)
+for _, id in ipairs(old) do
+  if redis.call('EXISTS', ARGV[4] .. id) == 0 then redis.call('ZREM', KEYS[1], id) end
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 return 1
 """
 
 
 def run_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}"
+
+
+def run_keys(run_id: str) -> list[str]:
+    """Every key of a run, in the order the scripts expect them."""
+    base = run_key(run_id)
+    return [base + suffix for suffix in _SUFFIXES]
 
 
 @dataclass(frozen=True)
@@ -132,6 +210,11 @@ class Ledger:
         self._record_batch = client.register_script(_RECORD_BATCH)
         self._register_page = client.register_script(_REGISTER_PAGE)
         self._claim_page = client.register_script(_CLAIM_PAGE)
+        self._mark = client.register_script(_MARK)
+        self._mark_published = client.register_script(_MARK_PUBLISHED)
+        self._write_page_summary = client.register_script(_WRITE_PAGE_SUMMARY)
+        self._claim_finalise = client.register_script(_CLAIM_FINALISE)
+        self._index_run = client.register_script(_INDEX_RUN)
 
     @classmethod
     def from_url(cls, url: str, ttl_seconds: int) -> "Ledger":
@@ -160,83 +243,61 @@ class Ledger:
         with self.redis.pipeline() as pipe:
             pipe.hset(key, mapping=fields)
             pipe.expire(key, self.ttl)
-            pipe.zadd(RUNS_INDEX, {run_id: time.time()})
-            pipe.zremrangebyscore(RUNS_INDEX, "-inf", time.time() - self.ttl)  # runs whose reports expired
-            pipe.expire(RUNS_INDEX, self.ttl)
             pipe.execute()
+        self._index_run(keys=[RUNS_INDEX], args=[self.ttl, run_id, time.time(), run_key("")])
 
     def claim_page(self, run_id: str, page: int, claim_id: str, force: bool = False) -> bool:
-        return bool(self._claim_page(keys=[run_key(run_id)], args=[page, claim_id, int(force)]))
+        return self._claim_page(keys=run_keys(run_id), args=[self.ttl, page, claim_id, int(force)]) == 1
 
     def mark_published(self, run_id: str, page: int) -> None:
-        key = run_key(run_id) + ":published"
-        with self.redis.pipeline() as pipe:
-            pipe.setbit(key, page, 1)
-            pipe.expire(key, self.ttl)
-            pipe.execute()
-
-    def was_published(self, run_id: str, page: int) -> bool:
-        return bool(self.redis.getbit(run_key(run_id) + ":published", page))
-
-    def is_registered(self, run_id: str, page: int) -> bool:
-        return bool(self.redis.getbit(run_key(run_id) + ":pages", page))
+        self._mark_published(keys=run_keys(run_id), args=[self.ttl, page])
 
     def register_page(
         self, run_id: str, page: int, *, batches: list[Any], listed: int, skipped: int, token: str | None,
         last_key: str | None, is_last: bool, finished_at: str,
     ) -> int:
-        """Record a listed page and its batches (kept until counted); -1 if registered before."""
-        base = run_key(run_id)
+        """Record a listed page and its batches (kept until counted).
+
+        1: registered; REGISTERED_BEFORE: another coordinator registered the page first; RUN_UNKNOWN.
+        """
         return int(self._register_page(
-            keys=[base, base + ":pages", base + ":pages_done", f"{base}:outbox:{page}"],
-            args=[page, len(batches), listed, skipped, finished_at, self.ttl, page + 1, token or "",
-                  last_key or "", int(is_last), time.time(), *(json.dumps(batch) for batch in batches)],
+            keys=run_keys(run_id),
+            args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, page + 1, token or "",
+                  last_key or "", int(is_last), *(json.dumps(batch) for batch in batches)],
         ))
 
     def record_batch(self, run_id: str, page: int, batch: int, outcomes: list[ObjectOutcome], finished_at: str) -> int:
-        """Count a batch's outcomes once. 0: counted before; 1: counted; 2: page done; 3: run finalised."""
-        totals: dict[str, int] = {}
+        """Count a batch's outcomes once.
+
+        0: counted before; 1: counted; 2: page done; 3: run finalised; RUN_UNKNOWN: the run is gone.
+        """
+        totals = add_up(outcomes)
+        unprotected_ms = int(totals.pop("max_unprotected_seconds", 0.0) * 1000)
         items: list[Any] = []
-        max_unprotected = 0.0
         for outcome in outcomes:
-            for counter, increment in counts_of(outcome).items():
-                totals[counter] = totals.get(counter, 0) + increment
             entry = listing_entry(outcome)
             if entry is not None:
                 name, item = entry
                 items += [LIST_NAMES.index(name) + 1, json.dumps(item, ensure_ascii=False)]
-            max_unprotected = max(max_unprotected, outcome.unprotected_seconds)
         names = list(totals)
-        base = run_key(run_id)
-        result = int(self._record_batch(
-            keys=[base, f"{base}:batches:{page}", base + ":pages_done", f"{base}:outbox:{page}",
-                  *(f"{base}:{name}" for name in LIST_NAMES)],
-            args=[batch, page, self.ttl, finished_at, time.time(), len(names), *names,
-                  *(totals[n] for n in names), *items],
+        return int(self._record_batch(
+            keys=run_keys(run_id),
+            args=[self.ttl, finished_at, time.time(), page, batch, unprotected_ms, len(names), *names,
+                  *(totals[name] for name in names), *items],
         ))
-        if result and max_unprotected:
-            self._raise_max(run_id, "max_unprotected_ms", int(max_unprotected * 1000))
-        return result
 
-    def _raise_max(self, run_id: str, field: str, value: int) -> None:
-        key = run_key(run_id)
-        current = self.redis.hget(key, field)
-        if current is None or int(current) < value:
-            self.redis.hset(key, field, value)
+    def write_page_summary(self, run_id: str, page: int, totals: dict[str, Any]) -> None:
+        """The page's totals from its chord callback, shown by `bucketsync status --pages`."""
+        self._write_page_summary(keys=run_keys(run_id), args=[self.ttl, page, json.dumps(totals)])
 
-    def write_page_summary(self, run_id: str, page: int, summary: dict[str, Any]) -> None:
-        key = run_key(run_id) + ":page_summaries"
-        with self.redis.pipeline() as pipe:
-            pipe.hset(key, str(page), json.dumps(summary))
-            pipe.expire(key, self.ttl)
-            pipe.execute()
+    def mark(self, run_id: str, **fields: Any) -> bool:
+        """Set fields of a run that still exists (a new `state` is published to followers)."""
+        pairs = [str(item) for name, value in fields.items() for item in (name, value)]
+        return self._mark(keys=run_keys(run_id), args=[self.ttl, str(fields.get("state", "")), *pairs]) == 1
 
-    def mark(self, run_id: str, **fields: Any) -> None:
-        with self.redis.pipeline() as pipe:
-            pipe.hset(run_key(run_id), mapping={k: str(v) for k, v in fields.items()})
-            if "state" in fields:
-                pipe.publish(run_key(run_id), str(fields["state"]))
-            pipe.execute()
+    def claim_finalise(self, run_id: str) -> bool:
+        """True for exactly one caller once the run has ended: that caller sends `run_finalise`."""
+        return self._claim_finalise(keys=run_keys(run_id), args=[self.ttl]) == 1
 
     def end_signal(self, run_id: str) -> "EndSignal":
         return EndSignal(self.redis, run_key(run_id))
@@ -246,6 +307,15 @@ class Ledger:
     def exists(self, run_id: str) -> bool:
         return bool(self.redis.exists(run_key(run_id)))
 
+    def state(self, run_id: str) -> str | None:
+        return self.redis.hget(run_key(run_id), "state")
+
+    def is_registered(self, run_id: str, page: int) -> bool:
+        return bool(self.redis.getbit(run_key(run_id) + ":pages", page))
+
+    def was_published(self, run_id: str, page: int) -> bool:
+        return bool(self.redis.getbit(run_key(run_id) + ":published", page))
+
     def cursor(self, run_id: str) -> Cursor:
         data = self.redis.hmget(run_key(run_id), "next_page", "token", "last_key", "listing_done")
         return Cursor(
@@ -254,40 +324,37 @@ class Ledger:
 
     def unfinished_batches(self, run_id: str) -> dict[int, dict[int, Any]]:
         """Per unfinished page, the batches not counted yet (number -> payload), from the outbox."""
-        base = run_key(run_id)
-        pages = [int(field.split(":", 1)[1]) for field in self.redis.hkeys(base) if field.startswith("pending:")]
         missing: dict[int, dict[int, Any]] = {}
-        for page in pages:
-            outbox = {int(number): payload for number, payload in self.redis.hgetall(f"{base}:outbox:{page}").items()}
-            with self.redis.pipeline() as pipe:
-                for number in outbox:
-                    pipe.getbit(f"{base}:batches:{page}", number)
-                counted = pipe.execute()
-            left = {number: json.loads(outbox[number]) for number, bit in zip(outbox, counted) if not bit}
-            if left:
-                missing[page] = left
+        for name, payload in self.redis.hscan_iter(run_key(run_id) + ":outbox", count=500):
+            page, batch = (int(part) for part in name.split(":"))
+            missing.setdefault(page, {})[batch] = json.loads(payload)
         return missing
 
     def request(self, run_id: str) -> dict[str, Any] | None:
         raw = self.redis.hget(run_key(run_id), "request")
         return json.loads(raw) if raw else None
 
+    def note(self, run_id: str) -> str | None:
+        return self.redis.hget(run_key(run_id), "note")
+
     def summary(self, run_id: str, stalled_after: float | None = None) -> RunSummary | None:
-        """The run's report; a running run without progress for `stalled_after` seconds shows as stalled."""
+        """The run's report; a running run without progress for `stalled_after` seconds shows as stalled.
+
+        A field missing from the hash (a damaged or hand-edited record) reads as its default."""
         data = self.redis.hgetall(run_key(run_id))
         if not data:
             return None
-        request = json.loads(data["request"])
+        request = json.loads(data.get("request") or "{}")
         state = data.get("state", "running")
         if state == "running" and stalled_after and time.time() - float(data.get("updated_at", 0)) > stalled_after:
             state = "stalled"
         summary = RunSummary(
             run_id=run_id,
-            source=request["source"],
-            destination=request["destination"],
+            source=request.get("source", "?"),
+            destination=request.get("destination", "?"),
             mode="distributed",
             dry_run=bool(request.get("dry_run")),
-            started_at=data["started_at"],
+            started_at=data.get("started_at", ""),
             finished_at=data.get("finished_at"),
             state=state,
             error=data.get("error"),
@@ -300,6 +367,19 @@ class Ledger:
         for name in LIST_NAMES:
             setattr(summary, name, [json.loads(item) for item in self.redis.lrange(f"{base}:{name}", 0, -1)])
         return summary
+
+    def page_summaries(self, run_id: str) -> list[dict[str, Any]]:
+        """One entry per registered page, in page order: what its listing found (listed, skipped, batches),
+        and once its chord callback has run, the totals of its batches (`done`: true)."""
+        fields = self.redis.hgetall(run_key(run_id) + ":page_summaries")
+        pages: dict[int, dict[str, Any]] = {}
+        for name, value in fields.items():
+            part, _, page = name.partition(":")
+            entry = pages.setdefault(int(page), {"page": int(page), "done": False})
+            entry.update(json.loads(value))
+            if part == "done":
+                entry["done"] = True
+        return [pages[page] for page in sorted(pages)]
 
     def recent_runs(self, limit: int = 20, stalled_after: float | None = None) -> list[RunSummary]:
         run_ids = self.redis.zrevrange(RUNS_INDEX, 0, limit - 1)

@@ -50,6 +50,27 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     return "\n".join(lines)
 
 
+def page_table(pages: list[dict[str, Any]]) -> str:
+    """`bucketsync status --pages`: one line per page with its totals (from the page's chord callback)."""
+    from .report import human_bytes
+
+    if not pages:
+        return "no pages listed yet"
+    rows = []
+    for page in pages:
+        counted = page["done"] or not page.get("batches")
+        shown = {name: str(page.get(name, 0)) if counted else "-" for name in
+                 ("copied", "lock_updated", "deleted", "failed", "vanished")}
+        rows.append([
+            str(page["page"]), str(page.get("listed", "-")), str(page.get("skipped", "-")), str(page.get("batches", "-")),
+            shown["copied"] + (f" ({human_bytes(page.get('bytes_copied', 0))})" if counted else ""),
+            shown["lock_updated"], shown["deleted"], shown["failed"], shown["vanished"],
+            "done" if counted else "copying",
+        ])
+    header = ["PAGE", "LISTED", "SKIPPED", "BATCHES", "COPIED", "LOCK-UPD", "DELETED", "FAILED", "VANISHED", "STATE"]
+    return _table(header, rows, right=set(range(9)))
+
+
 # ---------------------------------------------------------------- schedules
 
 
@@ -79,6 +100,21 @@ def schedules(
     print(_table(["JOB", "WHEN (UTC)", "NEXT RUN (UTC)", "SOURCE -> DESTINATION", "DELETE"], rows, set()))
 
 
+# ---------------------------------------------------------------- worker
+
+
+def start_worker(settings: Any, argv: list[str]) -> None:
+    """Run a Celery worker configured from `settings` (the ones the starting command loaded): its Celery
+    app and the settings its tasks use are those, not a second reading of the environment."""
+    from . import runtime
+    from .celery_app import configure
+    from .tasks import app as celery_app  # registers every task
+
+    configure(celery_app, settings)
+    runtime.use_settings(settings)
+    celery_app.worker_main(argv)
+
+
 # ---------------------------------------------------------------- beat
 
 
@@ -99,10 +135,12 @@ def beat(
     found = load_schedules()
     if not found:
         raise SettingsError(f"no schedules: set {SCHEDULES_VAR} or {SCHEDULES_FILE_VAR}")
-    from .scheduled import scheduled_run
-    from .tasks import app as celery_app  # configured from the environment, as on the workers
+    from .celery_app import app as celery_app
+    from .celery_app import configure
+    from .messages import SCHEDULED_RUN
 
-    celery_app.conf.beat_schedule = beat_schedule(found, scheduled_run.name)
+    configure(celery_app, settings)
+    celery_app.conf.beat_schedule = beat_schedule(found, SCHEDULED_RUN)
     for item in found:
         job = item.job()
         print(f"bucketsync beat: job {item.name}: {item.cron} (next {item.next_run().isoformat()}) "
@@ -116,7 +154,7 @@ def beat(
 def run_rows(ledger: Any, limit: int, job: str | None, stalled_after: float | None = None) -> list[dict[str, Any]]:
     """The newest runs in the ledger (of one job, if given), as JSON-safe rows; running runs without
     progress for `stalled_after` seconds show as stalled."""
-    from .ledger import RUNS_INDEX, run_key
+    from .ledger import RUNS_INDEX
 
     rows: list[dict[str, Any]] = []
     start, chunk = 0, max(limit, 50)
@@ -134,7 +172,7 @@ def run_rows(ledger: Any, limit: int, job: str | None, stalled_after: float | No
                 continue
             data = summary.to_json()
             data["job"] = request.get("job")
-            data["note"] = ledger.redis.hget(run_key(run_id), "note")
+            data["note"] = ledger.note(run_id)
             for name in ("failures", "vanished_keys", "lock_refusals"):
                 data[name] = data[name][:10]
             rows.append(data)

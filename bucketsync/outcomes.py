@@ -1,8 +1,14 @@
-"""What happened: one ObjectOutcome per object, added up into a RunSummary. JSON-safe values only."""
+"""What happened: one ObjectOutcome per object, added up into a RunSummary. JSON-safe values only.
+
+Adding up has one function per purpose: `add_up` turns outcomes into totals (used by the embedded
+run's RunTally, the copy_batch task's result and the ledger's counting script), `combine` merges the
+totals of several batches (the page summary), `listing_entry` says which report list an outcome joins.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -31,15 +37,6 @@ class ObjectOutcome:
     notes: tuple[str, ...] = ()
     unprotected_seconds: float = 0.0  # between the write and the lock being set, where the server ignored lock args
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["notes"] = list(self.notes)
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "ObjectOutcome":
-        return cls(**{**data, "notes": tuple(data.get("notes", ()))})
-
 
 COUNTERS = (
     "listed",
@@ -66,6 +63,33 @@ def counts_of(outcome: ObjectOutcome) -> dict[str, int]:
     if CHANGED_SINCE_LISTING in outcome.notes:
         counts["changed_since_listing"] = 1
     return counts
+
+
+# Totals that keep the largest value instead of adding up.
+MAXIMA = ("max_unprotected_seconds",)
+
+
+def add_up(outcomes: Iterable[ObjectOutcome]) -> dict[str, Any]:
+    """The counter increments of a group of outcomes, and its largest unprotected window (only if any)."""
+    totals: dict[str, Any] = {}
+    for outcome in outcomes:
+        for counter, increment in counts_of(outcome).items():
+            totals[counter] = totals.get(counter, 0) + increment
+        if outcome.unprotected_seconds > totals.get("max_unprotected_seconds", 0.0):
+            totals["max_unprotected_seconds"] = outcome.unprotected_seconds
+    return totals
+
+
+def combine(groups: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Several groups' totals as one: counters added, maxima kept."""
+    combined: dict[str, Any] = {}
+    for totals in groups:
+        for name, value in totals.items():
+            if name in MAXIMA:
+                combined[name] = max(combined.get(name, 0.0), value)
+            else:
+                combined[name] = combined.get(name, 0) + value
+    return combined
 
 
 def listing_entry(outcome: ObjectOutcome) -> tuple[str, dict[str, Any]] | None:
@@ -146,11 +170,9 @@ class RunTally:
 
     def add(self, outcome: ObjectOutcome) -> None:
         with self._lock:
-            for counter, increment in counts_of(outcome).items():
-                setattr(self.summary, counter, getattr(self.summary, counter) + increment)
-            self.summary.max_unprotected_seconds = max(
-                self.summary.max_unprotected_seconds, outcome.unprotected_seconds
-            )
+            for name, value in add_up([outcome]).items():
+                current = getattr(self.summary, name)
+                setattr(self.summary, name, max(current, value) if name in MAXIMA else current + value)
             entry = listing_entry(outcome)
             if entry is not None:
                 name, item = entry

@@ -25,7 +25,9 @@ def is_redis_oom(exc: BaseException) -> bool:
     return isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in str(exc)
 
 
-def patiently(call: Callable[[], T], *, what: str, give_up_after: float, first_wait: float = 0.5, max_wait: float = 15.0) -> T:
+def retry_while_redis_unavailable(
+    call: Callable[[], T], *, what: str, give_up_after: float, first_wait: float = 0.5, max_wait: float = 15.0
+) -> T:
     """Call until Redis accepts it, waiting with exponential backoff; re-raise after `give_up_after` seconds."""
     deadline = time.monotonic() + give_up_after
     wait = first_wait

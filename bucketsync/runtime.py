@@ -1,34 +1,49 @@
 """What a worker process builds once and reuses: its settings, S3 clients and the ledger.
 
 Workers read credentials and endpoints from their own environment; nothing secret arrives in a message.
+A process that loaded its settings itself (the `bucketsync worker` command) hands them over with
+`use_settings`; one started by Celery's own command line (`celery -A bucketsync.tasks worker`) loads
+them from the environment on first use.
 """
 
 from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from typing import Any
 
-from .context import RunRequest
+from .context import execution_context as build_execution_context
+from .context import make_clients
 from .execute import ExecutionContext
 from .ledger import Ledger
-from .locations import parse_location
-from .s3 import make_client
-from .server_quirks import ServerQuirks, dest_client_for
+from .messages import RunRequest
+from .server_quirks import ServerQuirks
 from .settings import Settings, load_settings
 
-_lock = threading.Lock()
+_lock = threading.RLock()
+_settings: Settings | None = None
 
 
-@lru_cache(maxsize=1)
+def use_settings(settings: Settings) -> None:
+    """This process's settings from now on (its clients and ledger are built from them)."""
+    global _settings
+    with _lock:
+        _settings = settings
+        _clients.cache_clear()
+
+
 def worker_settings() -> Settings:
-    return load_settings()
+    global _settings
+    with _lock:
+        if _settings is None:
+            _settings = load_settings()
+        return _settings
 
 
 @lru_cache(maxsize=2)
-def _clients(quirks: ServerQuirks) -> tuple:
+def _clients(quirks: ServerQuirks) -> tuple[Any, Any]:
     """The worker's clients, built once per quirk set the runs it serves need (usually one)."""
-    settings = worker_settings()
-    return make_client(settings.source, settings), dest_client_for(settings, quirks)
+    return make_clients(worker_settings(), quirks)
 
 
 def redis_patience_seconds() -> float:
@@ -50,14 +65,5 @@ def _ledger(url: str, ttl: int) -> Ledger:
 def execution_context(request: RunRequest) -> ExecutionContext:
     settings = worker_settings()
     with _lock:
-        source_client, dest_client = _clients(ServerQuirks.from_json(request.server_quirks))
-    return ExecutionContext(
-        source_client=source_client,
-        dest_client=dest_client,
-        source=parse_location(request.source),
-        dest=parse_location(request.destination),
-        settings=settings,
-        server_side=settings.source.same_account_as(settings.dest),
-        source_lock_enabled=request.source_lock_enabled,
-        dry_run=request.dry_run,
-    )
+        clients = _clients(ServerQuirks.from_json(request.server_quirks))
+    return build_execution_context(settings, request, clients)

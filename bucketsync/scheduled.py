@@ -1,45 +1,44 @@
 """Scheduled runs on the workers: the trigger that celery beat sends, the end of every run, and the job lock.
 
-- `bucketsync.scheduled_run(job)`: sent by `bucketsync beat` for each trigger. Takes the job's lock
-  (joblock.py), runs the preflight and submits the run as `bucketsync sync` does with a broker. While the
-  previous run of the job is still going, the trigger is recorded as a run in state `skipped` (so
-  `bucketsync runs` and `status` show it) and logged, and nothing starts. The run id is derived from the
-  trigger's task id, so a redelivered trigger is recognised and never starts a second run.
-- `bucketsync.run_finalise(run_id)`: sent once when a run has ended (the ledger's Lua scripts decide
-  that): releases the job's lock and logs the run's totals. Flower shows it as the last task of a run.
-- After every coordinator page and copy batch (Celery's task_postrun signal, in the worker process):
-  refresh the job's lock while the run goes; send `run_finalise` once the run has ended.
+Plain functions; tasks.py wraps them as Celery tasks.
+- `trigger` (task `bucketsync.scheduled_run(job)`, sent by `bucketsync beat` for each trigger): takes the
+  job's lock (joblock.py), runs the preflight and starts the run as `bucketsync sync` does with a broker.
+  While the previous run of the job is still going, the trigger is recorded as a run in state `skipped`
+  (so `bucketsync runs` and `status` show it) and logged, and nothing starts. The run id is derived from
+  the trigger's task id, so a redelivered trigger is recognised and never starts a second run.
+- `finalise_run` (task `bucketsync.run_finalise(run_id)`, sent once when a run has ended, as the ledger's
+  Lua scripts decide): releases the job's lock and logs the run's totals. Flower shows it as the last
+  task of a run.
+- `refresh_job_lock_or_finalise`: after every coordinator page and copy batch (tasks.py calls it from
+  Celery's task_postrun signal): refresh the job's lock while the run goes; send `run_finalise` once the
+  run has ended.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
 import redis
 from botocore.exceptions import BotoCoreError, ClientError
-from celery.signals import task_postrun
 
 from . import runtime, s3
-from .celery_app import app
-from .context import RunRequest, new_run_id, prepare_run
-from .distributed import submit_run
+from .context import new_run_id, prepare_run
+from .distributed import start_run
 from .errors import BucketsyncError
 from .joblock import JobLocks, lock_seconds
-from .ledger import Ledger, run_key
+from .ledger import Ledger
 from .locations import parse_location
+from .messages import RunRequest, ScheduledJob
 from .outcomes import utc_now_iso
-from .schedules import ScheduledJob
+from .publish import publish_run_end
 from .settings import Settings
-from .tasks import TRANSIENT
 
 log = logging.getLogger("bucketsync.scheduled")
 
 ENDED_STATES = ("finished", "failed")
-PROGRESS_TASKS = ("bucketsync.coordinator_page", "bucketsync.copy_batch")
 
 
 @lru_cache(maxsize=4)
@@ -66,55 +65,38 @@ def record_unstarted(ledger: Ledger, request: RunRequest, at: str, state: str, *
 
 def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJob, run_id: str) -> dict[str, Any]:
     """Start one run of `job` unless its previous run is still going. Returns what happened (shown in Flower)."""
-    said: dict[str, Any] = {"job": job.name, "run_id": run_id}
+    result: dict[str, Any] = {"job": job.name, "run_id": run_id}
     if ledger.exists(run_id):
-        return said | {"result": "trigger already handled"}
+        return result | {"result": "trigger already handled"}
     now = utc_now_iso()
     source, destination = str(parse_location(job.source)), str(parse_location(job.destination))
-    request = RunRequest(run_id=run_id, source=source, destination=destination, delete=job.delete, job=job.name)
+    unstarted = RunRequest(run_id=run_id, source=source, destination=destination, delete=job.delete, job=job.name)
     holder = locks.acquire(job.name, run_id)
     if holder is not None:
-        record_unstarted(ledger, request, now, "skipped", note=f"run {holder} of job {job.name} was still running")
+        record_unstarted(ledger, unstarted, now, "skipped", note=f"run {holder} of job {job.name} was still running")
         log.warning("job %s: trigger skipped, run %s of this job is still running (recorded as run %s)",
                     job.name, holder, run_id)
-        return said | {"result": "skipped", "running": holder}
+        return result | {"result": "skipped", "running": holder}
     try:
-        prepared, _ = prepare_run(settings, job.source, job.destination, delete=job.delete, job=job.name)
-        request = replace(prepared, run_id=run_id)
-        submit_run(settings, request)
+        request, _ = prepare_run(settings, job.source, job.destination, delete=job.delete, job=job.name, run_id=run_id)
+        start_run(settings, ledger, request)
     except (BucketsyncError, ClientError, BotoCoreError) as exc:
         reason = str(exc) if isinstance(exc, BucketsyncError) else s3.describe(exc)
-        record_unstarted(ledger, request, now, "failed", error=f"could not start: {reason}")
+        record_unstarted(ledger, unstarted, now, "failed", error=f"could not start: {reason}")
         locks.release(job.name, run_id)
         log.error("job %s: run %s could not start: %s", job.name, run_id, reason)
-        return said | {"result": "failed to start", "error": reason}
+        return result | {"result": "failed to start", "error": reason}
     log.info("job %s: started run %s (%s -> %s)", job.name, run_id, request.source, request.destination)
-    return said | {"result": "started"}
+    return result | {"result": "started"}
 
 
-@app.task(
-    name="bucketsync.scheduled_run",
-    bind=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=10,
-)
-def scheduled_run(self, job: dict[str, Any]) -> dict[str, Any]:
-    """One trigger of a scheduled job: start a run, or record the trigger as skipped."""
-    settings = runtime.worker_settings()
-    return trigger(settings, runtime.ledger(), job_locks(settings), ScheduledJob.from_json(job),
-                   run_id_for_trigger(self.request.id))
-
-
-@app.task(name="bucketsync.run_finalise", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=20)
-def run_finalise(run_id: str) -> dict[str, Any]:
+def finalise_run(run_id: str) -> dict[str, Any]:
     """A run has ended: release its job's lock and log its totals. Idempotent."""
     ledger = runtime.ledger()
     summary = ledger.summary(run_id)
     if summary is None:
         return {"run_id": run_id, "result": "unknown or expired run"}
-    job = (ledger.request(run_id) or {}).get("job")
+    job = summary.job
     if job:
         job_locks(runtime.worker_settings()).release(job, run_id)
     totals = {name: getattr(summary, name) for name in
@@ -124,23 +106,11 @@ def run_finalise(run_id: str) -> dict[str, Any]:
     return {"run_id": run_id, "job": job, "state": summary.state, **totals}
 
 
-def keep_up(request: dict[str, Any]) -> None:
+def refresh_job_lock_or_finalise(request: RunRequest) -> None:
     """After a page or batch of a run: refresh its job's lock, or send run_finalise once it has ended."""
-    run_id = request["run_id"]
     ledger = runtime.ledger()
-    state = ledger.redis.hget(run_key(run_id), "state")
-    if state in ENDED_STATES:
-        if ledger.redis.set(run_key(run_id) + ":finalise_sent", "1", nx=True, ex=ledger.ttl):
-            run_finalise.delay(run_id)
-    elif request.get("job"):
-        job_locks(runtime.worker_settings()).refresh(request["job"], run_id)
-
-
-@task_postrun.connect
-def _after_progress(sender: Any = None, args: Any = None, **_: Any) -> None:
-    if getattr(sender, "name", None) not in PROGRESS_TASKS or not args or not isinstance(args[0], dict):
-        return
-    try:
-        keep_up(args[0])
-    except Exception as exc:  # never turn a finished batch into an error; the lock's TTL is the safety net
-        log.warning("run %s: could not refresh the job lock or finalise: %s", args[0].get("run_id"), exc)
+    if ledger.state(request.run_id) in ENDED_STATES:
+        if ledger.claim_finalise(request.run_id):
+            publish_run_end(request.run_id)
+    elif request.job:
+        job_locks(runtime.worker_settings()).refresh(request.job, request.run_id)

@@ -22,7 +22,6 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import SettingsError, UsageError
 from .locations import parse_location
+from .messages import ScheduledJob
+from .task_labels import label
 
 SCHEDULES_VAR = "BUCKETSYNC_SCHEDULES"
 SCHEDULES_FILE_VAR = "BUCKETSYNC_SCHEDULES_FILE"
@@ -118,7 +119,7 @@ class Schedule(BaseModel):
     def timing(self) -> crontab | schedule:
         return parse_timing(self.cron)
 
-    def job(self) -> "ScheduledJob":
+    def job(self) -> ScheduledJob:
         return ScheduledJob(
             name=self.name,
             source=join_prefix(self.source, self.prefix),
@@ -134,23 +135,6 @@ class Schedule(BaseModel):
             last, delta, _ = timing.remaining_delta(now)
             return (last + delta).astimezone(timezone.utc)
         return (now + timing.run_every).replace(microsecond=0)
-
-
-@dataclass(frozen=True)
-class ScheduledJob:
-    """What a trigger message carries: the job's name and its URLs (no credentials, no settings)."""
-
-    name: str
-    source: str
-    destination: str
-    delete: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "ScheduledJob":
-        return cls(**data)
 
 
 # ---------------------------------------------------------------- loading
@@ -243,6 +227,9 @@ def load_schedules(environ: Mapping[str, str] | None = None) -> list[Schedule]:
 def beat_schedule(schedules: list[Schedule], task_name: str) -> dict[str, dict[str, Any]]:
     """Celery's `beat_schedule`: one entry per job, each sending the trigger task with the job."""
     return {
-        item.name: {"task": task_name, "schedule": item.timing, "args": (item.job().to_json(),)}
+        item.name: {
+            "task": task_name, "schedule": item.timing, "args": (item.job().to_json(),),
+            "options": {"argsrepr": label(task_name, [item.job().to_json()], None)},  # Flower's one-line label
+        }
         for item in schedules
     }

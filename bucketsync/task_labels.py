@@ -3,7 +3,8 @@ and object count, instead of the message itself (a run request and up to a thous
 
 Celery puts this line in the message header `argsrepr` and in the task-sent/received events; Flower
 shows it as the task's arguments. The message body is unchanged. Messages never carry credentials or
-settings (DESIGN.md §6), so the label cannot leak one either; it just keeps the page readable.
+settings (messages.py states what they carry), so the label cannot leak one either; it just keeps the
+page readable.
 """
 
 from __future__ import annotations

@@ -1,77 +1,93 @@
-"""Celery tasks: thin shells over the engine. `celery -A bucketsync.tasks worker` starts a worker.
+"""Celery tasks: thin shells that decode a message, call a plain function and return a JSON-safe value.
 
-Messages carry a run request (run id, bucket URLs, flags), page and batch numbers and planned actions
-(keys, sizes, ETags): never credentials or settings. Object failures are values in the batch outcome;
-only infrastructure errors (Redis unreachable) make a task retry.
+`celery -A bucketsync.tasks worker` (and `bucketsync worker`) registers all of them. What each message
+carries is stated in messages.py; object failures are values in the results, and only Redis being
+unavailable makes a task retry.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import logging
 from typing import Any
 
-import redis
-from kombu.exceptions import OperationalError
+from celery import Task
+from celery.signals import task_postrun
 
-from . import runtime
-from .celery_app import app, configure
-from .context import RunRequest
-from .execute import execute
-from .outcomes import ObjectOutcome, counts_of, utc_now_iso
-from .patience import patiently
-from .plan import PlannedAction
+from . import messages, runtime
+from .batches import copy_and_count
+from .celery_app import app
+from .coordinator import coordinate_page
+from .messages import PageTask, RunRequest, ScheduledJob, action_from_json
+from .outcomes import combine
+from .patience import REDIS_UNAVAILABLE, retry_while_redis_unavailable
+from .scheduled import finalise_run, job_locks, refresh_job_lock_or_finalise, run_id_for_trigger, trigger
 
-TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.OutOfMemoryError, OperationalError)
+log = logging.getLogger(__name__)
 
-configure(app, runtime.worker_settings())
+# One retry policy for every task. Each task first waits out a restarting or full Redis in process
+# (patience.py) for most of its time limit; a Celery retry is for an outage longer than that. Twenty
+# retries with backoff capped at a minute cover another quarter of an hour or so; past that the run
+# shows as stalled and `bucketsync resume` publishes again whatever is missing, so no task needs to
+# retry for ever.
+RETRY_POLICY: dict[str, Any] = {
+    "autoretry_for": REDIS_UNAVAILABLE,
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 20,
+}
 
-
-def copy_actions(request: RunRequest, actions: list[PlannedAction]) -> list[ObjectOutcome]:
-    """Execute one batch with the worker's thread pool; never raises for an object."""
-    ctx = runtime.execution_context(request)
-    threads = min(ctx.settings.concurrency, len(actions)) or 1
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(lambda action: execute(ctx, action), actions))
-
-
-def batch_counts(outcomes: list[ObjectOutcome]) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for outcome in outcomes:
-        for counter, increment in counts_of(outcome).items():
-            totals[counter] = totals.get(counter, 0) + increment
-    return totals
+# The tasks after which a run's job lock is refreshed, or its end handed to run_finalise.
+PROGRESS_TASKS = (messages.COORDINATOR_PAGE, messages.COPY_BATCH)
 
 
-@app.task(
-    name="bucketsync.copy_batch",
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=20,
-)
-def copy_batch(request: dict[str, Any], page: int, batch: int, actions: list[dict[str, Any]]) -> dict[str, int]:
-    """Copy (and lock, delete, check) one batch of objects; count it once in the run's ledger."""
-    run = RunRequest.from_json(request)
-    outcomes = copy_actions(run, [PlannedAction.from_json(action) for action in actions])
-    # The copies are done; if Redis is restarting or full, wait to count them rather than copy again.
-    patiently(
-        lambda: runtime.ledger().record_batch(run.run_id, page, batch, outcomes, utc_now_iso()),
-        what=f"run {run.run_id} page {page} batch {batch}",
+@app.task(name=messages.COORDINATOR_PAGE, **RETRY_POLICY)
+def coordinator_page(request: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    """Coordinate one page of a run: list, plan, publish its batches, publish the next page."""
+    run, page = RunRequest.from_json(request), PageTask.from_json(task)
+    # Redis restarting or full: wait here (the message stays unacked) rather than fail the chain.
+    return retry_while_redis_unavailable(
+        lambda: coordinate_page(run, page),
+        what=f"run {run.run_id} page {page.page}",
         give_up_after=runtime.redis_patience_seconds(),
     )
-    return batch_counts(outcomes)
 
 
-@app.task(name="bucketsync.page_summary", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=20)
-def page_summary(batch_results: list[dict[str, int]], request: dict[str, Any], page: int) -> dict[str, int]:
-    """Chord callback: the page's totals, kept with the run. Idempotent (a field per page)."""
-    totals: dict[str, int] = {}
-    for result in batch_results:
-        for counter, value in (result or {}).items():
-            totals[counter] = totals.get(counter, 0) + value
-    totals["batches"] = len(batch_results)
+@app.task(name=messages.COPY_BATCH, **RETRY_POLICY)
+def copy_batch(request: dict[str, Any], page: int, batch: int, actions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Copy (and lock, delete, check) one batch of objects; count it once in the run's ledger."""
+    return copy_and_count(RunRequest.from_json(request), page, batch, [action_from_json(item) for item in actions])
+
+
+@app.task(name=messages.PAGE_SUMMARY, **RETRY_POLICY)
+def page_summary(batch_results: list[dict[str, Any]], request: dict[str, Any], page: int) -> dict[str, Any]:
+    """Chord callback: the page's totals, kept for `bucketsync status --pages` and shown in Flower.
+
+    Idempotent (one field per page). The ledger's counters stay the run's exact count: a page's summary
+    adds up the results its chord saw."""
+    totals = {"page": page, "batches": len(batch_results), **combine(result or {} for result in batch_results)}
     runtime.ledger().write_page_summary(request["run_id"], page, totals)
     return totals
 
 
-from . import coordinator  # noqa: E402,F401  (registers the coordinator task for `-A bucketsync.tasks`)
+@app.task(name=messages.SCHEDULED_RUN, bind=True, **RETRY_POLICY)
+def scheduled_run(self: Task, job: dict[str, Any]) -> dict[str, Any]:
+    """One trigger of a scheduled job: start a run, or record the trigger as skipped."""
+    settings = runtime.worker_settings()
+    return trigger(settings, runtime.ledger(), job_locks(settings), ScheduledJob.from_json(job),
+                   run_id_for_trigger(self.request.id))
+
+
+@app.task(name=messages.RUN_FINALISE, **RETRY_POLICY)
+def run_finalise(run_id: str) -> dict[str, Any]:
+    """A run has ended: release its job's lock and log its totals. Idempotent."""
+    return finalise_run(run_id)
+
+
+@task_postrun.connect
+def _after_progress(sender: Any = None, args: Any = None, **_: Any) -> None:
+    if getattr(sender, "name", None) not in PROGRESS_TASKS or not args or not isinstance(args[0], dict):
+        return
+    try:
+        refresh_job_lock_or_finalise(RunRequest.from_json(args[0]))
+    except Exception as exc:  # never turn a finished batch into an error; the lock's TTL is the safety net
+        log.warning("run %s: could not refresh the job lock or finalise: %s", args[0].get("run_id"), exc)

@@ -279,3 +279,46 @@ def test_a_failed_run_is_published_too(redis_server):
         run_end.wait(60)
         assert time.monotonic() - started < 20
     assert ledger.summary(run_id).state == "failed"
+
+
+def test_concurrency_option_wins_over_a_bad_environment_value_with_a_broker(s3, moto_server, workers):
+    """The submitter configures Celery from the settings it loaded (option over environment), not from the
+    environment when a module is imported."""
+    source, dest = make_pair(s3, plain=5)
+    env = {**workers.env, "BUCKETSYNC_CONCURRENCY": "bad"}
+    done = run_cli("sync", f"s3://{source}", f"s3://{dest}", "--concurrency", "8", "--detach", env=env)
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.strip()
+    ledger = Ledger.from_url(workers.broker_url, 600)
+    deadline = time.monotonic() + 60
+    while ledger.summary(run_id).state == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ledger.summary(run_id).state == "finished", workers.log_text()
+
+
+def test_status_pages_shows_each_pages_summary_from_its_chord_callback(s3, moto_server, workers):
+    """The page_summary callback's totals are what `status --pages` shows; they add up to the run's counts."""
+    source, dest = make_pair(s3, plain=90)  # pages of 40 (the workers fixture): 3 pages
+    run_id = submit_detached(source, dest, workers.env)
+    ledger = Ledger.from_url(workers.broker_url, 600)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        pages = ledger.page_summaries(run_id)
+        if ledger.summary(run_id).state != "running" and pages and all(page["done"] for page in pages):
+            break
+        time.sleep(0.3)
+    status = run_cli("status", run_id, "--pages", "--json", env=workers.env)
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["state"] == "finished", workers.log_text()
+    pages = report["pages"]
+    assert [page["page"] for page in pages] == list(range(len(pages))) and len(pages) >= 3
+    assert all(page["done"] for page in pages), pages
+    for name in ("listed", "copied", "bytes_copied"):
+        assert sum(page.get(name, 0) for page in pages) == report[name], name
+    assert all(page["batches"] >= 1 for page in pages if page["copied"])
+
+    text = run_cli("status", run_id, "--pages", env=workers.env)
+    assert text.returncode == 0, text.stderr
+    lines = [line for line in text.stdout.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
+    assert len(lines) == len(pages) and all(line.rstrip().endswith("done") for line in lines), text.stdout

@@ -81,6 +81,10 @@ def test_flower_lists_the_tasks_of_a_finished_run_and_no_secret(flower, cluster,
     assert len(batches) == 6
     summaries = sorted(task["args"] for task in tasks if task["name"] == "bucketsync.page_summary")
     assert summaries == [f"run={run_id} page=0 batches=5", f"run={run_id} page=1 batches=1"]
+    # The chord callback's result is the page's summary: what `bucketsync status --pages` shows too.
+    results = sorted(task["result"] for task in tasks if task["name"] == "bucketsync.page_summary")
+    assert "'page': 0" in results[0] and "'copied': 25" in results[0], results
+    assert "'page': 1" in results[1] and "'copied': 5" in results[1], results
     final = next(task for task in tasks if task["name"] == "bucketsync.run_finalise")
     assert "'copied': 30" in final["result"] and "'state': 'finished'" in final["result"]
 

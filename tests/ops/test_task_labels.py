@@ -8,7 +8,7 @@ REQUEST = {"run_id": "0123456789abcdef", "source": "s3://a/", "destination": "s3
 
 
 def test_every_bucketsync_task_has_a_label():
-    import bucketsync.scheduled  # noqa: F401  (registers the scheduled tasks)
+    import bucketsync.tasks  # noqa: F401  (registers every task, as `celery -A bucketsync.tasks` does)
     from bucketsync.celery_app import app
 
     ours = {name for name in app.tasks if name.startswith("bucketsync.")}

@@ -15,9 +15,12 @@ from bucketsync.outcomes import (
     ObjectOutcome,
     RunSummary,
     RunTally,
+    add_up,
+    combine,
     counts_of,
     listing_entry,
 )
+from bucketsync.messages import outcome_from_json, outcome_to_json
 
 
 def summary(**fields) -> RunSummary:
@@ -172,9 +175,38 @@ def test_run_summary_from_json_ignores_unknown_keys():
 @pytest.mark.parametrize("outcome", [c[1] for c in COUNTS] + [c[1] for c in ENTRIES] + [
     ObjectOutcome("k", "copied", "v", 1, None, (LOCK_SET_AFTER_WRITE,), 1.5)])
 def test_object_outcome_json_round_trip(outcome):
-    data = json.loads(json.dumps(outcome.to_json()))
+    data = json.loads(json.dumps(outcome_to_json(outcome)))
     assert isinstance(data["notes"], list)
-    assert ObjectOutcome.from_json(data) == outcome
+    assert outcome_from_json(data) == outcome
+
+
+# id, outcomes, expected totals: one sum for the embedded tally, the batch task's result and the ledger
+ADD_UP = [
+    ("nothing", [], {}),
+    ("copies and a failure", [ObjectOutcome("a", "copied", bytes_copied=5), ObjectOutcome("b", "copied", bytes_copied=2),
+                              ObjectOutcome("c", "failed", reason="x")],
+     {"copied": 2, "failed": 1, "bytes_copied": 7}),
+    ("largest unprotected window", [ObjectOutcome("a", "copied", unprotected_seconds=0.2),
+                                    ObjectOutcome("b", "copied", unprotected_seconds=0.7)],
+     {"copied": 2, "bytes_copied": 0, "max_unprotected_seconds": 0.7}),
+]
+
+
+@pytest.mark.parametrize("outcomes, expected", [c[1:] for c in ADD_UP], ids=[c[0] for c in ADD_UP])
+def test_add_up(outcomes, expected):
+    assert add_up(outcomes) == expected
+
+
+def test_combine_adds_counters_and_keeps_maxima():
+    assert combine([{"copied": 2, "max_unprotected_seconds": 0.7}, {}, {"copied": 1, "failed": 1,
+                    "max_unprotected_seconds": 0.3}]) == {"copied": 3, "failed": 1, "max_unprotected_seconds": 0.7}
+
+
+def test_run_tally_keeps_the_largest_unprotected_window():
+    tally = RunTally(summary())
+    for seconds in (0.2, 0.9, 0.4):
+        tally.add(ObjectOutcome("k", "copied", unprotected_seconds=seconds))
+    assert tally.summary.max_unprotected_seconds == 0.9 and tally.summary.copied == 3
 
 
 def test_a_report_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monkeypatch):

@@ -1,0 +1,153 @@
+"""The message contract: what bucketsync's Celery tasks carry, and how each value is written and read.
+
+Every message is JSON (the only serializer the workers accept) and carries identifiers, URLs, flags,
+keys, sizes and ETags: never credentials, SSE keys or a settings object. A worker re-reads everything
+else (endpoints, credentials, limits) from its own environment.
+
+    task                          arguments                                   result
+    bucketsync.coordinator_page   RunRequest, PageTask                        what it did (dict)
+    bucketsync.copy_batch         RunRequest, page, batch, [planned action]   the batch's totals (outcomes.add_up)
+    bucketsync.page_summary       [batch totals], RunRequest, page            the page's summary (chord callback)
+    bucketsync.scheduled_run      ScheduledJob                                what the trigger did (dict)
+    bucketsync.run_finalise       run id                                      the run's totals (dict)
+
+    RunRequest       {run_id, source, destination, delete, dry_run, source_lock_enabled, job}
+    PageTask         {page, token, start_after, claim_id, force_claim}
+    ScheduledJob     {name, source, destination, delete}
+    planned action   {kind, key, source: entry|null, dest: entry|null, reason}, entry = {key, size, etag}
+    outcome          {key, status, version_id, bytes_copied, reason, notes: [str], unprotected_seconds}
+
+Readers are tolerant: a field they do not know is ignored (and logged at debug level), a field they
+miss takes its default. So during a rolling upgrade a newer submitter's messages still run on older
+workers and the other way round; a new field must therefore have a default that keeps the old meaning.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .model import ObjectEntry
+from .outcomes import ObjectOutcome
+from .plan import PlannedAction, PlanOptions
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+COORDINATOR_PAGE = "bucketsync.coordinator_page"
+COPY_BATCH = "bucketsync.copy_batch"
+PAGE_SUMMARY = "bucketsync.page_summary"
+SCHEDULED_RUN = "bucketsync.scheduled_run"
+RUN_FINALISE = "bucketsync.run_finalise"
+TASK_NAMES = (COORDINATOR_PAGE, COPY_BATCH, PAGE_SUMMARY, SCHEDULED_RUN, RUN_FINALISE)
+
+T = TypeVar("T")
+
+
+def known_fields(cls: type[T], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of `data` that dataclass `cls` has; the others are logged and dropped."""
+    names = {item.name for item in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        log.debug("%s: ignoring unknown field(s) %s (sent by a newer version?)", cls.__name__, ", ".join(unknown))
+    return {key: value for key, value in data.items() if key in names}
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a run is asked to do."""
+
+    run_id: str
+    source: str  # s3://bucket/prefix
+    destination: str
+    delete: bool = False
+    dry_run: bool = False
+    source_lock_enabled: bool = False
+    job: str | None = None  # the schedule's name, for scheduled runs
+    server_quirks: dict[str, Any] = field(default_factory=dict)  # ServerQuirks.to_json(), decided before any copy
+
+    def plan_options(self, settings: "Settings") -> PlanOptions:
+        return PlanOptions(delete=self.delete, lock_check=self.source_lock_enabled and settings.lock_check)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "RunRequest":
+        return cls(**known_fields(cls, data))
+
+
+@dataclass(frozen=True)
+class PageTask:
+    """Where the coordinator of one page starts."""
+
+    page: int
+    token: str | None  # the ListObjectsV2 continuation token of this page (None for page 0)
+    start_after: str | None  # the previous page's last key: this page's slice of the destination starts after it
+    claim_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    force_claim: bool = False  # set by `resume` when the page's coordinator message was lost
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "PageTask":
+        return cls(**known_fields(cls, data))
+
+    def next(self, token: str | None, last_key: str | None) -> "PageTask":
+        return PageTask(self.page + 1, token, last_key)
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """What a trigger message carries: the job's name and its URLs."""
+
+    name: str
+    source: str
+    destination: str
+    delete: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "ScheduledJob":
+        return cls(**known_fields(cls, data))
+
+
+def entry_from_json(data: Mapping[str, Any]) -> ObjectEntry:
+    return ObjectEntry(key=data["key"], size=int(data["size"]), etag=data["etag"])
+
+
+def action_to_json(action: PlannedAction) -> dict[str, Any]:
+    return {
+        "kind": action.kind,
+        "key": action.key,
+        "source": action.source.to_json() if action.source else None,
+        "dest": action.dest.to_json() if action.dest else None,
+        "reason": action.reason,
+    }
+
+
+def action_from_json(data: Mapping[str, Any]) -> PlannedAction:
+    return PlannedAction(
+        kind=data["kind"],
+        key=data["key"],
+        source=entry_from_json(data["source"]) if data.get("source") else None,
+        dest=entry_from_json(data["dest"]) if data.get("dest") else None,
+        reason=data.get("reason", ""),
+    )
+
+
+def outcome_to_json(outcome: ObjectOutcome) -> dict[str, Any]:
+    return {**asdict(outcome), "notes": list(outcome.notes)}
+
+
+def outcome_from_json(data: Mapping[str, Any]) -> ObjectOutcome:
+    known = known_fields(ObjectOutcome, data)
+    return ObjectOutcome(**{**known, "notes": tuple(known.get("notes", ()))})

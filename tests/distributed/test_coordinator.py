@@ -1,0 +1,54 @@
+"""The coordinator of one page, in this process against real moto and redis-server (no worker runs)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from conftest import set_side_env, unique_bucket
+from bucketsync.ledger import Ledger
+from bucketsync.outcomes import utc_now_iso
+from bucketsync.settings import load_settings
+
+
+@pytest.fixture
+def broker_url(redis_server) -> str:
+    url = redis_server.url.rsplit("/", 1)[0] + "/7"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+def test_a_second_coordinator_of_a_registered_page_publishes_nothing(s3, moto_server, broker_url, monkeypatch):
+    """A `resume` racing a redelivered coordinator message: both listed page 0; the one whose registration
+    came second (register_page answered -1) must not publish the page's batches again."""
+    from bucketsync import coordinator, runtime
+    from bucketsync.celery_app import app, configure
+    from bucketsync.messages import RunRequest
+
+    set_side_env(monkeypatch, "source", moto_server)
+    set_side_env(monkeypatch, "dest", moto_server)
+    settings = load_settings(broker_url=broker_url)
+    runtime.use_settings(settings)
+    configure(app, settings)
+    source, dest = unique_bucket("co-src"), unique_bucket("co-dst")
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=dest)
+    for n in range(3):
+        s3.put_object(Bucket=source, Key=f"k{n}", Body=b"x")
+
+    ledger = Ledger.from_url(broker_url, 600)
+    request = RunRequest(run_id=f"co{time.time_ns()}", source=f"s3://{source}/", destination=f"s3://{dest}/")
+    ledger.create_run(request.run_id, request.to_json(), {}, utc_now_iso())
+    # The other coordinator registered page 0 after this one had found it unregistered.
+    ledger.register_page(request.run_id, 0, batches=[[{"key": "k0"}]], listed=3, skipped=0, token=None,
+                         last_key="k2", is_last=True, finished_at=utc_now_iso())
+    monkeypatch.setattr(Ledger, "is_registered", lambda self, run_id, page: False)
+
+    said = coordinator.coordinate_page(request, coordinator.PageTask(page=0, token=None, start_after=None))
+
+    queued = redis.Redis.from_url(broker_url).llen("bucketsync")
+    assert queued == 0, (said, queued)
+    assert "registered" in said["result"]
+    assert ledger.summary(request.run_id).listed == 3

@@ -1,0 +1,142 @@
+"""The run ledger against a real redis-server: TTLs that count from the last write, a run that has expired
+stays expired, a summary that survives a damaged hash, and a maximum kept by the recording script."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+
+from bucketsync.ledger import Ledger, run_key
+from bucketsync.outcomes import ObjectOutcome, utc_now_iso
+
+REQUEST = {"source": "s3://a/", "destination": "s3://b/", "dry_run": False}
+
+
+@pytest.fixture
+def url(redis_server) -> str:
+    url = redis_server.url.rsplit("/", 1)[0] + "/6"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+def new_run(ledger: Ledger, batches: int = 2) -> str:
+    run_id = f"ttl{time.time_ns()}"
+    ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
+    ledger.register_page(run_id, 0, batches=[[{"key": f"k{n}"}] for n in range(batches)], listed=batches, skipped=0,
+                         token=None, last_key="k", is_last=True, finished_at=utc_now_iso())
+    return run_id
+
+
+def run_keys_with_ttl(ledger: Ledger, run_id: str) -> dict[str, int]:
+    return {key: ledger.redis.ttl(key) for key in ledger.redis.scan_iter(run_key(run_id) + "*")}
+
+
+def test_every_write_of_a_run_refreshes_the_ttl_of_all_its_keys(url):
+    ledger = Ledger.from_url(url, 60)
+    run_id = new_run(ledger, batches=3)
+    ledger.record_batch(run_id, 0, 0, [ObjectOutcome("k0", "failed", reason="AccessDenied")], utc_now_iso())
+    for key in ledger.redis.scan_iter(run_key(run_id) + "*"):
+        ledger.redis.expire(key, 5)  # as if the run had gone 55 s without a write
+    assert ledger.record_batch(run_id, 0, 1, [ObjectOutcome("k1", "copied")], utc_now_iso()) == 1
+    ttls = run_keys_with_ttl(ledger, run_id)
+    assert len(ttls) >= 3 and all(ttl > 50 for ttl in ttls.values()), ttls
+
+
+def test_registering_a_page_and_marking_refresh_the_ttl_too(url):
+    ledger = Ledger.from_url(url, 60)
+    run_id = new_run(ledger)
+    ledger.redis.expire(run_key(run_id), 5)
+    ledger.register_page(run_id, 1, batches=[[{"key": "x"}]], listed=1, skipped=0, token=None, last_key="x",
+                         is_last=False, finished_at=utc_now_iso())
+    assert ledger.redis.ttl(run_key(run_id)) > 50
+    ledger.redis.expire(run_key(run_id), 5)
+    ledger.mark(run_id, updated_at=time.time())
+    assert ledger.redis.ttl(run_key(run_id)) > 50
+
+
+def test_no_write_re_creates_a_run_that_has_expired(url):
+    ledger = Ledger.from_url(url, 60)
+    run_id = new_run(ledger)
+    for key in list(ledger.redis.scan_iter(run_key(run_id) + "*")):
+        ledger.redis.delete(key)  # the run's TTL ran out
+    ledger.record_batch(run_id, 0, 0, [ObjectOutcome("k0", "copied")], utc_now_iso())
+    ledger.register_page(run_id, 1, batches=[[{"key": "x"}]], listed=1, skipped=0, token=None, last_key="x",
+                         is_last=True, finished_at=utc_now_iso())
+    ledger.claim_page(run_id, 2, "claim")
+    ledger.mark(run_id, state="failed", error="listing page 2: AccessDenied")
+    assert not ledger.exists(run_id)
+    assert ledger.summary(run_id) is None
+    left = run_keys_with_ttl(ledger, run_id)
+    assert all(ttl > 0 for ttl in left.values()), left  # nothing left behind without a TTL
+
+
+def test_a_summary_survives_a_hash_with_missing_fields(url):
+    ledger = Ledger.from_url(url, 60)
+    ledger.redis.hset(run_key("damaged"), mapping={"state": "running", "copied": 3})
+    summary = ledger.summary("damaged")
+    assert summary is not None and summary.copied == 3 and summary.state == "running"
+
+
+class SlowAfterScript(redis.Redis):
+    """A worker's connection that stalls on plain hash commands (e.g. a GC pause, a slow network)."""
+
+    def execute_command(self, *args, **options):
+        if args and args[0] in ("HGET", "HSET"):
+            time.sleep(1.0)
+        return super().execute_command(*args, **options)
+
+
+def test_a_follower_hearing_the_end_reads_the_final_max_unprotected_seconds(url):
+    from bucketsync.distributed import follow_run
+
+    ledger = Ledger.from_url(url, 60)
+    run_id = new_run(ledger, batches=1)
+    worker = Ledger(SlowAfterScript.from_url(url, decode_responses=True), 60)
+    followed: list = []
+    follower = threading.Thread(target=lambda: followed.append(follow_run(ledger, run_id, poll_seconds=30)))
+    follower.start()
+    time.sleep(0.5)
+    recorded = worker.record_batch(run_id, 0, 0, [ObjectOutcome("k0", "copied", unprotected_seconds=0.7)], utc_now_iso())
+    follower.join(timeout=20)
+    assert recorded == 3
+    assert followed and followed[0].state == "finished"
+    assert followed[0].max_unprotected_seconds == 0.7
+
+
+class HsetAfterBarrier(redis.Redis):
+    """Two workers' connections that both read before either writes, the second to write being `late`."""
+
+    barrier: threading.Barrier
+    late: bool = False
+
+    def execute_command(self, *args, **options):
+        if args and args[0] == "HSET" and args[2] == "max_unprotected_ms":
+            self.barrier.wait(timeout=5)
+            if self.late:
+                time.sleep(0.3)
+        return super().execute_command(*args, **options)
+
+
+def test_two_workers_never_lose_the_maximum(url):
+    ledger = Ledger.from_url(url, 60)
+    run_id = new_run(ledger, batches=3)
+    barrier = threading.Barrier(2)
+    ledgers = []
+    for late in (False, True):
+        client = HsetAfterBarrier.from_url(url, decode_responses=True)
+        client.barrier, client.late = barrier, late
+        ledgers.append(Ledger(client, 60))
+    threads = [
+        threading.Thread(target=lambda: ledgers[0].record_batch(
+            run_id, 0, 0, [ObjectOutcome("k0", "copied", unprotected_seconds=0.7)], utc_now_iso())),
+        threading.Thread(target=lambda: ledgers[1].record_batch(
+            run_id, 0, 1, [ObjectOutcome("k1", "copied", unprotected_seconds=0.3)], utc_now_iso())),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert ledger.summary(run_id).max_unprotected_seconds == 0.7
