@@ -245,8 +245,8 @@ def resume(
     settings = load_settings(broker_url=broker_url)
     if not settings.broker_url:
         raise UsageError("resume needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
-    ledger, said = resume_run(settings, run_id)
-    err.print(said, highlight=False, markup=False)
+    ledger, what_was_republished = resume_run(settings, run_id)
+    err.print(what_was_republished, highlight=False, markup=False)
     if detach:
         raise typer.Exit(0)
     with ProgressDisplay(err) as display:
@@ -265,13 +265,13 @@ def worker(
     settings = load_settings()
     if not settings.broker_url:
         raise UsageError("the worker needs BUCKETSYNC_BROKER_URL (a redis:// URL)")
-    from .tasks import app as celery_app
+    from .ops_cli import start_worker
 
     argv = ["worker", "-E", f"--loglevel={loglevel}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     argv.append(f"--queues={queues or 'bucketsync'}")
-    celery_app.worker_main(argv + list(ctx.args))
+    start_worker(settings, argv + list(ctx.args))
 
 
 @app.command()
