@@ -92,18 +92,33 @@ def sync(
     concurrency: Optional[int] = typer.Option(None, help="parallel object operations (default 16)"),
     broker_url: Optional[str] = typer.Option(None, help="redis:// URL: run on Celery workers (BUCKETSYNC_BROKER_URL)"),
     detach: bool = typer.Option(False, "--detach", help="with a broker: print the run id and return at once"),
+    metrics_textfile: Optional[Path] = typer.Option(
+        None, help="add the run to the Prometheus series in this file (node_exporter textfile format, *.prom)"
+    ),
+    max_requests_per_second: Optional[float] = typer.Option(
+        None, help="S3 requests per second toward each endpoint, all workers together (BUCKETSYNC_MAX_REQUESTS_PER_SECOND)"
+    ),
+    max_bandwidth: Optional[str] = typer.Option(
+        None, metavar="BYTES", help="object bytes per second streamed through bucketsync, e.g. 50MiB (BUCKETSYNC_MAX_BANDWIDTH)"
+    ),
 ) -> None:
     """Replicate SRC into DST with metadata, tags and Object Lock state."""
     from .context import prepare_run
+    from .pacing import RunPacing
 
     settings = load_settings(
         **side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile),
         concurrency=concurrency,
         broker_url=broker_url,
+        max_requests_per_second=max_requests_per_second,
+        max_bandwidth=max_bandwidth,
     )
     if detach and not settings.broker_url:
         raise UsageError("--detach needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
-    request, ctx = prepare_run(settings, source, destination, delete=delete, dry_run=dry_run)
+    if metrics_textfile and (detach or dry_run):
+        raise UsageError("--metrics-textfile records a run that copies and ends here: not with --detach or --dry-run")
+    pacing = RunPacing.local(settings.max_requests_per_second, settings.max_bandwidth)
+    request, ctx = prepare_run(settings, source, destination, delete=delete, dry_run=dry_run, pacing=pacing)
     if settings.broker_url:
         from .distributed import follow_run, submit_run
 
@@ -115,11 +130,19 @@ def sync(
             summary = follow_run(
                 ledger, request.run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds
             )
+        from .job_totals import record_run_end_quietly
+
+        record_run_end_quietly(ledger.redis, summary, ledger.ttl)  # run_finalise does too: the first one counts
     else:
         from .embedded import run_embedded
 
         with ProgressDisplay(err) as display:
             summary = run_embedded(ctx, request, on_progress=display.update)
+        summary.slowdowns = pacing.slowdowns.total
+    if metrics_textfile and summary.state in ("finished", "failed"):
+        from .metrics import write_textfile
+
+        write_textfile(metrics_textfile, summary, time.time())
     finish(summary, report_json)
 
 
@@ -207,6 +230,27 @@ def worker(
         argv.append(f"--concurrency={concurrency}")
     argv.append(f"--queues={queues or 'bucketsync'}")
     celery_app.worker_main(argv + list(ctx.args))
+
+
+@app.command()
+def exporter(
+    address: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0: every interface)"),
+    port: int = typer.Option(9808, min=1, max=65535, help="port to listen on"),
+    broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
+) -> None:
+    """Serve Prometheus metrics on /metrics: job totals, replication lag, runs and queue, read from Redis."""
+    from .distributed import open_ledger
+    from .exporter import serve
+
+    settings = load_settings(broker_url=broker_url)
+    if not settings.broker_url:
+        raise UsageError("the exporter needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
+    ledger = open_ledger(settings)
+    err.print(f"bucketsync exporter: http://{address}:{port}/metrics", highlight=False, markup=False)
+    try:
+        serve(ledger.redis, address, port, settings.stalled_after_seconds)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {address}:{port}: {exc.strerror or exc}") from None
 
 
 @app.command()

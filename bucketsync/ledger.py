@@ -110,6 +110,11 @@ redis.call('HSET', KEYS[1], 'coordinator', ARGV[1] .. ':' .. ARGV[2])
 return 1
 """
 
+# KEYS: run hash; ARGV: count. Never re-creates the hash of a run that has expired.
+_ADD_SLOWDOWNS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'slowdowns', ARGV[1]) end
+"""
+
 
 def run_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}"
@@ -132,6 +137,7 @@ class Ledger:
         self._record_batch = client.register_script(_RECORD_BATCH)
         self._register_page = client.register_script(_REGISTER_PAGE)
         self._claim_page = client.register_script(_CLAIM_PAGE)
+        self._add_slowdowns = client.register_script(_ADD_SLOWDOWNS)
 
     @classmethod
     def from_url(cls, url: str, ttl_seconds: int) -> "Ledger":
@@ -224,6 +230,10 @@ class Ledger:
         if current is None or int(current) < value:
             self.redis.hset(key, field, value)
 
+    def add_slowdowns(self, run_id: str, count: int) -> None:
+        """503 SlowDown answers the run's requests met (each one, also when its batch is redelivered)."""
+        self._add_slowdowns(keys=[run_key(run_id)], args=[count])
+
     def write_page_summary(self, run_id: str, page: int, summary: dict[str, Any]) -> None:
         key = run_key(run_id) + ":page_summaries"
         with self.redis.pipeline() as pipe:
@@ -293,6 +303,7 @@ class Ledger:
             error=data.get("error"),
             job=request.get("job"),
             max_unprotected_seconds=int(data.get("max_unprotected_ms", 0)) / 1000,
+            slowdowns=int(data.get("slowdowns", 0)),
         )
         for counter in COUNTERS:
             setattr(summary, counter, int(data.get(counter, 0)))

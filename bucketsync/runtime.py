@@ -10,8 +10,9 @@ from functools import lru_cache
 
 from .context import RunRequest
 from .execute import ExecutionContext
-from .ledger import Ledger
+from .ledger import Ledger, run_key
 from .locations import parse_location
+from .pacing import RunPacing
 from .s3 import make_client
 from .settings import Settings, load_settings
 
@@ -23,10 +24,19 @@ def worker_settings() -> Settings:
     return load_settings()
 
 
-@lru_cache(maxsize=1)
-def _clients() -> tuple:
+@lru_cache(maxsize=4)
+def _run_clients(run_id: str, requests_per_second: float | None, bandwidth: int | None) -> tuple:
+    """S3 clients for one run: they keep its limits with the other workers and count its 503 SlowDown."""
     settings = worker_settings()
-    return make_client(settings.source, settings), make_client(settings.dest, settings)
+    pacing = run_pacing(ledger(), run_id, requests_per_second, bandwidth)
+    return make_client(settings.source, settings, pacing), make_client(settings.dest, settings, pacing)
+
+
+def run_pacing(run_ledger: Ledger, run_id: str, requests_per_second: float | None, bandwidth: int | None) -> RunPacing:
+    return RunPacing.shared(
+        run_ledger.redis, run_key(run_id) + ":pace", run_ledger.ttl, requests_per_second, bandwidth,
+        on_slowdown=lambda: run_ledger.add_slowdowns(run_id, 1),
+    )
 
 
 def redis_patience_seconds() -> float:
@@ -48,7 +58,7 @@ def _ledger(url: str, ttl: int) -> Ledger:
 def execution_context(request: RunRequest) -> ExecutionContext:
     settings = worker_settings()
     with _lock:
-        source_client, dest_client = _clients()
+        source_client, dest_client = _run_clients(request.run_id, request.max_requests_per_second, request.max_bandwidth)
     return ExecutionContext(
         source_client=source_client,
         dest_client=dest_client,

@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
 from .errors import SettingsError
+from .pacing import RunPacing
 from .settings import Settings, SideSettings
 
 # Servers that insist on a checksum header before they accept lock arguments on CopyObject
@@ -58,8 +59,11 @@ def _session(profile: str | None) -> botocore.session.Session:
     return session
 
 
-def make_client(side: SideSettings, settings: Settings):
-    """A thread-safe S3 client for one side; throttling (503 SlowDown) is retried by botocore."""
+def make_client(side: SideSettings, settings: Settings, pacing: RunPacing | None = None):
+    """A thread-safe S3 client for one side; throttling (503 SlowDown) is retried by botocore.
+
+    With `pacing`, the client's requests keep the run's limits and its 503 SlowDown answers are counted.
+    """
     config = botocore.config.Config(
         retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
         max_pool_connections=settings.concurrency + 4,
@@ -81,9 +85,12 @@ def make_client(side: SideSettings, settings: Settings):
         with _session_lock:  # botocore sessions are not thread-safe; clients are
             session = _session(side.profile)
             region = side.region or session.get_config_variable("region") or "us-east-1"
-            return session.create_client("s3", region_name=region, config=config, **kwargs)
+            client = session.create_client("s3", region_name=region, config=config, **kwargs)
     except botocore.exceptions.ProfileNotFound as exc:
         raise SettingsError(str(exc)) from None
+    if pacing is not None:
+        pacing.attach(client)
+    return client
 
 
 def add_checksum_header_to_locked_copies(client) -> None:

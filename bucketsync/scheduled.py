@@ -28,6 +28,7 @@ from .celery_app import app
 from .context import RunRequest, new_run_id, prepare_run
 from .distributed import submit_run
 from .errors import BucketsyncError
+from .job_totals import record_run_end
 from .joblock import JobLocks, lock_seconds
 from .ledger import Ledger, run_key
 from .locations import parse_location
@@ -109,7 +110,7 @@ def scheduled_run(self, job: dict[str, Any]) -> dict[str, Any]:
 
 @app.task(name="bucketsync.run_finalise", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=20)
 def run_finalise(run_id: str) -> dict[str, Any]:
-    """A run has ended: release its job's lock and log its totals. Idempotent."""
+    """A run has ended: release its job's lock, add it to the job's metrics and log its totals. Idempotent."""
     ledger = runtime.ledger()
     summary = ledger.summary(run_id)
     if summary is None:
@@ -117,6 +118,7 @@ def run_finalise(run_id: str) -> dict[str, Any]:
     job = (ledger.request(run_id) or {}).get("job")
     if job:
         job_locks(runtime.worker_settings()).release(job, run_id)
+    record_run_end(ledger.redis, summary, ledger.ttl)
     totals = {name: getattr(summary, name) for name in
               ("listed", "copied", "skipped", "lock_updated", "deleted", "failed", "vanished", "bytes_copied")}
     log.info("run %s%s %s: %s", run_id, f" (job {job})" if job else "", summary.state,
