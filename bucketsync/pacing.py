@@ -36,8 +36,10 @@ READ_CHUNK = 256 * 1024  # bytes paced at a time when a body is read: waits stay
 
 
 class Pacer(Protocol):
+    rate: float  # units per second
+
     def reserve(self, cost: float) -> float:
-        """Take `cost` units; returns how long the caller must wait before using them, in seconds."""
+        """Take `cost` units; returns how long the caller must wait before its slot starts, in seconds."""
 
 
 def next_slot(next_free: float, now: float, cost: float, rate: float) -> tuple[float, float]:
@@ -97,8 +99,10 @@ class SharedPacer:
             return self._fallback.reserve(cost)
 
 
-def wait_for(pacer: Pacer, cost: float) -> None:
-    wait = pacer.reserve(cost)
+def wait_for(pacer: Pacer, cost: float, until_slot_end: bool = False) -> None:
+    """Sleep until the slot of `cost` units starts (a request is sent then), or ends (bytes read are
+    handed on when they would have arrived at the limit: the first chunk is not free)."""
+    wait = pacer.reserve(cost) + (cost / pacer.rate if until_slot_end else 0.0)
     if wait > 0:
         time.sleep(wait)
 
@@ -118,7 +122,8 @@ def endpoint_id(endpoint_url: str) -> str:
 
 
 class PacedBody:
-    """A GetObject body whose reads wait for bandwidth slots (after each chunk, so what is paced is exact)."""
+    """A GetObject body whose reads wait for bandwidth slots: each chunk is handed on at the end of its slot
+    (paced after reading, so what is paced is what was read, to the byte)."""
 
     def __init__(self, body: Any, pacer: Pacer) -> None:
         self._body = body
@@ -132,7 +137,7 @@ class PacedBody:
             chunk = self._body.read(size)
             if not chunk:
                 break
-            wait_for(self._pacer, len(chunk))
+            wait_for(self._pacer, len(chunk), until_slot_end=True)
             chunks.append(chunk)
             if wanted is not None:
                 wanted -= len(chunk)
