@@ -8,8 +8,9 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     tasks                                     Celery task shells (`celery -A bucketsync.tasks worker`)
     scheduled                                 triggers, the job lock's refresh, a run's finalisation
     coordinator | batches | distributed       one page; one batch; submit, resume, follow a run
-      | embedded | verify                     the one-process run; the comparison
-    publish | runtime | joblock               sending task messages; a worker's settings, clients, ledger
+      | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics
+    publish | runtime | joblock               sending task messages; a worker's settings, clients, ledger;
+      | job_totals                            per-job metric totals in Redis, each run added once
     celery_app | ledger | context             the Celery app; run totals in Redis; preflight -> RunRequest
     preflight | execute | listing | report    checks; one action -> ObjectOutcome; pages; the report;
       | server_quirks                         what the destination server needs, decided before copying
@@ -18,7 +19,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     s3 | schedules                            boto3 clients; scheduled jobs from the environment
     messages | task_labels | patience         the message contract; Flower labels; waiting out Redis;
       | s3_calls | execution_context          per-call argument allow-lists; what one process needs for a run;
-      | copy_plan                             pure: single or multipart, part size and ranges
+      | copy_plan | pacing | metrics         pure: single or multipart, part size and ranges; request and
+                                              bandwidth limits; run reports -> metric series
     plan | outcomes | history                 pure core: what to do per key; what happened; version histories
     lockrules | locations | filters           pure core: lock decisions; s3:// URLs; --exclude/--include;
       | keyspace                              key ranges and split points

@@ -51,13 +51,16 @@ def debug_requested(environ=os.environ) -> bool:
 
 
 def configure_logging(debug: bool) -> None:
-    """bucketsync's own log lines on stderr: warnings and errors, everything (and tracebacks) with --debug."""
+    """With --debug: bucketsync's own log lines on stderr, DEBUG and up, tracebacks included. Otherwise the
+    logging setup is left alone (warnings and errors reach stderr; a worker's Celery logging shows the rest)."""
+    if not debug:
+        return
     logger = logging.getLogger("bucketsync")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("bucketsync: %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger.setLevel(logging.DEBUG)
     logger.propagate = False
 
 
@@ -144,18 +147,33 @@ def sync(
     concurrency: Optional[int] = typer.Option(None, help="parallel object operations (default 16)"),
     broker_url: Optional[str] = typer.Option(None, help="redis:// URL: run on Celery workers (BUCKETSYNC_BROKER_URL)"),
     detach: bool = typer.Option(False, "--detach", help="with a broker: print the run id and return at once"),
+    metrics_textfile: Optional[Path] = typer.Option(
+        None, help="add the run to the Prometheus series in this file (node_exporter textfile format, *.prom)"
+    ),
+    max_requests_per_second: Optional[float] = typer.Option(
+        None, help="S3 requests per second toward each endpoint, all workers together (BUCKETSYNC_MAX_REQUESTS_PER_SECOND)"
+    ),
+    max_bandwidth: Optional[str] = typer.Option(
+        None, metavar="BYTES", help="object bytes per second streamed through bucketsync, e.g. 50MiB (BUCKETSYNC_MAX_BANDWIDTH)"
+    ),
 ) -> None:
     """Replicate SRC into DST with metadata, tags and Object Lock state."""
     from .context import prepare_run
+    from .pacing import RunPacing
 
     settings = load_settings(
         **side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile),
         concurrency=concurrency,
         broker_url=broker_url,
+        max_requests_per_second=max_requests_per_second,
+        max_bandwidth=max_bandwidth,
     )
     if detach and not settings.broker_url:
         raise UsageError("--detach needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
-    request, ctx = prepare_run(settings, source, destination, delete=delete, dry_run=dry_run)
+    if metrics_textfile and (detach or dry_run):
+        raise UsageError("--metrics-textfile records a run that copies and ends here: not with --detach or --dry-run")
+    pacing = RunPacing.local(settings.max_requests_per_second, settings.max_bandwidth)
+    request, ctx = prepare_run(settings, source, destination, delete=delete, dry_run=dry_run, pacing=pacing)
     log.debug("run %s: %s -> %s, %s", request.run_id, request.source, request.destination,
               "distributed" if settings.broker_url else "embedded")
     if settings.broker_url:
@@ -169,6 +187,9 @@ def sync(
             summary = follow_run(
                 ledger, request.run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds
             )
+        from .job_totals import record_run_end_quietly
+
+        record_run_end_quietly(ledger.redis, summary, ledger.ttl)  # run_finalise does too: the first one counts
     else:
         from .embedded import RunInterrupted, run_embedded
 
@@ -176,8 +197,14 @@ def sync(
             with ProgressDisplay(err) as display:
                 summary = run_embedded(ctx, request, on_progress=display.update)
         except RunInterrupted as stopped:
+            stopped.summary.slowdowns = pacing.slowdowns.total
             err.print("bucketsync: interrupted; copies in flight were finished, queued ones not started", highlight=False)
             finish(stopped.summary, report_json, EXIT_INTERRUPTED)
+        summary.slowdowns = pacing.slowdowns.total
+    if metrics_textfile and summary.state in ("finished", "failed"):
+        from .metrics import write_textfile
+
+        write_textfile(metrics_textfile, summary, time.time())
     finish(summary, report_json)
 
 
@@ -272,6 +299,27 @@ def worker(
         argv.append(f"--concurrency={concurrency}")
     argv.append(f"--queues={queues or 'bucketsync'}")
     start_worker(settings, argv + list(ctx.args))
+
+
+@app.command()
+def exporter(
+    address: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0: every interface)"),
+    port: int = typer.Option(9808, min=1, max=65535, help="port to listen on"),
+    broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
+) -> None:
+    """Serve Prometheus metrics on /metrics: job totals, replication lag, runs and queue, read from Redis."""
+    from .distributed import open_ledger
+    from .exporter import serve
+
+    settings = load_settings(broker_url=broker_url)
+    if not settings.broker_url:
+        raise UsageError("the exporter needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
+    ledger = open_ledger(settings)
+    err.print(f"bucketsync exporter: http://{address}:{port}/metrics", highlight=False, markup=False)
+    try:
+        serve(ledger.redis, address, port, settings.stalled_after_seconds)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {address}:{port}: {exc.strerror or exc}") from None
 
 
 @app.command()

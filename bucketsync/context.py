@@ -12,6 +12,7 @@ from typing import Any
 from .execute import ExecutionContext
 from .locations import check_not_overlapping, parse_location
 from .messages import RunRequest
+from .pacing import RunPacing
 from .preflight import run_preflight
 from .s3 import make_client
 from .server_quirks import ServerQuirks, dest_client_for, detect_server_quirks
@@ -24,9 +25,12 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def make_clients(settings: Settings, quirks: ServerQuirks = ServerQuirks()) -> tuple[Any, Any]:
-    """The S3 clients of both sides, (source, destination); the destination's built for its server's quirks."""
-    return make_client(settings.source, settings), dest_client_for(settings, quirks)
+def make_clients(
+    settings: Settings, quirks: ServerQuirks = ServerQuirks(), pacing: RunPacing | None = None
+) -> tuple[Any, Any]:
+    """The S3 clients of both sides, (source, destination); the destination's built for its server's quirks.
+    With `pacing`, both keep the run's limits and count its 503 SlowDown answers."""
+    return make_client(settings.source, settings, pacing), dest_client_for(settings, quirks, pacing)
 
 
 def execution_context(settings: Settings, request: RunRequest, clients: tuple[Any, Any]) -> ExecutionContext:
@@ -45,23 +49,25 @@ def execution_context(settings: Settings, request: RunRequest, clients: tuple[An
 
 def prepare_run(
     settings: Settings, source_url: str, dest_url: str, *, delete: bool = False, dry_run: bool = False,
-    job: str | None = None, run_id: str | None = None,
+    job: str | None = None, run_id: str | None = None, pacing: RunPacing | None = None,
 ) -> tuple[RunRequest, ExecutionContext]:
     """Parse and check a run, then describe it; raises UsageError / SettingsError / PreflightError.
 
     The preflight runs before the request is built, so the request states what the preflight found
-    (whether the source has Object Lock) from the start.
+    (whether the source has Object Lock) from the start. `pacing` (the run's limits and SlowDown count in
+    this process) applies to the clients.
     """
     source, dest = parse_location(source_url), parse_location(dest_url)
     check_not_overlapping(source, dest, same_endpoint=settings.source.endpoint_url == settings.dest.endpoint_url)
-    clients = make_clients(settings)
+    clients = make_clients(settings, pacing=pacing)
     checked = run_preflight(clients[0], clients[1], source, dest)
     server_side = settings.source.same_account_as(settings.dest)
     quirks = detect_server_quirks(clients[1], dest.bucket) if server_side else ServerQuirks()
     if quirks != ServerQuirks():
-        clients = make_clients(settings, quirks)  # before any copy: built for them, never patched
+        clients = make_clients(settings, quirks, pacing)  # before any copy: built for them, never patched
     request = RunRequest(
         run_id=run_id or new_run_id(), source=str(source), destination=str(dest), delete=delete, dry_run=dry_run,
         source_lock_enabled=checked.source_lock_enabled, job=job, server_quirks=quirks.to_json(),
+        max_requests_per_second=settings.max_requests_per_second, max_bandwidth=settings.max_bandwidth,
     )
     return request, execution_context(settings, request, clients)

@@ -182,6 +182,11 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 return 1
 """
 
+# KEYS: run hash; ARGV: count. Never re-creates the hash of a run that has expired.
+_ADD_SLOWDOWNS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'slowdowns', ARGV[1]) end
+"""
+
 
 def run_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}"
@@ -215,6 +220,7 @@ class Ledger:
         self._write_page_summary = client.register_script(_WRITE_PAGE_SUMMARY)
         self._claim_finalise = client.register_script(_CLAIM_FINALISE)
         self._index_run = client.register_script(_INDEX_RUN)
+        self._add_slowdowns = client.register_script(_ADD_SLOWDOWNS)
 
     @classmethod
     def from_url(cls, url: str, ttl_seconds: int) -> "Ledger":
@@ -295,6 +301,10 @@ class Ledger:
         pairs = [str(item) for name, value in fields.items() for item in (name, value)]
         return self._mark(keys=run_keys(run_id), args=[self.ttl, str(fields.get("state", "")), *pairs]) == 1
 
+    def add_slowdowns(self, run_id: str, count: int) -> None:
+        """503 SlowDown answers the run's requests met (each one, also when its batch is redelivered)."""
+        self._add_slowdowns(keys=[run_key(run_id)], args=[count])
+
     def claim_finalise(self, run_id: str) -> bool:
         """True for exactly one caller once the run has ended: that caller sends `run_finalise`."""
         return self._claim_finalise(keys=run_keys(run_id), args=[self.ttl]) == 1
@@ -360,6 +370,7 @@ class Ledger:
             error=data.get("error"),
             job=request.get("job"),
             max_unprotected_seconds=int(data.get("max_unprotected_ms", 0)) / 1000,
+            slowdowns=int(data.get("slowdowns", 0)),
         )
         for counter in COUNTERS:
             setattr(summary, counter, int(data.get(counter, 0)))

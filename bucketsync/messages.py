@@ -70,6 +70,8 @@ class RunRequest:
     source_lock_enabled: bool = False
     job: str | None = None  # the schedule's name, for scheduled runs
     server_quirks: dict[str, Any] = field(default_factory=dict)  # ServerQuirks.to_json(), decided before any copy
+    max_requests_per_second: float | None = None  # pacing: for all the run's workers together, per endpoint
+    max_bandwidth: int | None = None  # bytes per second through the machines (streamed path)
 
     def plan_options(self, settings: "Settings") -> PlanOptions:
         return PlanOptions(delete=self.delete, lock_check=self.source_lock_enabled and settings.lock_check)

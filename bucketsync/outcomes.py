@@ -128,6 +128,7 @@ class RunSummary:
     lock_set_after_write: int = 0
     changed_since_listing: int = 0
     max_unprotected_seconds: float = 0.0
+    slowdowns: int = 0  # 503 SlowDown answers met (botocore retried them)
     failures: list[dict[str, Any]] = field(default_factory=list)
     vanished_keys: list[dict[str, Any]] = field(default_factory=list)
     lock_refusals: list[dict[str, Any]] = field(default_factory=list)

@@ -69,6 +69,8 @@ def render_text(summary: RunSummary) -> str:
         )
     if summary.changed_since_listing:
         lines.append(f"  changed at the source during the run (newer version copied): {summary.changed_since_listing}")
+    if summary.slowdowns:
+        lines.append(f"  503 SlowDown answers (retried): {summary.slowdowns}")
     if duration is not None:
         lines.append(f"  took {duration:.1f} s")
     for title, items in (("failures", summary.failures), ("lock requests refused", summary.lock_refusals)):

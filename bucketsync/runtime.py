@@ -15,8 +15,9 @@ from typing import Any
 from .context import execution_context as build_execution_context
 from .context import make_clients
 from .execute import ExecutionContext
-from .ledger import Ledger
+from .ledger import Ledger, run_key
 from .messages import RunRequest
+from .pacing import RunPacing
 from .server_quirks import ServerQuirks
 from .settings import Settings, load_settings
 
@@ -29,7 +30,7 @@ def use_settings(settings: Settings) -> None:
     global _settings
     with _lock:
         _settings = settings
-        _clients.cache_clear()
+        _run_clients.cache_clear()
 
 
 def worker_settings() -> Settings:
@@ -40,10 +41,19 @@ def worker_settings() -> Settings:
         return _settings
 
 
-@lru_cache(maxsize=2)
-def _clients(quirks: ServerQuirks) -> tuple[Any, Any]:
-    """The worker's clients, built once per quirk set the runs it serves need (usually one)."""
-    return make_clients(worker_settings(), quirks)
+@lru_cache(maxsize=4)
+def _run_clients(run_id: str, requests_per_second: float | None, bandwidth: int | None, quirks: ServerQuirks) -> tuple:
+    """S3 clients for one run: built for its destination's quirks; they keep its limits with the other
+    workers and count its 503 SlowDown answers."""
+    pacing = run_pacing(ledger(), run_id, requests_per_second, bandwidth)
+    return make_clients(worker_settings(), quirks, pacing)
+
+
+def run_pacing(run_ledger: Ledger, run_id: str, requests_per_second: float | None, bandwidth: int | None) -> RunPacing:
+    return RunPacing.shared(
+        run_ledger.redis, run_key(run_id) + ":pace", run_ledger.ttl, requests_per_second, bandwidth,
+        on_slowdown=lambda: run_ledger.add_slowdowns(run_id, 1),
+    )
 
 
 def redis_patience_seconds() -> float:
@@ -65,5 +75,6 @@ def _ledger(url: str, ttl: int) -> Ledger:
 def execution_context(request: RunRequest) -> ExecutionContext:
     settings = worker_settings()
     with _lock:
-        clients = _clients(ServerQuirks.from_json(request.server_quirks))
+        clients = _run_clients(request.run_id, request.max_requests_per_second, request.max_bandwidth,
+                               ServerQuirks.from_json(request.server_quirks))
     return build_execution_context(settings, request, clients)

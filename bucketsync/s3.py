@@ -17,6 +17,7 @@ from botocore.utils import parse_timestamp
 
 from .errors import SettingsError
 from .model import etag_body
+from .pacing import RunPacing
 from .settings import Settings, SideSettings
 
 NO_SUCH_UPLOAD = "NoSuchUpload"
@@ -55,9 +56,12 @@ def _session(profile: str | None) -> botocore.session.Session:
     return session
 
 
-def make_client(side: SideSettings, settings: Settings, *, declare_checksum_on_copies: bool = False):
+def make_client(
+    side: SideSettings, settings: Settings, pacing: RunPacing | None = None, *, declare_checksum_on_copies: bool = False
+):
     """A thread-safe S3 client for one side; throttling (503 SlowDown) is retried by botocore.
 
+    With `pacing`, the client's requests keep the run's limits and its 503 SlowDown answers are counted.
     `declare_checksum_on_copies`: for a destination server that demands it (server_quirks.py), every
     CopyObject declares a checksum algorithm. Decided before the client is built, so a client in use
     by many threads is never changed.
@@ -88,6 +92,8 @@ def make_client(side: SideSettings, settings: Settings, *, declare_checksum_on_c
         raise SettingsError(str(exc)) from None
     if declare_checksum_on_copies:
         client.meta.events.register("before-sign.s3.CopyObject", _declare_checksum, unique_id="bucketsync-copy-checksum")
+    if pacing is not None:
+        pacing.attach(client)
     return client
 
 

@@ -28,6 +28,7 @@ from . import runtime, s3
 from .context import new_run_id, prepare_run
 from .distributed import start_run
 from .errors import BucketsyncError
+from .job_totals import record_run_end
 from .joblock import JobLocks, lock_seconds
 from .ledger import Ledger
 from .locations import parse_location
@@ -91,7 +92,7 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
 
 
 def finalise_run(run_id: str) -> dict[str, Any]:
-    """A run has ended: release its job's lock and log its totals. Idempotent."""
+    """A run has ended: release its job's lock, add it to the job's metrics and log its totals. Idempotent."""
     ledger = runtime.ledger()
     summary = ledger.summary(run_id)
     if summary is None:
@@ -99,6 +100,7 @@ def finalise_run(run_id: str) -> dict[str, Any]:
     job = summary.job
     if job:
         job_locks(runtime.worker_settings()).release(job, run_id)
+    record_run_end(ledger.redis, summary, ledger.ttl)
     totals = {name: getattr(summary, name) for name in
               ("listed", "copied", "skipped", "lock_updated", "deleted", "failed", "vanished", "bytes_copied")}
     log.info("run %s%s %s: %s", run_id, f" (job {job})" if job else "", summary.state,

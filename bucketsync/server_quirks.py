@@ -64,6 +64,8 @@ def detect_server_quirks(dest_client, bucket: str) -> ServerQuirks:
     return ServerQuirks()
 
 
-def dest_client_for(settings: Settings, quirks: ServerQuirks):
-    """The destination's S3 client, built for its server's quirks."""
-    return s3.make_client(settings.dest, settings, declare_checksum_on_copies=quirks.copy_needs_checksum_declaration)
+def dest_client_for(settings: Settings, quirks: ServerQuirks, pacing=None):
+    """The destination's S3 client, built for its server's quirks (and the run's pacing, if any)."""
+    return s3.make_client(
+        settings.dest, settings, pacing, declare_checksum_on_copies=quirks.copy_needs_checksum_declaration
+    )

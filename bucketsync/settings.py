@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -25,6 +26,20 @@ ENV_PREFIX = "BUCKETSYNC_"
 # BUCKETSYNC_* variables that other modules read themselves (schedules.py, cli.py); every other one must name a
 # setting. Add a name here when new code reads its own variable, or load_settings refuses it.
 VARIABLES_READ_ELSEWHERE = frozenset({"BUCKETSYNC_SCHEDULES", "BUCKETSYNC_SCHEDULES_FILE", "BUCKETSYNC_DEBUG"})
+
+
+BYTE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
+              "kib": 1024, "mib": MiB, "gib": GiB}
+
+
+def parse_byte_rate(text: str) -> int | None:
+    """`12345`, `500KB`, `50MiB`, `1G` (decimal units, or binary with `i`) -> bytes; blank -> no limit."""
+    if text.strip() == "":
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*(?:/s)?\s*", text)
+    if not match or match.group(2).lower() not in BYTE_UNITS:
+        raise ValueError(f"expected a number of bytes such as 1048576, 500KB or 50MiB, got {text!r}")
+    return int(float(match.group(1)) * BYTE_UNITS[match.group(2).lower()])
 
 
 class SideSettings(BaseModel):
@@ -109,6 +124,24 @@ class Settings(BaseSettings):
     stalled_after_seconds: int = Field(900, ge=2, le=7 * 24 * 3600, description="no progress this long: the run shows as stalled")
     visibility_timeout: int = Field(3600, ge=2, le=24 * 3600)
     task_time_limit: int = Field(3000, ge=1, le=24 * 3600)
+
+    # Pacing (pacing.py): per run; in a distributed run, for all workers together
+    max_requests_per_second: float | None = Field(
+        None, gt=0, le=1_000_000, description="S3 requests per second toward each endpoint (default: no limit)"
+    )
+    max_bandwidth: int | None = Field(
+        None, ge=1, description="object bytes per second streamed through bucketsync, e.g. 50MiB (default: no limit)"
+    )
+
+    @field_validator("max_bandwidth", mode="before")
+    @classmethod
+    def _bandwidth_with_unit(cls, value: Any) -> Any:
+        return parse_byte_rate(value) if isinstance(value, str) else value
+
+    @field_validator("max_requests_per_second", mode="before")
+    @classmethod
+    def _blank_is_no_limit(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip() == "" else value
 
     @field_validator("broker_url")
     @classmethod

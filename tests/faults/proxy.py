@@ -14,8 +14,9 @@ Faults come from rules (`on(...)`, matched in order, each `times` times) and fro
 (`chaos(slowdown=…, reset=…)`) applied to requests no rule took. A rule can also run a callback after
 moto answered and before the client sees the answer (`after=`): the tests change the source there,
 "between listing and copy". `strip_headers` removes response headers (e.g. the lock fields HEAD leaves
-out for credentials without s3:GetObjectRetention). Counts of what was served are in `counts`, and
-every request with the status it was answered (None: reset) in `exchanges`, in the order answered.
+out for credentials without s3:GetObjectRetention). Counts of what was served are in `counts`;
+every request with the status it was answered (None: reset) in `exchanges`, in the order answered; each
+request's arrival time and sizes in `seen` (request rates and bandwidth are measured from it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import random
 import socket
 import struct
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -87,6 +89,17 @@ class Request:
 
 
 @dataclass
+class Seen:
+    """One request as it arrived (monotonic time), and how much it carried each way."""
+
+    at: float
+    operation: str
+    request_bytes: int
+    response_bytes: int = 0
+    status: int = 0
+
+
+@dataclass
 class Response:
     status: int
     reason: str
@@ -130,6 +143,7 @@ class FaultProxy:
     seed: int = 6
     counts: Counter = field(default_factory=Counter)
     exchanges: list[Exchange] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)  # every request, in order of arrival
     rules: list[Rule] = field(default_factory=list)
     slowdown_share: float = 0.0
     reset_share: float = 0.0
@@ -165,6 +179,7 @@ class FaultProxy:
             self.rules.clear()
             self.counts.clear()
             self.exchanges.clear()
+            self.seen.clear()
             self.slowdown_share = self.reset_share = 0.0
             self.held.clear()
             self._release.set()  # let anything still held go
@@ -228,6 +243,7 @@ class FaultProxy:
             self.exchanges.append(Exchange(request, status))
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        arrived = time.monotonic()
         request = Request(
             method=handler.command,
             target=handler.path,
@@ -236,6 +252,9 @@ class FaultProxy:
         )
         action, rule = self._decide(request)
         self._count("requests", f"op:{request.operation}", f"action:{action}")
+        seen = Seen(arrived, request.operation, len(request.body))
+        with self._lock:
+            self.seen.append(seen)
         if action == "slowdown":
             self._count("slowdown")
             self._answer(handler, request, 503, "Slow Down", s3_error_body("SlowDown", "Please reduce your request rate."))
@@ -264,6 +283,7 @@ class FaultProxy:
             return
         if rule is not None and rule.after is not None:
             rule.after(request, response)
+        seen.response_bytes, seen.status = len(response.body), response.status
         if rule is not None and rule.strip_headers:
             response.headers = [
                 (name, value) for name, value in response.headers

@@ -33,8 +33,8 @@ def interpolate(value: str, env: dict[str, str]) -> str:
     return VARIABLE.sub(one, value)
 
 
-def test_the_four_services(compose):
-    assert set(compose["services"]) == {"redis", "worker", "beat", "flower"}
+def test_the_five_services(compose):
+    assert set(compose["services"]) == {"redis", "worker", "beat", "flower", "exporter"}
 
 
 def test_redis_needs_a_password_keeps_an_aof_never_evicts_and_is_not_published(compose):
@@ -79,8 +79,16 @@ def test_flower_is_read_only_behind_basic_auth_and_on_localhost(compose):
     assert flower["ports"] and all(port.startswith("127.0.0.1:") for port in flower["ports"])
 
 
+def test_the_exporter_is_on_the_compose_network_and_localhost_only_without_s3_credentials(compose):
+    exporter = compose["services"]["exporter"]
+    assert exporter["command"][:2] == ["bucketsync", "exporter"]
+    assert "env_file" not in exporter  # it reads Redis only
+    assert exporter["ports"] and all(port.startswith("127.0.0.1:") for port in exporter["ports"])
+    assert all(interpolate(port, {}).endswith(":9808") for port in exporter["ports"])
+
+
 def test_every_service_gets_the_broker_with_the_password_from_the_env_file(compose):
-    for name in ("worker", "beat", "flower"):
+    for name in ("worker", "beat", "flower", "exporter"):
         service = compose["services"][name]
         assert service["image"] == "bucketsync:local" and service["build"] == "."
         assert service["depends_on"]["redis"]["condition"] == "service_healthy"

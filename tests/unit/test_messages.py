@@ -60,4 +60,4 @@ def test_task_messages_carry_only_json_and_no_settings():
     assert RunRequest.from_json(json.loads(json.dumps(request.to_json()))) == request
     assert PageTask.from_json(json.loads(json.dumps(task.to_json()))) == task
     assert set(request.to_json()) == {"run_id", "source", "destination", "delete", "dry_run", "source_lock_enabled", "job",
-                                     "server_quirks"}
+                                     "server_quirks", "max_requests_per_second", "max_bandwidth"}
