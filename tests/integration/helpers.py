@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import ACCESS_KEY, SECRET_KEY, MotoServer, run_cli
+from conftest import MotoServer, run_cli
 
 MiB = 1024 * 1024
 
@@ -102,11 +102,14 @@ def seed(client, bucket: str, seeds: list[Seed], prefix: str = "") -> None:
 
 
 def put_multipart(
-    client, bucket: str, key: str, size: int, part_size: int, *, lock: Seed | None = None, **args
+    client, bucket: str, key: str, size: int, part_size: int, *, lock: Seed | None = None,
+    tags: dict[str, str] | None = None, **args
 ) -> str:
-    """Upload `size` bytes in parts of `part_size`, then set `lock`'s lock state; returns the ETag (`"…-N"`).
+    """Upload `size` bytes in parts of `part_size`, then set `tags` and `lock`'s lock state; returns the
+    ETag (`"…-N"`).
 
-    The lock is set after completion: moto ignores lock arguments on CreateMultipartUpload.
+    Tags and lock are set after completion: moto and Ceph RGW ignore lock arguments on
+    CreateMultipartUpload, and RGW ignores x-amz-tagging there too.
     """
     data = os.urandom(size)
     upload = client.create_multipart_upload(Bucket=bucket, Key=key, **args)
@@ -119,6 +122,10 @@ def put_multipart(
     done = client.complete_multipart_upload(
         Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
     )
+    if tags:
+        client.put_object_tagging(
+            Bucket=bucket, Key=key, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
+        )
     if lock is not None and lock.mode:
         client.put_object_retention(
             Bucket=bucket, Key=key, Retention={"Mode": lock.mode, "RetainUntilDate": lock.retain_until}
@@ -144,7 +151,7 @@ def object_state(client, bucket: str, key: str) -> dict[str, Any]:
     """What an object is, as a replica must reproduce it: bytes, headers, metadata, tags, lock."""
     head = client.head_object(Bucket=bucket, Key=key)
     body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    tags = client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+    tags = client.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])  # RGW: no TagSet when untagged
     until = head.get("ObjectLockRetainUntilDate")
     if until is not None and until <= datetime.now(timezone.utc):
         until = None  # an expired retention protects nothing and is not carried over
@@ -196,17 +203,22 @@ def cli_env(
     source: MotoServer,
     dest: MotoServer | None = None,
     *,
-    source_keys: tuple[str, str] = (ACCESS_KEY, SECRET_KEY),
+    source_keys: tuple[str, str] | None = None,
     dest_keys: tuple[str, str] | None = None,
     **extra: str,
 ) -> dict[str, str]:
-    """BUCKETSYNC_* variables for a subprocess: per-side endpoint, keys and region, plus `extra`."""
+    """BUCKETSYNC_* variables for a subprocess: per-side endpoint, keys and region, plus `extra`.
+
+    Each side's keys are its server's own unless given; the destination is the source's server unless given.
+    """
+    if dest is None:
+        dest, dest_keys = source, dest_keys or source_keys
     env = {}
-    for side, server, keys in (("SOURCE", source, source_keys), ("DEST", dest or source, dest_keys or source_keys)):
+    for side, server, keys in (("SOURCE", source, source_keys), ("DEST", dest, dest_keys)):
         env[f"BUCKETSYNC_{side}__ENDPOINT_URL"] = server.url
-        env[f"BUCKETSYNC_{side}__ACCESS_KEY_ID"] = keys[0]
-        env[f"BUCKETSYNC_{side}__SECRET_ACCESS_KEY"] = keys[1]
-        env[f"BUCKETSYNC_{side}__REGION"] = "us-east-1"
+        env[f"BUCKETSYNC_{side}__ACCESS_KEY_ID"] = keys[0] if keys else server.access_key
+        env[f"BUCKETSYNC_{side}__SECRET_ACCESS_KEY"] = keys[1] if keys else server.secret_key
+        env[f"BUCKETSYNC_{side}__REGION"] = server.region
     env.update({f"BUCKETSYNC_{name.upper()}": value for name, value in extra.items()})
     return env
 
