@@ -105,6 +105,7 @@ class CephRGW:
     root: Path
     access_key: str = RGW_ACCESS_KEY
     secret_key: str = RGW_SECRET_KEY
+    region: str = "us-east-1"
     name: str = "rgw"
     started_in: float = 0.0
     pids: dict[str, int] = field(default_factory=dict)
@@ -115,7 +116,7 @@ class CephRGW:
             endpoint_url=self.url,
             aws_access_key_id=access_key or self.access_key,
             aws_secret_access_key=secret_key or self.secret_key,
-            region_name="us-east-1",
+            region_name=self.region,
             config=Config(retries={"mode": "standard", "max_attempts": 5}, s3={"addressing_style": "path"}),
         )
 
