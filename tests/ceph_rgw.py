@@ -85,6 +85,9 @@ bluestore_fsck_on_mount = false
 osd_memory_target = {1024**3}
 memstore_device_bytes = {8 * 1024**3}
 debug_ms = 0
+# Faster map updates: radosgw creates its pools one after another on first start.
+paxos_propose_interval = 0.1
+paxos_min_wait = 0.01
 
 [client.rgw.a]
 rgw_frontends = beast endpoint=127.0.0.1:{rgw_port}
