@@ -124,12 +124,17 @@ class CephRGW:
         )
 
     def stop(self) -> None:
-        """Stop the daemons this cluster started, by PID, radosgw first; then remove its directory."""
-        for name in ("client.rgw.a", "osd.0", "mon.a"):
-            pid = self.pids.pop(name, None)
-            if pid is not None:
-                terminate(pid)
+        """Stop the daemons this cluster started, by PID; then remove its directory."""
+        stop_daemons(self.pids)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def stop_daemons(pids: dict[str, int]) -> None:
+    """Stop the daemons named in `pids` (emptying it), radosgw first and the mon last."""
+    for name in ("client.rgw.a", "osd.0", "mon.a"):
+        pid = pids.pop(name, None)
+        if pid is not None:
+            terminate(pid)
 
 
 def terminate(pid: int, timeout: float = 15.0) -> None:
@@ -254,12 +259,6 @@ class _Cluster:
         self.run("radosgw-admin", "user", "create", "--uid", "bucketsync-tests", "--display-name", "bucketsync tests",
                  "--access-key", RGW_ACCESS_KEY, "--secret", RGW_SECRET_KEY, daemon="client.rgw.a")
 
-    def stop(self) -> None:
-        for name in ("client.rgw.a", "osd.0", "mon.a"):
-            pid = self.pids.pop(name, None)
-            if pid is not None:
-                terminate(pid)
-
 
 def start_ceph_rgw(objectstore: str = "bluestore", timeout: float = 180.0) -> CephRGW:
     """Start mon, OSD and radosgw; return once the S3 user can list buckets. Stops what it started on failure."""
@@ -279,7 +278,7 @@ def start_ceph_rgw(objectstore: str = "bluestore", timeout: float = 180.0) -> Ce
         client = server.client()
         cluster.wait_for("client.rgw.a", lambda: _lists_buckets(client), 30, "the S3 user cannot list buckets")
     except BaseException:
-        cluster.stop()
+        stop_daemons(cluster.pids)
         shutil.rmtree(root, ignore_errors=True)
         raise
     server.started_in = time.monotonic() - began
