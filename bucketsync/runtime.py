@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from typing import Any
 
 from .context import execution_context as build_execution_context
 from .context import make_clients

@@ -1,5 +1,10 @@
 """Real parts, started once per test run and always stopped: a moto S3 server (two, for cross-endpoint
-runs) and a redis-server on free ports. Each test gets fresh buckets and a clean environment."""
+runs), a single-node Ceph with radosgw, and a redis-server on free ports. Each test gets fresh buckets and
+a clean environment.
+
+The contract tests take the `s3_server` fixture and run once per S3 server: moto, Ceph RGW, and an S3
+endpoint the operator names with BUCKETSYNC_TEST_S3_* variables (see external_s3.py).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,15 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
+
+from ceph_rgw import CephRGW, start_ceph_rgw
+from external_s3 import ExternalS3, ExternalS3Error, external_s3_from
 
 ACCESS_KEY = "testing-access"
 SECRET_KEY = "testing-secret-do-not-leak-7f3a"
@@ -58,15 +66,19 @@ def stop(process: subprocess.Popen) -> None:
 class MotoServer:
     url: str
     port: int
-    process: subprocess.Popen
+    process: subprocess.Popen | None
+    access_key: str = ACCESS_KEY
+    secret_key: str = SECRET_KEY
+    region: str = "us-east-1"
+    name: str = "moto"
 
-    def client(self, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY):
+    def client(self, access_key: str | None = None, secret_key: str | None = None):
         return boto3.client(
             "s3",
             endpoint_url=self.url,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-            region_name="us-east-1",
+            aws_access_key_id=access_key or self.access_key,
+            aws_secret_access_key=secret_key or self.secret_key,
+            region_name=self.region,
             config=Config(retries={"mode": "standard", "max_attempts": 5}),
         )
 
@@ -96,6 +108,63 @@ def other_moto_server() -> Iterator[MotoServer]:
     server = start_moto()
     yield server
     stop(server.process)
+
+
+def with_keys(server, access_key: str, secret_key: str):
+    """The same server reached with other credentials (moto takes any keys)."""
+    return replace(server, access_key=access_key, secret_key=secret_key)
+
+
+@pytest.fixture(scope="session")
+def rgw_server() -> Iterator[CephRGW]:
+    """Ceph RGW 16.2 (mon, OSD, radosgw), started on first use and stopped by PID at the end of the run."""
+    server = start_ceph_rgw()
+    print(f"\nCeph RGW ready at {server.url} in {server.started_in:.1f} s", file=sys.stderr)
+    yield server
+    server.stop()
+
+
+# Read before clean_environ strips BUCKETSYNC_* variables; never passed on to a bucketsync process.
+try:
+    EXTERNAL_S3: ExternalS3 | None = external_s3_from(os.environ)
+    EXTERNAL_S3_ERROR = ""
+except ExternalS3Error as error:
+    EXTERNAL_S3, EXTERNAL_S3_ERROR = None, str(error)
+
+
+def pytest_configure(config) -> None:
+    if EXTERNAL_S3_ERROR:
+        raise pytest.UsageError(EXTERNAL_S3_ERROR)
+
+S3_SERVERS = ["moto", "rgw"] + (["external"] if EXTERNAL_S3 else [])
+
+
+@pytest.fixture(scope="session")
+def external_server() -> ExternalS3:
+    if EXTERNAL_S3 is None:
+        raise RuntimeError("no external S3 server: set BUCKETSYNC_TEST_S3_ENDPOINT_URL and its keys")
+    return EXTERNAL_S3
+
+
+@pytest.fixture(params=S3_SERVERS)
+def s3_server(request):
+    """The S3 server a contract test runs against, one test id per server: moto, rgw (and external).
+
+    A test pins one server with `@pytest.mark.parametrize("s3_server", ["moto"], indirect=True)`.
+    """
+    return request.getfixturevalue(f"{request.param}_server")
+
+
+def create_bucket(client, bucket: str, *, object_lock: bool = False) -> str:
+    """A bucket in the client's region (outside us-east-1, S3 wants a LocationConstraint)."""
+    args: dict = {"Bucket": bucket}
+    if object_lock:
+        args["ObjectLockEnabledForBucket"] = True
+    region = client.meta.region_name
+    if region and region != "us-east-1":
+        args["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    client.create_bucket(**args)
+    return bucket
 
 
 @dataclass
@@ -158,26 +227,24 @@ def s3(moto_server):
 def locked_buckets(s3):
     """A fresh (source, destination) pair of buckets, both with Object Lock."""
     source, dest = unique_bucket("src"), unique_bucket("dst")
-    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
-    s3.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
+    create_bucket(s3, source, object_lock=True)
+    create_bucket(s3, dest, object_lock=True)
     return source, dest
 
 
-def side_env(server: MotoServer, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY) -> dict:
+def side_env(server: MotoServer, access_key: str | None = None, secret_key: str | None = None) -> dict:
     return {
         "endpoint_url": server.url,
-        "access_key_id": access_key,
-        "secret_access_key": secret_key,
-        "region": "us-east-1",
+        "access_key_id": access_key or server.access_key,
+        "secret_access_key": secret_key or server.secret_key,
+        "region": server.region,
     }
 
 
-def set_side_env(monkeypatch, side: str, server: MotoServer, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY):
+def set_side_env(monkeypatch, side: str, server: MotoServer, access_key: str | None = None, secret_key: str | None = None):
     prefix = f"BUCKETSYNC_{side.upper()}__"
-    monkeypatch.setenv(prefix + "ENDPOINT_URL", server.url)
-    monkeypatch.setenv(prefix + "ACCESS_KEY_ID", access_key)
-    monkeypatch.setenv(prefix + "SECRET_ACCESS_KEY", secret_key)
-    monkeypatch.setenv(prefix + "REGION", "us-east-1")
+    for name, value in side_env(server, access_key, secret_key).items():
+        monkeypatch.setenv(prefix + name.upper(), value)
 
 
 def bucketsync_env(extra: dict | None = None) -> dict:

@@ -6,6 +6,7 @@ compare_buckets of the integration helpers, both reading moto directly, never th
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import time
 from collections.abc import Iterator
 
@@ -55,7 +56,7 @@ def other_proxy(other_proxy_session) -> Iterator[FaultProxy]:
 
 def through(proxy: FaultProxy, server: MotoServer) -> MotoServer:
     """The server as bucketsync sees it: its address is the proxy's."""
-    return MotoServer(url=proxy.url, port=proxy.port, process=server.process)
+    return replace(server, url=proxy.url, port=proxy.port)
 
 
 def worker_env(moto_server, proxy: FaultProxy, broker_url: str, **extra: str) -> dict[str, str]:

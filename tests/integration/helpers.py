@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 
-from conftest import ACCESS_KEY, SECRET_KEY, MotoServer, run_cli
+from conftest import MotoServer, run_cli
 
 MiB = 1024 * 1024
 
@@ -54,7 +55,7 @@ class Seed:
     def put_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {**self.headers, "Metadata": self.metadata}
         if self.tags:
-            args["Tagging"] = urlencode(self.tags)
+            args["Tagging"] = urlencode(self.tags, quote_via=quote)  # RGW takes "+" literally: spaces as %20
         if self.mode:
             args["ObjectLockMode"] = self.mode
             args["ObjectLockRetainUntilDate"] = self.retain_until
@@ -97,16 +98,34 @@ def fixture_set() -> list[Seed]:
 
 
 def seed(client, bucket: str, seeds: list[Seed], prefix: str = "") -> None:
+    """Write `seeds`. A retention already in the past is written as it is where the server takes it (moto);
+    where it is refused (Ceph RGW, like AWS, answers InvalidArgument) it is written to run out two seconds
+    later, and seed returns once it has: either way the source then holds an expired retention."""
+    expires_at = None
     for item in seeds:
-        client.put_object(Bucket=bucket, Key=prefix + item.key, Body=item.body, **item.put_args())
+        args = item.put_args()
+        try:
+            client.put_object(Bucket=bucket, Key=prefix + item.key, Body=item.body, **args)
+        except client.exceptions.ClientError as error:
+            expired = item.retain_until is not None and item.retain_until <= datetime.now(timezone.utc)
+            if not expired or error.response.get("Error", {}).get("Code") != "InvalidArgument":
+                raise
+            expires_at = (datetime.now(timezone.utc) + timedelta(seconds=3)).replace(microsecond=0)
+            args["ObjectLockRetainUntilDate"] = expires_at
+            client.put_object(Bucket=bucket, Key=prefix + item.key, Body=item.body, **args)
+    if expires_at is not None:
+        time.sleep(max(0.0, (expires_at - datetime.now(timezone.utc)).total_seconds()) + 0.5)
 
 
 def put_multipart(
-    client, bucket: str, key: str, size: int, part_size: int, *, lock: Seed | None = None, **args
+    client, bucket: str, key: str, size: int, part_size: int, *, lock: Seed | None = None,
+    tags: dict[str, str] | None = None, **args
 ) -> str:
-    """Upload `size` bytes in parts of `part_size`, then set `lock`'s lock state; returns the ETag (`"…-N"`).
+    """Upload `size` bytes in parts of `part_size`, then set `tags` and `lock`'s lock state; returns the
+    ETag (`"…-N"`).
 
-    The lock is set after completion: moto ignores lock arguments on CreateMultipartUpload.
+    Tags and lock are set after completion: moto and Ceph RGW ignore lock arguments on
+    CreateMultipartUpload, and RGW ignores x-amz-tagging there too.
     """
     data = os.urandom(size)
     upload = client.create_multipart_upload(Bucket=bucket, Key=key, **args)
@@ -116,16 +135,21 @@ def put_multipart(
             Bucket=bucket, Key=key, UploadId=upload["UploadId"], PartNumber=number, Body=data[start : start + part_size]
         )
         parts.append({"PartNumber": number, "ETag": result["ETag"]})
-    done = client.complete_multipart_upload(
+    client.complete_multipart_upload(
         Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
     )
+    etag = client.head_object(Bucket=bucket, Key=key)["ETag"]  # RGW answers CompleteMultipartUpload with ETag ""
+    if tags:
+        client.put_object_tagging(
+            Bucket=bucket, Key=key, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
+        )
     if lock is not None and lock.mode:
         client.put_object_retention(
             Bucket=bucket, Key=key, Retention={"Mode": lock.mode, "RetainUntilDate": lock.retain_until}
         )
     if lock is not None and lock.legal_hold:
         client.put_object_legal_hold(Bucket=bucket, Key=key, LegalHold={"Status": "ON"})
-    return done["ETag"]
+    return etag
 
 
 # ---------------------------------------------------------------- reading and comparing
@@ -144,7 +168,7 @@ def object_state(client, bucket: str, key: str) -> dict[str, Any]:
     """What an object is, as a replica must reproduce it: bytes, headers, metadata, tags, lock."""
     head = client.head_object(Bucket=bucket, Key=key)
     body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    tags = client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+    tags = client.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])  # RGW: no TagSet when untagged
     until = head.get("ObjectLockRetainUntilDate")
     if until is not None and until <= datetime.now(timezone.utc):
         until = None  # an expired retention protects nothing and is not carried over
@@ -196,17 +220,22 @@ def cli_env(
     source: MotoServer,
     dest: MotoServer | None = None,
     *,
-    source_keys: tuple[str, str] = (ACCESS_KEY, SECRET_KEY),
+    source_keys: tuple[str, str] | None = None,
     dest_keys: tuple[str, str] | None = None,
     **extra: str,
 ) -> dict[str, str]:
-    """BUCKETSYNC_* variables for a subprocess: per-side endpoint, keys and region, plus `extra`."""
+    """BUCKETSYNC_* variables for a subprocess: per-side endpoint, keys and region, plus `extra`.
+
+    Each side's keys are its server's own unless given; the destination is the source's server unless given.
+    """
+    if dest is None:
+        dest, dest_keys = source, dest_keys or source_keys
     env = {}
-    for side, server, keys in (("SOURCE", source, source_keys), ("DEST", dest or source, dest_keys or source_keys)):
+    for side, server, keys in (("SOURCE", source, source_keys), ("DEST", dest, dest_keys)):
         env[f"BUCKETSYNC_{side}__ENDPOINT_URL"] = server.url
-        env[f"BUCKETSYNC_{side}__ACCESS_KEY_ID"] = keys[0]
-        env[f"BUCKETSYNC_{side}__SECRET_ACCESS_KEY"] = keys[1]
-        env[f"BUCKETSYNC_{side}__REGION"] = "us-east-1"
+        env[f"BUCKETSYNC_{side}__ACCESS_KEY_ID"] = keys[0] if keys else server.access_key
+        env[f"BUCKETSYNC_{side}__SECRET_ACCESS_KEY"] = keys[1] if keys else server.secret_key
+        env[f"BUCKETSYNC_{side}__REGION"] = server.region
     env.update({f"BUCKETSYNC_{name.upper()}": value for name, value in extra.items()})
     return env
 

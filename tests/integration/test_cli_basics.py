@@ -37,7 +37,7 @@ def test_debug_logs_what_the_run_does(moto_server, s3, locked_buckets, how):
     done = run_cli(*args, env=env)
 
     assert done.returncode == 0, done.stderr
-    assert f"DEBUG bucketsync.cli: run " in done.stderr and f"s3://{source}" in done.stderr
+    assert "DEBUG bucketsync.cli: run " in done.stderr and f"s3://{source}" in done.stderr
 
 
 def test_no_debug_output_by_default(moto_server, s3, locked_buckets):

@@ -1,4 +1,7 @@
-"""Errors that stop a run before any write: `bucketsync sync` exits 2 with one line on stderr, no traceback."""
+"""Errors that stop a run before any write: `bucketsync sync` exits 2 with one line on stderr, no traceback.
+
+Preflight errors (missing buckets, unreachable endpoints, rejected keys, a destination without Object Lock)
+are part of the contract and run on each S3 server; errors found before any request only on moto."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port, run_cli, start_moto, stop, unique_bucket
+from conftest import create_bucket, free_port, run_cli, start_moto, stop, unique_bucket
 
 from .helpers import USAGE_AS_INTERNAL, Seed, check_error_exit, cli_env, expect_cli, in_days, list_keys, seed
 
@@ -34,49 +37,62 @@ def strict_moto():
     stop(server.process)
 
 
-def test_missing_source_bucket(moto_server, locked_buckets):
-    _, dest = locked_buckets
-    result = run_cli("sync", "s3://no-such-source-bucket", f"s3://{dest}", env=cli_env(moto_server))
-    check_error_exit(result, "source bucket 'no-such-source-bucket' does not exist")
+@pytest.fixture
+def server_buckets(s3_server):
+    """A fresh pair of buckets with Object Lock on the contract's S3 server."""
+    client = s3_server.client()
+    return tuple(create_bucket(client, unique_bucket(stem), object_lock=True) for stem in ("src", "dst"))
 
 
-def test_missing_destination_bucket(moto_server, locked_buckets):
-    source, _ = locked_buckets
-    result = run_cli("sync", f"s3://{source}", "s3://no-such-dest-bucket", env=cli_env(moto_server))
-    check_error_exit(result, "destination bucket 'no-such-dest-bucket' does not exist")
+def test_missing_source_bucket(s3_server, server_buckets):
+    _, dest = server_buckets
+    missing = unique_bucket("no-such-source")
+    result = run_cli("sync", f"s3://{missing}", f"s3://{dest}", env=cli_env(s3_server))
+    check_error_exit(result, f"source bucket {missing!r} does not exist")
+
+
+def test_missing_destination_bucket(s3_server, server_buckets):
+    source, _ = server_buckets
+    missing = unique_bucket("no-such-dest")
+    result = run_cli("sync", f"s3://{source}", f"s3://{missing}", env=cli_env(s3_server))
+    check_error_exit(result, f"destination bucket {missing!r} does not exist")
 
 
 @pytest.mark.parametrize("side", ["source", "dest"])
-def test_unreachable_endpoint(moto_server, locked_buckets, side):
-    source, dest = locked_buckets
+def test_unreachable_endpoint(s3_server, server_buckets, side):
+    source, dest = server_buckets
     closed = f"http://127.0.0.1:{free_port()}"
-    env = cli_env(moto_server, MAX_ATTEMPTS="1", CONNECT_TIMEOUT="2")
+    env = cli_env(s3_server, MAX_ATTEMPTS="1", CONNECT_TIMEOUT="2")
     env[f"BUCKETSYNC_{side.upper()}__ENDPOINT_URL"] = closed
     result = run_cli("sync", f"s3://{source}", f"s3://{dest}", env=env)
     check_error_exit(result, f"cannot reach the {'source' if side == 'source' else 'destination'} endpoint")
 
 
 @pytest.mark.parametrize("side", ["source", "dest"])
-def test_credentials_rejected(moto_server, strict_moto, side):
-    server, (source, dest) = strict_moto
+def test_credentials_rejected(request, s3_server, side):
+    if s3_server.name == "moto":  # moto checks keys only when told to; the source must pass on another
+        server, (source, dest) = request.getfixturevalue("strict_moto")
+        trusting = s3_server
+    else:
+        server = trusting = s3_server
+        source, dest = request.getfixturevalue("server_buckets")
     env = cli_env(server)
     env[f"BUCKETSYNC_{side.upper()}__ACCESS_KEY_ID"] = "AKIAUNKNOWNTOTHESERVER"
     env[f"BUCKETSYNC_{side.upper()}__SECRET_ACCESS_KEY"] = "wrong-secret"
-    if side == "dest":  # the source must pass: give it keys on an ordinary server
-        env = {**env, **{k: v for k, v in cli_env(moto_server).items() if k.startswith("BUCKETSYNC_SOURCE__")}}
-        source = unique_bucket("auth-ok")
-        moto_server.client().create_bucket(Bucket=source)
+    if side == "dest":  # the source must pass: keys the server knows, on a bucket the keys can read
+        env = {**env, **{k: v for k, v in cli_env(trusting).items() if k.startswith("BUCKETSYNC_SOURCE__")}}
+        source = create_bucket(trusting.client(), unique_bucket("auth-ok"))
     result = run_cli("sync", f"s3://{source}", f"s3://{dest}", env=env)
     name = "source" if side == "source" else "destination"
     check_error_exit(result, name, "credentials rejected")
 
 
-def test_destination_without_object_lock(moto_server, s3, locked_buckets):
-    source, _ = locked_buckets
-    plain = unique_bucket("nolock")
-    s3.create_bucket(Bucket=plain)
+def test_destination_without_object_lock(s3_server, server_buckets):
+    source, _ = server_buckets
+    s3 = s3_server.client()
+    plain = create_bucket(s3, unique_bucket("nolock"))
     seed(s3, source, [Seed("locked.txt", b"x", mode="GOVERNANCE", retain_until=in_days(1))])
-    result = run_cli("sync", f"s3://{source}", f"s3://{plain}", env=cli_env(moto_server))
+    result = run_cli("sync", f"s3://{source}", f"s3://{plain}", env=cli_env(s3_server))
     check_error_exit(result, f"source bucket {source!r} has Object Lock", f"destination bucket {plain!r} does not")
     assert list_keys(s3, plain) == {}  # preflight comes before any write
 

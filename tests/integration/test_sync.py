@@ -1,4 +1,5 @@
-"""`bucketsync sync` on one endpoint (server-side copy) against a real moto server, run as an operator runs it."""
+"""`bucketsync sync` on one endpoint (server-side copy), run as an operator runs it: the contract, against
+each S3 server (moto, Ceph RGW, and an external one when named); moto-only tests say why."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import unique_bucket
+from conftest import create_bucket, unique_bucket
 
 from .helpers import (
     MiB,
@@ -27,17 +28,21 @@ from .helpers import (
 
 pytestmark = pytest.mark.integration
 
+@pytest.fixture
+def s3(s3_server):
+    return s3_server.client()
+
 
 @pytest.fixture
 def report_path(tmp_path):
     return tmp_path / "report.json"
 
 
-def test_fixture_set_replicates_with_headers_tags_and_locks(moto_server, s3, locked_buckets, report_path):
+def test_fixture_set_replicates_with_headers_tags_and_locks(s3_server, s3, locked_buckets, report_path):
     source, dest = locked_buckets
     seeds = fixture_set()
     seed(s3, source, seeds)
-    env = cli_env(moto_server)
+    env = cli_env(s3_server)
 
     first = sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=report_path)
 
@@ -59,7 +64,7 @@ def test_fixture_set_replicates_with_headers_tags_and_locks(moto_server, s3, loc
     assert compare_buckets(s3, source, s3, dest) == []
 
 
-def test_prefix_to_prefix(moto_server, s3, locked_buckets, report_path):
+def test_prefix_to_prefix(s3_server, s3, locked_buckets, report_path):
     source, dest = locked_buckets
     inside = [
         Seed("one.txt", b"one", mode="GOVERNANCE", retain_until=in_days(2), tags={"k": "v"}),
@@ -72,7 +77,7 @@ def test_prefix_to_prefix(moto_server, s3, locked_buckets, report_path):
     seed(s3, source, [Seed("outside.txt", b"not under a/"), Seed("ab/not-a-prefix-match.txt", b"near miss")])
     seed(s3, dest, [Seed("kept-outside-b.txt", b"the destination's own")])
 
-    result = sync(f"s3://{source}/a", f"s3://{dest}/b", "--delete", env=cli_env(moto_server), report_path=report_path)
+    result = sync(f"s3://{source}/a", f"s3://{dest}/b", "--delete", env=cli_env(s3_server), report_path=report_path)
 
     assert result.returncode == 0, explain(result)
     assert compare_buckets(s3, source, s3, dest, src_prefix="a/", dst_prefix="b/") == []
@@ -84,7 +89,7 @@ def test_prefix_to_prefix(moto_server, s3, locked_buckets, report_path):
     assert result.report["destination"] == f"s3://{dest}/b/"
 
 
-def test_large_objects_server_side_keep_metadata_tags_and_part_layout(moto_server, s3, locked_buckets, report_path):
+def test_large_objects_server_side_keep_metadata_tags_and_part_layout(s3_server, s3, locked_buckets, report_path):
     """20 MiB above an 8 MiB threshold goes through UploadPartCopy; a multipart source keeps its layout."""
     source, dest = locked_buckets
     described = {
@@ -99,21 +104,21 @@ def test_large_objects_server_side_keep_metadata_tags_and_part_layout(moto_serve
         metadata=described["Metadata"], tags={"size": "20MiB", "path": "server side"},
     )])
     multipart_etag = put_multipart(
-        s3, source, "big/multi part.bin", 20 * MiB, 5 * MiB, Tagging="layout=4x5MiB",
+        s3, source, "big/multi part.bin", 20 * MiB, 5 * MiB, tags={"layout": "4x5MiB"},
         lock=Seed("", b"", mode="COMPLIANCE", retain_until=in_days(3)), **described,
     )
     assert s3.head_object(Bucket=source, Key="big/multi part.bin")["ObjectLockMode"] == "COMPLIANCE"
     multipart_source = object_state(s3, source, "big/multi part.bin")
     assert multipart_source["tags"] and multipart_source["Metadata"] and multipart_source["ContentType"]
     assert multipart_etag.endswith('-4"')
-    env = cli_env(moto_server, MULTIPART_THRESHOLD=str(8 * MiB), MULTIPART_CHUNKSIZE=str(5 * MiB))
+    env = cli_env(s3_server, MULTIPART_THRESHOLD=str(8 * MiB), MULTIPART_CHUNKSIZE=str(5 * MiB))
 
     first = sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=report_path)
 
     assert first.returncode == 0, explain(first)
     assert first.report["copied"] == 2
     assert first.report["bytes_copied"] == 40 * MiB
-    # moto ignores lock arguments on CreateMultipartUpload: the read-back set them.
+    # moto and RGW ignore lock arguments on CreateMultipartUpload: the read-back set them.
     assert first.report["lock_set_after_write"] == 2
     assert compare_buckets(s3, source, s3, dest) == []
     dest_etags = etags(s3, dest)
@@ -129,7 +134,30 @@ def test_large_objects_server_side_keep_metadata_tags_and_part_layout(moto_serve
     assert etags(s3, dest)["big/multi part.bin"] == etags(s3, source)["big/multi part.bin"]
 
 
-def test_lock_changes_propagate_without_copying(moto_server, s3, locked_buckets, report_path):
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"MULTIPART_THRESHOLD": str(8 * MiB), "MULTIPART_CHUNKSIZE": str(5 * MiB)}],
+    ids=["copy-object", "multipart-copy"],
+)
+def test_multipart_object_arrives_with_metadata_and_tags(s3_server, s3, locked_buckets, report_path, settings):
+    """Issue 12: a 20 MiB multipart-uploaded object with tags and metadata arrives with both, whichever
+    write path carries it (Ceph RGW ignores x-amz-tagging on CreateMultipartUpload); a report that says
+    "copied" must be true."""
+    source, dest = locked_buckets
+    put_multipart(
+        s3, source, "big/tagged.bin", 20 * MiB, 5 * MiB, tags={"kind": "big", "size": "20MiB"},
+        Metadata={"owner": "ops", "origin": "issue 12"}, ContentType="application/octet-stream",
+        CacheControl="no-store", lock=Seed("", b"", mode="GOVERNANCE", retain_until=in_days(2)),
+    )
+    assert object_state(s3, source, "big/tagged.bin")["tags"] == [("kind", "big"), ("size", "20MiB")]
+
+    result = sync(f"s3://{source}", f"s3://{dest}", env=cli_env(s3_server, **settings), report_path=report_path)
+
+    assert result.returncode == 0 and result.report["copied"] == 1, explain(result)
+    assert compare_buckets(s3, source, s3, dest) == []
+
+
+def test_lock_changes_propagate_without_copying(s3_server, s3, locked_buckets, report_path):
     source, dest = locked_buckets
     seed(s3, source, [
         Seed("extend.txt", b"extend me", mode="GOVERNANCE", retain_until=in_days(1)),
@@ -140,7 +168,7 @@ def test_lock_changes_propagate_without_copying(moto_server, s3, locked_buckets,
         Seed("upgrade.txt", b"to compliance", mode="GOVERNANCE", retain_until=in_days(1)),
         Seed("lock-later.txt", b"locked after the first run"),
     ])
-    env = cli_env(moto_server)
+    env = cli_env(s3_server)
     assert sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=report_path).report["copied"] == 7
     dest_versions = {key: s3.head_object(Bucket=dest, Key=key)["VersionId"] for key in list_keys(s3, dest)}
 
@@ -150,7 +178,10 @@ def test_lock_changes_propagate_without_copying(moto_server, s3, locked_buckets,
     )
     s3.put_object_legal_hold(Bucket=source, Key="hold-on.txt", LegalHold={"Status": "ON"})
     s3.put_object_legal_hold(Bucket=source, Key="hold-off.txt", LegalHold={"Status": "OFF"})
-    s3.put_object_retention(Bucket=source, Key="upgrade.txt", Retention={"Mode": "COMPLIANCE", "RetainUntilDate": in_days(5)})
+    s3.put_object_retention(  # a mode change needs the bypass (RGW enforces it, as AWS does)
+        Bucket=source, Key="upgrade.txt", Retention={"Mode": "COMPLIANCE", "RetainUntilDate": in_days(5)},
+        BypassGovernanceRetention=True,
+    )
     s3.put_object_retention(Bucket=source, Key="lock-later.txt", Retention={"Mode": "GOVERNANCE", "RetainUntilDate": in_days(5)})
 
     result = sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=report_path)
@@ -167,19 +198,22 @@ def test_lock_changes_propagate_without_copying(moto_server, s3, locked_buckets,
     assert again.report["lock_updated"] == 0 and again.report["copied"] == 0
 
 
-def test_shortening_and_downgrade_requests_are_refused_and_reported(moto_server, s3, locked_buckets, report_path):
-    """moto does not enforce retention rules, so the destination can be given a stronger lock than the source."""
+def test_shortening_and_downgrade_requests_are_refused_and_reported(s3_server, s3, locked_buckets, report_path):
+    """The destination is given a stronger lock than the source by hand; the sync keeps it and says so."""
     source, dest = locked_buckets
     seed(s3, source, [
         Seed("shorter.txt", b"source retention ends first", mode="GOVERNANCE", retain_until=in_days(2)),
         Seed("weaker.txt", b"source asks for GOVERNANCE", mode="GOVERNANCE", retain_until=in_days(2)),
         Seed("fine.txt", b"in step", mode="COMPLIANCE", retain_until=in_days(2)),
     ])
-    env = cli_env(moto_server)
+    env = cli_env(s3_server)
     assert sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=report_path).returncode == 0
     longer = in_days(30)
     s3.put_object_retention(Bucket=dest, Key="shorter.txt", Retention={"Mode": "GOVERNANCE", "RetainUntilDate": longer})
-    s3.put_object_retention(Bucket=dest, Key="weaker.txt", Retention={"Mode": "COMPLIANCE", "RetainUntilDate": longer})
+    s3.put_object_retention(
+        Bucket=dest, Key="weaker.txt", Retention={"Mode": "COMPLIANCE", "RetainUntilDate": longer},
+        BypassGovernanceRetention=True,
+    )
 
     result = sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=report_path)
 
@@ -196,8 +230,8 @@ def test_shortening_and_downgrade_requests_are_refused_and_reported(moto_server,
     assert compare_object(s3, source, "fine.txt", s3, dest, "fine.txt") == []
 
 
-def test_expired_source_retention_is_not_applied_and_counted(moto_server, s3, locked_buckets, report_path):
-    """moto accepts a past retain-until date on PutObject, which gives a source with an expired retention."""
+def test_expired_source_retention_is_not_applied_and_counted(s3_server, s3, locked_buckets, report_path):
+    """seed() gives the source expired retentions (see its docstring for how, per server)."""
     source, dest = locked_buckets
     past = datetime(2020, 1, 1, tzinfo=timezone.utc)
     seed(s3, source, [
@@ -205,24 +239,31 @@ def test_expired_source_retention_is_not_applied_and_counted(moto_server, s3, lo
         Seed("expired-held.txt", b"hold outlives retention", mode="GOVERNANCE", retain_until=past, legal_hold=True),
     ])
 
-    result = sync(f"s3://{source}", f"s3://{dest}", env=cli_env(moto_server), report_path=report_path)
+    result = sync(f"s3://{source}", f"s3://{dest}", env=cli_env(s3_server), report_path=report_path)
 
     assert result.returncode == 0, explain(result)
     assert result.report["copied"] == 2 and result.report["failed"] == 0
     assert result.report["retention_expired"] == 2
-    assert "ObjectLockMode" not in s3.head_object(Bucket=dest, Key="expired.txt")
+    # No retention in force at the destination. (RGW's CopyObject carries the source's expired retention
+    # along, whatever the request says; a date in the past protects nothing.)
+    assert not _retention_in_force(s3.head_object(Bucket=dest, Key="expired.txt"))
     held = s3.head_object(Bucket=dest, Key="expired-held.txt")
-    assert "ObjectLockMode" not in held and held["ObjectLockLegalHoldStatus"] == "ON"
+    assert not _retention_in_force(held) and held["ObjectLockLegalHoldStatus"] == "ON"
 
 
-def test_delete_places_delete_markers_and_keeps_locked_versions(moto_server, s3, locked_buckets, report_path):
+def _retention_in_force(head: dict) -> bool:
+    until = head.get("ObjectLockRetainUntilDate")
+    return "ObjectLockMode" in head and until is not None and until > datetime.now(timezone.utc)
+
+
+def test_delete_places_delete_markers_and_keeps_locked_versions(s3_server, s3, locked_buckets, report_path):
     source, dest = locked_buckets
     seed(s3, source, [Seed("keep.txt", b"keep")])
     seed(s3, dest, [
         Seed("stale.txt", b"gone from the source"),
         Seed("stale-locked.txt", b"locked, gone from the source", mode="GOVERNANCE", retain_until=in_days(2)),
     ])
-    env = cli_env(moto_server)
+    env = cli_env(s3_server)
 
     without = sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=report_path)
     assert without.returncode == 0, explain(without)
@@ -243,13 +284,13 @@ def test_delete_places_delete_markers_and_keeps_locked_versions(moto_server, s3,
     assert head["ObjectLockMode"] == "GOVERNANCE"
 
 
-def test_dry_run_writes_nothing_but_counts_everything(moto_server, s3, locked_buckets, report_path):
+def test_dry_run_writes_nothing_but_counts_everything(s3_server, s3, locked_buckets, report_path):
     source, dest = locked_buckets
     seed(s3, source, [
         Seed("synced.txt", b"already there", mode="GOVERNANCE", retain_until=in_days(1)),
         Seed("held.txt", b"already there", legal_hold=True),
     ])
-    env = cli_env(moto_server)
+    env = cli_env(s3_server)
     assert sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=report_path).report["copied"] == 2
     seed(s3, source, [Seed("new.txt", b"twelve bytes"), Seed("new-locked.txt", b"x", mode="COMPLIANCE", retain_until=in_days(1))])
     seed(s3, dest, [Seed("stale.txt", b"would be deleted")])
@@ -273,14 +314,14 @@ def test_dry_run_writes_nothing_but_counts_everything(moto_server, s3, locked_bu
     assert {key: _lock_fields(s3, dest, key) for key in list_keys(s3, dest)} == before_locks
 
 
-def test_report_json_fields_match_the_buckets(moto_server, s3, locked_buckets, report_path):
+def test_report_json_fields_match_the_buckets(s3_server, s3, locked_buckets, report_path):
     source, dest = locked_buckets
     seeds = fixture_set()[:6]
     seed(s3, source, seeds)
     seed(s3, dest, [Seed("extra.txt", b"destination only")])
     started = datetime.now(timezone.utc) - timedelta(seconds=1)
 
-    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=cli_env(moto_server), report_path=report_path)
+    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=cli_env(s3_server), report_path=report_path)
 
     assert result.returncode == 0, explain(result)
     report = result.report
@@ -312,16 +353,16 @@ def _version_ids(listing: dict) -> set[tuple[str, str]]:
     return {(item["Key"], item["VersionId"]) for item in listing.get("Versions", []) + listing.get("DeleteMarkers", [])}
 
 
-def test_unlocked_buckets_replicate_too(moto_server, s3, report_path):
+def test_unlocked_buckets_replicate_too(s3_server, s3, report_path):
     """No Object Lock on either side: no lock checks, plain CopyObject pinned with CopySourceIfMatch."""
     source, dest = unique_bucket("plain-src"), unique_bucket("plain-dst")
-    s3.create_bucket(Bucket=source)
-    s3.create_bucket(Bucket=dest)
+    create_bucket(s3, source)
+    create_bucket(s3, dest)
     seeds = [item for item in fixture_set() if not item.mode and not item.legal_hold]
     seeds += [Seed(f"awkward/{item.key}", item.body, tags=item.tags, headers=item.headers, metadata=item.metadata)
               for item in fixture_set() if item.mode]
     seed(s3, source, seeds)
-    env = cli_env(moto_server)
+    env = cli_env(s3_server)
 
     first = sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=report_path)
     second = sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=report_path)
@@ -333,13 +374,13 @@ def test_unlocked_buckets_replicate_too(moto_server, s3, report_path):
 
 
 @pytest.mark.parametrize("source_locked", [True, False], ids=["locked-source", "unlocked-source"])
-def test_destination_with_default_retention(moto_server, s3, report_path, source_locked):
+def test_destination_with_default_retention(s3_server, s3, report_path, source_locked):
     """Objects without a lock of their own get the destination bucket's default (S3 semantics); explicit
     source retention wins over it. moto, like S3 for uploads, demands a checksum header on every write
     into such a bucket, CopyObject included, even one without lock arguments."""
     source, dest = unique_bucket("dsrc"), unique_bucket("ddst")
-    s3.create_bucket(Bucket=source, **({"ObjectLockEnabledForBucket": True} if source_locked else {}))
-    s3.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
+    create_bucket(s3, source, object_lock=source_locked)
+    create_bucket(s3, dest, object_lock=True)
     s3.put_object_lock_configuration(Bucket=dest, ObjectLockConfiguration={
         "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
     })
@@ -347,7 +388,7 @@ def test_destination_with_default_retention(moto_server, s3, report_path, source
     if source_locked:
         seeds.append(Seed("explicit.txt", b"its own lock", mode="COMPLIANCE", retain_until=in_days(3)))
     seed(s3, source, seeds)
-    env = cli_env(moto_server)
+    env = cli_env(s3_server)
 
     first = sync(f"s3://{source}", f"s3://{dest}", env=env, report_path=report_path)
 
@@ -369,7 +410,7 @@ def test_destination_with_default_retention(moto_server, s3, report_path, source
         assert "dest_retention_kept" in second.report["lock_refusals"][0]["reason"]
 
 
-def test_many_small_pages_merge_join_with_delete(moto_server, s3, locked_buckets, report_path):
+def test_many_small_pages_merge_join_with_delete(s3_server, s3, locked_buckets, report_path):
     """Listing pages of 2 keys on both sides: the merge-join must pair keys across page boundaries."""
     source, dest = locked_buckets
     seeds = [Seed(f"k{index:02d}", f"object {index}".encode(), legal_hold=index % 3 == 0) for index in range(9)]
@@ -382,7 +423,7 @@ def test_many_small_pages_merge_join_with_delete(moto_server, s3, locked_buckets
         Seed("z-extra", b"after every source key"),
     ])
 
-    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=cli_env(moto_server, PAGE_SIZE="2"),
+    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=cli_env(s3_server, PAGE_SIZE="2"),
                   report_path=report_path)
 
     assert result.returncode == 0, explain(result)
