@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from .execute import ExecutionContext
+from .filters import Filters
 from .locations import check_not_overlapping, parse_location
 from .messages import RunRequest
 from .pacing import RunPacing
@@ -49,7 +50,7 @@ def execution_context(settings: Settings, request: RunRequest, clients: tuple[An
 
 def prepare_run(
     settings: Settings, source_url: str, dest_url: str, *, delete: bool = False, dry_run: bool = False,
-    job: str | None = None, run_id: str | None = None, pacing: RunPacing | None = None,
+    job: str | None = None, run_id: str | None = None, pacing: RunPacing | None = None, filters: Filters = Filters(),
 ) -> tuple[RunRequest, ExecutionContext]:
     """Parse and check a run, then describe it; raises UsageError / SettingsError / PreflightError.
 
@@ -69,5 +70,6 @@ def prepare_run(
         run_id=run_id or new_run_id(), source=str(source), destination=str(dest), delete=delete, dry_run=dry_run,
         source_lock_enabled=checked.source_lock_enabled, job=job, server_quirks=quirks.to_json(),
         max_requests_per_second=settings.max_requests_per_second, max_bandwidth=settings.max_bandwidth,
+        filters=filters.to_json(),
     )
     return request, execution_context(settings, request, clients)

@@ -60,4 +60,18 @@ def test_task_messages_carry_only_json_and_no_settings():
     assert RunRequest.from_json(json.loads(json.dumps(request.to_json()))) == request
     assert PageTask.from_json(json.loads(json.dumps(task.to_json()))) == task
     assert set(request.to_json()) == {"run_id", "source", "destination", "delete", "dry_run", "source_lock_enabled", "job",
-                                     "server_quirks", "max_requests_per_second", "max_bandwidth"}
+                                     "server_quirks", "max_requests_per_second", "max_bandwidth", "filters"}
+
+
+def test_filters_travel_in_order_as_json():
+    from bucketsync.filters import Filter, Filters
+    from bucketsync.messages import ScheduledJob
+
+    chosen = Filters((Filter("exclude", "logs/*"), Filter("include", "logs/keep/*")))
+    request = RunRequest(run_id="r", source="s3://a/", destination="s3://b/", filters=chosen.to_json())
+    wire = json.loads(json.dumps(request.to_json()))
+    assert wire["filters"] == [["exclude", "logs/*"], ["include", "logs/keep/*"]]
+    assert RunRequest.from_json(wire).key_filters == chosen
+    assert RunRequest.from_json({k: v for k, v in wire.items() if k != "filters"}).key_filters == Filters()  # older submitter
+    job = ScheduledJob("nightly", "s3://a/", "s3://b/", filters=chosen.to_json())
+    assert ScheduledJob.from_json(json.loads(json.dumps(job.to_json()))) == job
