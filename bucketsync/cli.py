@@ -185,6 +185,13 @@ def sync(
     ),
     exclude: ExcludePatterns = None,
     include: IncludePatterns = None,
+    storage_class: Optional[str] = typer.Option(
+        None, metavar="CLASS", help="storage class of every copy, e.g. STANDARD_IA (default: each keeps its source's)"
+    ),
+    sse: Optional[str] = typer.Option(
+        None, metavar="AES256|aws:kms", help="server-side encryption of every copy (SSE-C keys: BUCKETSYNC_*__SSE_C_KEY)"
+    ),
+    sse_kms_key_id: Optional[str] = typer.Option(None, metavar="ID", help="the KMS key for --sse aws:kms"),
 ) -> None:
     """Replicate SRC into DST with metadata, tags and Object Lock state."""
     from .context import prepare_run
@@ -204,7 +211,8 @@ def sync(
     filters = filters_given(exclude, include, sys.argv)
     pacing = RunPacing.local(settings.max_requests_per_second, settings.max_bandwidth)
     request, ctx = prepare_run(
-        settings, source, destination, delete=delete, dry_run=dry_run, pacing=pacing, filters=filters
+        settings, source, destination, delete=delete, dry_run=dry_run, pacing=pacing, filters=filters,
+        storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
     )
     log.debug("run %s: %s -> %s, %s", request.run_id, request.source, request.destination,
               "distributed" if settings.broker_url else "embedded")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from .copy_options import check_choices
+from .errors import UsageError
 from .execute import ExecutionContext
 from .filters import Filters
 from .locations import check_not_overlapping, parse_location
@@ -45,12 +47,14 @@ def execution_context(settings: Settings, request: RunRequest, clients: tuple[An
         server_side=settings.source.same_account_as(settings.dest),
         source_lock_enabled=request.source_lock_enabled,
         dry_run=request.dry_run,
+        copy_options=request.copy_options(settings),
     )
 
 
 def prepare_run(
     settings: Settings, source_url: str, dest_url: str, *, delete: bool = False, dry_run: bool = False,
     job: str | None = None, run_id: str | None = None, pacing: RunPacing | None = None, filters: Filters = Filters(),
+    storage_class: str | None = None, sse: str | None = None, sse_kms_key_id: str | None = None,
 ) -> tuple[RunRequest, ExecutionContext]:
     """Parse and check a run, then describe it; raises UsageError / SettingsError / PreflightError.
 
@@ -58,6 +62,10 @@ def prepare_run(
     (whether the source has Object Lock) from the start. `pacing` (the run's limits and SlowDown count in
     this process) applies to the clients.
     """
+    try:
+        check_choices(storage_class, sse, sse_kms_key_id, dest_sse_c=settings.dest.sse_c_key is not None)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     source, dest = parse_location(source_url), parse_location(dest_url)
     check_not_overlapping(source, dest, same_endpoint=settings.source.endpoint_url == settings.dest.endpoint_url)
     clients = make_clients(settings, pacing=pacing)
@@ -70,6 +78,6 @@ def prepare_run(
         run_id=run_id or new_run_id(), source=str(source), destination=str(dest), delete=delete, dry_run=dry_run,
         source_lock_enabled=checked.source_lock_enabled, job=job, server_quirks=quirks.to_json(),
         max_requests_per_second=settings.max_requests_per_second, max_bandwidth=settings.max_bandwidth,
-        filters=filters.to_json(),
+        filters=filters.to_json(), storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
     )
     return request, execution_context(settings, request, clients)

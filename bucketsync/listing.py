@@ -34,7 +34,10 @@ class Page:
 
 
 def entry_from_listing(location: Location, item: dict) -> ObjectEntry:
-    return ObjectEntry(key=location.relative_key(item["Key"]), size=item["Size"], etag=item["ETag"])
+    return ObjectEntry(
+        key=location.relative_key(item["Key"]), size=item["Size"], etag=item["ETag"],
+        storage_class=item.get("StorageClass"), last_modified=item.get("LastModified"),
+    )
 
 
 def list_page(
