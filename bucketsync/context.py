@@ -36,6 +36,13 @@ def make_clients(
     return make_client(settings.source, settings, pacing), dest_client_for(settings, quirks, pacing)
 
 
+def uses_sse_c(settings: Settings) -> bool:
+    """SSE-C objects are copied streamed (GET with the source's key, upload with the destination's), never
+    server-side: Ceph RGW 16.2 answers CopyObject of an SSE-C source with NotImplemented and refuses the
+    copy-source key on UploadPartCopy, while GET, PutObject and UploadPart with SSE-C work everywhere."""
+    return settings.source.sse_c_key is not None or settings.dest.sse_c_key is not None
+
+
 def execution_context(settings: Settings, request: RunRequest, clients: tuple[Any, Any]) -> ExecutionContext:
     source_client, dest_client = clients
     return ExecutionContext(
@@ -44,7 +51,7 @@ def execution_context(settings: Settings, request: RunRequest, clients: tuple[An
         source=parse_location(request.source),
         dest=parse_location(request.destination),
         settings=settings,
-        server_side=settings.source.same_account_as(settings.dest),
+        server_side=settings.source.same_account_as(settings.dest) and not uses_sse_c(settings),
         source_lock_enabled=request.source_lock_enabled,
         dry_run=request.dry_run,
         copy_options=request.copy_options(settings),

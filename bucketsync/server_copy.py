@@ -13,7 +13,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from . import s3
-from .copy_plan import CopyPlan, copy_method, plan_copy
+from .copy_plan import CopyPlan, copy_method, part_ranges, plan_copy
 from .execution_context import ActionTrace, ExecutionContext
 from .lock_write import WrittenVersion
 from .lockrules import write_lock_args
@@ -91,6 +91,8 @@ def _copy_version(
     answer = _copy_object(
         ctx, rel_key, version.version_id, version.etag, write_lock_args(version.lock, ctx.now()), version.storage_class
     )
+    if _encryption_ignored(ctx, answer):
+        return _copy_in_parts(ctx, rel_key, version, _one_part(version), notes)
     return WrittenVersion(
         key=ctx.dest.absolute_key(rel_key),
         version_id=answer.get("VersionId"),
@@ -112,10 +114,27 @@ def _copy_object(
     )
 
 
+def _encryption_ignored(ctx: ExecutionContext, answer: dict) -> bool:
+    """Whether CopyObject wrote the copy without the `--sse` it was asked for. Ceph RGW 16.2 ignores
+    x-amz-server-side-encryption on CopyObject (the copy is stored unencrypted and the answer names no
+    encryption) but applies it on CreateMultipartUpload; AWS applies it and says so in the answer."""
+    return ctx.copy_options.sse is not None and answer.get("ServerSideEncryption") != ctx.copy_options.sse
+
+
+def _one_part(version: SourceVersion) -> CopyPlan:
+    """The whole object as one UploadPartCopy (CopyObject's own limit, 5 GiB, holds for it too)."""
+    return CopyPlan("server_side", "multipart", version.size, part_size=max(version.size, 1),
+                    parts=part_ranges(version.size, max(version.size, 1)))
+
+
 def _copy_listed_object(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, notes: tuple[str, ...]) -> WrittenVersion:
     """A single-part object of an unlocked source, copied without a HEAD: pinned by its listed ETag."""
     dst_key = ctx.dest.absolute_key(rel_key)
     answer = _copy_object(ctx, rel_key, None, entry.etag, {}, entry.storage_class)
+    if _encryption_ignored(ctx, answer):
+        version = read_source_version(ctx.source_client, ctx.source.bucket, ctx.source.absolute_key(rel_key),
+                                      ctx.copy_options.source_reads())
+        return _copy_in_parts(ctx, rel_key, version, _one_part(version), notes)
     new_version_id = answer.get("VersionId")
     size = entry.size
     copied_etag = answer.get("CopyObjectResult", {}).get("ETag")
