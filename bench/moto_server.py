@@ -11,7 +11,8 @@ continuation tokens. Every other request is moto's own. Every tool in W5 lists t
 --preload creates BUCKET with COUNT 0-byte objects named like bench/data.py's empty_objects before the
 server starts (seeding 400,000 objects over HTTP would take 20 minutes here); +SECONDS moves their
 LastModified that far ahead, so a destination is newer than its source (aws s3 sync and s5cmd then
-copy nothing).
+copy nothing). `BUCKET=COUNT@STEM` names them STEM0000000, STEM0000001, … instead (the bucket may be
+preloaded several times, e.g. `src=100000@logs/ --preload src=1000@data/`).
 """
 
 from __future__ import annotations
@@ -80,12 +81,15 @@ models.S3Backend.list_objects_v2 = list_objects_v2
 
 def preload(spec: str) -> None:
     bucket, _, rest = spec.partition("=")
+    rest, _, stem = rest.partition("@")
     count, _, shift = rest.partition("+")
     backend = models.s3_backends["123456789012"]["aws"]
-    backend.create_bucket(bucket, "us-east-1")
+    if bucket not in backend.buckets:
+        backend.create_bucket(bucket, "us-east-1")
     ahead = timedelta(seconds=float(shift or 0))
     for index in range(int(count)):
-        key = backend.put_object(bucket, f"p{index % 50:02d}/empty-{index:07d}", b"", disable_notification=True)
+        name = f"{stem}{index:07d}" if stem else f"p{index % 50:02d}/empty-{index:07d}"
+        key = backend.put_object(bucket, name, b"", disable_notification=True)
         if ahead:
             key.last_modified = key.last_modified + ahead
 

@@ -25,10 +25,11 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     lockrules | locations | filters           pure core: lock decisions; s3:// URLs; --exclude/--include;
       | keyspace                              key ranges and split points
     model | settings                          pure core: object values; all configuration
+    copy_options                              pure core: storage class and encryption of copies
     errors                                    the exception tree
 
-The pure core (model, plan, lockrules, locations, outcomes, messages, copy_plan, filters, history, keyspace)
-imports no S3, Redis or Celery code.
+The pure core (model, plan, lockrules, locations, outcomes, messages, copy_plan, filters, history, keyspace,
+copy_options) imports no S3, Redis or Celery code.
 """
 
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ import threading
 import traceback
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,6 +25,9 @@ from . import report, s3
 from .errors import BucketsyncError, UsageError
 from .outcomes import RunSummary
 from .settings import load_settings
+
+if TYPE_CHECKING:
+    from .filters import Filters
 
 HELP = (
     "Replicate S3 buckets with their Object Lock state (retention, legal hold), metadata and tags: "
@@ -126,6 +129,30 @@ SourceProfile = Annotated[Optional[str], typer.Option(help="AWS profile for the 
 DestProfile = Annotated[Optional[str], typer.Option(help="AWS profile for the destination")]
 
 
+ExcludePatterns = Annotated[
+    Optional[list[str]],
+    typer.Option("--exclude", metavar="PATTERN", help="leave out keys matching PATTERN (relative to the prefix; "
+                 "* any characters, ? one, [...] a set); repeatable, the last matching --exclude/--include wins"),
+]
+IncludePatterns = Annotated[
+    Optional[list[str]],
+    typer.Option("--include", metavar="PATTERN", help="take part again: keys matching PATTERN that an earlier "
+                 "--exclude left out; repeatable"),
+]
+
+
+def filters_given(exclude: list[str] | None, include: list[str] | None, argv: list[str]) -> "Filters":
+    """The --exclude / --include options in command-line order (Typer keeps the two lists apart, and the
+    last matching filter wins), recovered from argv and checked against what Typer parsed."""
+    from .filters import filters_from_argv
+
+    filters = filters_from_argv(argv)
+    for kind, parsed in (("exclude", exclude or []), ("include", include or [])):
+        if [rule.pattern for rule in filters.rules if rule.kind == kind] != list(parsed):
+            raise UsageError(f"cannot tell the order of the --exclude/--include options: write each as --{kind} PATTERN")
+    return filters
+
+
 def side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile) -> dict:
     return {
         "source": {"endpoint_url": source_endpoint_url, "profile": source_profile},
@@ -156,6 +183,15 @@ def sync(
     max_bandwidth: Optional[str] = typer.Option(
         None, metavar="BYTES", help="object bytes per second streamed through bucketsync, e.g. 50MiB (BUCKETSYNC_MAX_BANDWIDTH)"
     ),
+    exclude: ExcludePatterns = None,
+    include: IncludePatterns = None,
+    storage_class: Optional[str] = typer.Option(
+        None, metavar="CLASS", help="storage class of every copy, e.g. STANDARD_IA (default: each keeps its source's)"
+    ),
+    sse: Optional[str] = typer.Option(
+        None, metavar="AES256|aws:kms", help="server-side encryption of every copy (SSE-C keys: BUCKETSYNC_*__SSE_C_KEY)"
+    ),
+    sse_kms_key_id: Optional[str] = typer.Option(None, metavar="ID", help="the KMS key for --sse aws:kms"),
 ) -> None:
     """Replicate SRC into DST with metadata, tags and Object Lock state."""
     from .context import prepare_run
@@ -172,8 +208,12 @@ def sync(
         raise UsageError("--detach needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
     if metrics_textfile and (detach or dry_run):
         raise UsageError("--metrics-textfile records a run that copies and ends here: not with --detach or --dry-run")
+    filters = filters_given(exclude, include, sys.argv)
     pacing = RunPacing.local(settings.max_requests_per_second, settings.max_bandwidth)
-    request, ctx = prepare_run(settings, source, destination, delete=delete, dry_run=dry_run, pacing=pacing)
+    request, ctx = prepare_run(
+        settings, source, destination, delete=delete, dry_run=dry_run, pacing=pacing, filters=filters,
+        storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
+    )
     log.debug("run %s: %s -> %s, %s", request.run_id, request.source, request.destination,
               "distributed" if settings.broker_url else "embedded")
     if settings.broker_url:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from .copy_options import check_choices
+from .errors import UsageError
 from .execute import ExecutionContext
+from .filters import Filters
 from .locations import check_not_overlapping, parse_location
 from .messages import RunRequest
 from .pacing import RunPacing
@@ -33,6 +36,13 @@ def make_clients(
     return make_client(settings.source, settings, pacing), dest_client_for(settings, quirks, pacing)
 
 
+def uses_sse_c(settings: Settings) -> bool:
+    """SSE-C objects are copied streamed (GET with the source's key, upload with the destination's), never
+    server-side: Ceph RGW 16.2 answers CopyObject of an SSE-C source with NotImplemented and refuses the
+    copy-source key on UploadPartCopy, while GET, PutObject and UploadPart with SSE-C work everywhere."""
+    return settings.source.sse_c_key is not None or settings.dest.sse_c_key is not None
+
+
 def execution_context(settings: Settings, request: RunRequest, clients: tuple[Any, Any]) -> ExecutionContext:
     source_client, dest_client = clients
     return ExecutionContext(
@@ -41,15 +51,17 @@ def execution_context(settings: Settings, request: RunRequest, clients: tuple[An
         source=parse_location(request.source),
         dest=parse_location(request.destination),
         settings=settings,
-        server_side=settings.source.same_account_as(settings.dest),
+        server_side=settings.source.same_account_as(settings.dest) and not uses_sse_c(settings),
         source_lock_enabled=request.source_lock_enabled,
         dry_run=request.dry_run,
+        copy_options=request.copy_options(settings),
     )
 
 
 def prepare_run(
     settings: Settings, source_url: str, dest_url: str, *, delete: bool = False, dry_run: bool = False,
-    job: str | None = None, run_id: str | None = None, pacing: RunPacing | None = None,
+    job: str | None = None, run_id: str | None = None, pacing: RunPacing | None = None, filters: Filters = Filters(),
+    storage_class: str | None = None, sse: str | None = None, sse_kms_key_id: str | None = None,
 ) -> tuple[RunRequest, ExecutionContext]:
     """Parse and check a run, then describe it; raises UsageError / SettingsError / PreflightError.
 
@@ -57,6 +69,10 @@ def prepare_run(
     (whether the source has Object Lock) from the start. `pacing` (the run's limits and SlowDown count in
     this process) applies to the clients.
     """
+    try:
+        check_choices(storage_class, sse, sse_kms_key_id, dest_sse_c=settings.dest.sse_c_key is not None)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     source, dest = parse_location(source_url), parse_location(dest_url)
     check_not_overlapping(source, dest, same_endpoint=settings.source.endpoint_url == settings.dest.endpoint_url)
     clients = make_clients(settings, pacing=pacing)
@@ -69,5 +85,6 @@ def prepare_run(
         run_id=run_id or new_run_id(), source=str(source), destination=str(dest), delete=delete, dry_run=dry_run,
         source_lock_enabled=checked.source_lock_enabled, job=job, server_quirks=quirks.to_json(),
         max_requests_per_second=settings.max_requests_per_second, max_bandwidth=settings.max_bandwidth,
+        filters=filters.to_json(), storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
     )
     return request, execution_context(settings, request, clients)

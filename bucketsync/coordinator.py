@@ -39,31 +39,41 @@ BACKPRESSURE_COUNTDOWN = 2.0
 class PlannedPage:
     """One source page, listed and planned against its slice of the destination."""
 
-    entries: list[ObjectEntry]
+    entries: list[ObjectEntry]  # the keys the filters include
     actions: list[PlannedAction]
     next_token: str | None
-    last_key: str | None
-
-    @property
-    def is_last(self) -> bool:
-        return self.next_token is None
+    last_key: str | None  # where the next page starts (after a skipped excluded prefix: its end)
+    is_last: bool
+    excluded: int = 0  # source keys listed and excluded by the filters
 
 
 def list_and_plan(ctx: ExecutionContext, settings: Settings, request: RunRequest, task: PageTask) -> PlannedPage:
     """List the source page and its slice of the destination, and plan the page. Raises on listing errors."""
     # The destination's slice starts after the previous page's last key: its first page is listed
     # while the source page is, and only the pages after it wait for the source's last key.
+    filters = request.key_filters
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bucketsync-dest-listing") as pool:
         first_dest_page = pool.submit(
-            list_page, ctx.dest_client, ctx.dest, page_size=settings.page_size, start_after=task.start_after
+            list_page, ctx.dest_client, ctx.dest, page_size=settings.page_size, start_after=task.start_after,
+            filters=filters,
         )
-        source_page = list_page(ctx.source_client, ctx.source, page_size=settings.page_size, token=task.token)
-        dest_pages = pages_from(ctx.dest_client, ctx.dest, first_dest_page.result(), page_size=settings.page_size)
-    is_last = source_page.next_token is None
-    last_key = source_page.entries[-1].key if source_page.entries else task.start_after
+        # Without a token (the first page, or the page after a skipped prefix) the source starts after start_after.
+        source_page = list_page(
+            ctx.source_client, ctx.source, page_size=settings.page_size, token=task.token, start_after=task.start_after,
+            filters=filters,
+        )
+        dest_pages = pages_from(
+            ctx.dest_client, ctx.dest, first_dest_page.result(), page_size=settings.page_size, filters=filters
+        )
+    is_last = source_page.is_last
+    # Every destination key after start_after and up to last_key is this page's; after a skip, the keys up
+    # to the end of the skipped prefix are all excluded, so the next page's slice may start after it.
+    last_key = source_page.skip_to or source_page.last_key or task.start_after
     dest_entries = dest_range_for_page(entries_of(dest_pages), None if is_last else last_key)
     actions = list(plan(source_page.entries, dest_entries, request.plan_options(settings)))
-    return PlannedPage(source_page.entries, actions, source_page.next_token, last_key)
+    return PlannedPage(
+        source_page.entries, actions, source_page.next_token, last_key, is_last, excluded=source_page.excluded
+    )
 
 
 def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
@@ -101,7 +111,7 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
     batches = batches_of(work, settings.batch_size, settings.batch_max_bytes)
     registered = ledger.register_page(
         run_id, task.page, batches=batches, listed=len(page.entries), skipped=len(page.actions) - len(work),
-        token=page.next_token, last_key=page.last_key, is_last=page.is_last, finished_at=utc_now_iso(),
+        excluded=page.excluded, token=page.next_token, last_key=page.last_key, is_last=page.is_last, finished_at=utc_now_iso(),
     )
     if registered == REGISTERED_BEFORE:
         return result | {"result": "page registered by another coordinator: it publishes the batches"}
@@ -111,4 +121,4 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
     ledger.mark_published(run_id, task.page)
     if not page.is_last:
         publish_page(request, task.next(page.next_token, page.last_key))
-    return result | {"listed": len(page.entries), "objects": len(work), "batches": len(batches)}
+    return result | {"listed": len(page.entries), "excluded": page.excluded, "objects": len(work), "batches": len(batches)}

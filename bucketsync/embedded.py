@@ -66,14 +66,16 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
     tally = RunTally(new_summary(request, "embedded"))
     notify = (lambda: on_progress(tally.summary)) if on_progress else (lambda: None)
 
+    filters = request.key_filters  # excluded keys, on either side, are never planned: not copied, checked or deleted
+
     def source_entries() -> Iterator[ObjectEntry]:
-        pages = iter_pages(ctx.source_client, ctx.source, page_size=settings.page_size)
+        pages = iter_pages(ctx.source_client, ctx.source, page_size=settings.page_size, filters=filters)
         for page in _listed("source", prefetched(pages)):
-            tally.add_listed(len(page.entries))
+            tally.add_listed(len(page.entries), page.excluded)
             yield from page.entries
             notify()
 
-    dest_pages = iter_pages(ctx.dest_client, ctx.dest, page_size=settings.page_size)
+    dest_pages = iter_pages(ctx.dest_client, ctx.dest, page_size=settings.page_size, filters=filters)
     dest_entries = (entry for page in _listed("destination", prefetched(dest_pages)) for entry in page.entries)
     in_flight = threading.BoundedSemaphore(settings.concurrency * 4)
     broken: list[BaseException] = []  # what escaped a copy thread: a bug, never an object's failure

@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import s3
 from .execution_context import ActionTrace, ExecutionContext
+from .copy_options import NOT_IN_ACTIVE_TIER
 from .lock_write import apply_lock, settle_lock
 from .lockrules import decide_lock
 from .model import LockState, same_etag
@@ -44,6 +45,10 @@ def execute(ctx: ExecutionContext, action: PlannedAction) -> ObjectOutcome:
     try:
         return handlers[action.kind](ctx, action, trace)
     except (ClientError, BotoCoreError) as exc:
+        if isinstance(exc, ClientError) and s3.error_code(exc) in NOT_IN_ACTIVE_TIER:
+            return ObjectOutcome(
+                action.key, "failed", version_id=trace.source_version_id, reason=_archived_reason(action, exc),
+            )
         if s3.is_vanished(exc):
             return ObjectOutcome(
                 action.key, "vanished", version_id=trace.source_version_id,
@@ -63,6 +68,15 @@ def execute(ctx: ExecutionContext, action: PlannedAction) -> ObjectOutcome:
         )
 
 
+def _archived_reason(action: PlannedAction, exc: ClientError) -> str:
+    """GLACIER and DEEP_ARCHIVE objects cannot be read or copied until restored; say so instead of a bare code."""
+    storage_class = (action.source.storage_class if action.source else None) or "an archive class"
+    return (
+        f"the source object is in storage class {storage_class} and not restored: restore it "
+        f"(S3 RestoreObject) and run again ({s3.describe(exc)})"
+    )
+
+
 def _delete(ctx: ExecutionContext, action: PlannedAction, trace: ActionTrace) -> ObjectOutcome:
     if not ctx.dry_run:
         # On a versioned (lock-enabled) destination this places a delete marker; locked versions stay.
@@ -76,7 +90,7 @@ def _copy(ctx: ExecutionContext, action: PlannedAction, trace: ActionTrace, chan
         return ObjectOutcome(action.key, "copied", bytes_copied=entry.size)
     copy = copy_server_side if ctx.server_side else copy_streamed
     written = copy(ctx, action.key, entry, trace)
-    settled = settle_lock(ctx.dest_client, ctx.dest.bucket, written, ctx.now())
+    settled = settle_lock(ctx.dest_client, ctx.dest.bucket, written, ctx.now(), ctx.copy_options.dest_reads())
     notes = written.notes + settled.notes
     if changed:
         notes = with_note(notes, CHANGED_SINCE_LISTING)
@@ -88,14 +102,19 @@ def _copy(ctx: ExecutionContext, action: PlannedAction, trace: ActionTrace, chan
 
 def _check_lock(ctx: ExecutionContext, action: PlannedAction, trace: ActionTrace) -> ObjectOutcome:
     """An unchanged object of a lock-enabled source: bring the destination version's lock up to date."""
-    source_head = call(ctx.source_client, "head_object", Bucket=ctx.source.bucket, Key=ctx.source.absolute_key(action.key))
+    source_head = call(
+        ctx.source_client, "head_object", Bucket=ctx.source.bucket, Key=ctx.source.absolute_key(action.key),
+        carry=ctx.copy_options.source_reads(),
+    )
     if not same_etag(source_head["ETag"], action.source.etag):
         # Overwritten since listing: copy what is there now instead.
         return _copy(ctx, action, trace, changed=True)
     trace.source_version_id = source_head.get("VersionId")
     dst_key = ctx.dest.absolute_key(action.key)
     try:
-        dest_head = call(ctx.dest_client, "head_object", Bucket=ctx.dest.bucket, Key=dst_key)
+        dest_head = call(
+            ctx.dest_client, "head_object", Bucket=ctx.dest.bucket, Key=dst_key, carry=ctx.copy_options.dest_reads()
+        )
     except ClientError as exc:
         if s3.is_vanished(exc):  # deleted at the destination since listing: copy it again
             return _copy(ctx, action, trace)

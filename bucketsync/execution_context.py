@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .copy_options import CopyOptions
 from .locations import Location
 from .settings import Settings
 
@@ -23,6 +24,7 @@ class ExecutionContext:
     server_side: bool  # one set of credentials on one endpoint: copy without moving bytes through us
     source_lock_enabled: bool
     dry_run: bool = False
+    copy_options: CopyOptions = field(default_factory=CopyOptions)  # storage class, encryption, SSE-C keys
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 

@@ -98,20 +98,22 @@ redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
 return 2
 """
 
-# ARGV: ttl, finished_at, now, page, batches, listed, skipped, next page, token, last key, is_last,
+# ARGV: ttl, finished_at, now, page, batches, listed, skipped, next page, token, last key, is_last, excluded,
 #       then the batch payloads (JSON), one per batch
 _REGISTER_PAGE = _GUARD + f"""
 if redis.call('SETBIT', {_PAGES}, ARGV[4], 1) == 1 then return {REGISTERED_BEFORE} end
 redis.call('HINCRBY', {_HASH}, 'pages_registered', 1)
 redis.call('HINCRBY', {_HASH}, 'listed', ARGV[6])
 redis.call('HINCRBY', {_HASH}, 'skipped', ARGV[7])
+redis.call('HINCRBY', {_HASH}, 'excluded', ARGV[12])
 redis.call('HSET', {_HASH}, 'next_page', ARGV[8], 'token', ARGV[9], 'last_key', ARGV[10], 'updated_at', ARGV[3])
 redis.call('HSET', {_PAGE_SUMMARIES}, 'listed:' .. ARGV[4],
-           cjson.encode({{listed = tonumber(ARGV[6]), skipped = tonumber(ARGV[7]), batches = tonumber(ARGV[5])}}))
+           cjson.encode({{listed = tonumber(ARGV[6]), skipped = tonumber(ARGV[7]), batches = tonumber(ARGV[5]),
+                         excluded = tonumber(ARGV[12])}}))
 if ARGV[11] == '1' then redis.call('HSET', {_HASH}, 'listing_done', '1') end
 if tonumber(ARGV[5]) > 0 then
   redis.call('HSET', {_HASH}, 'pending:' .. ARGV[4], ARGV[5])
-  for i = 12, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 12), ARGV[i]) end
+  for i = 13, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 13), ARGV[i]) end
 else
   redis.call('SETBIT', {_PAGES_DONE}, ARGV[4], 1)
   redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
@@ -260,7 +262,7 @@ class Ledger:
 
     def register_page(
         self, run_id: str, page: int, *, batches: list[Any], listed: int, skipped: int, token: str | None,
-        last_key: str | None, is_last: bool, finished_at: str,
+        last_key: str | None, is_last: bool, finished_at: str, excluded: int = 0,
     ) -> int:
         """Record a listed page and its batches (kept until counted).
 
@@ -269,7 +271,7 @@ class Ledger:
         return int(self._register_page(
             keys=run_keys(run_id),
             args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, page + 1, token or "",
-                  last_key or "", int(is_last), *(json.dumps(batch) for batch in batches)],
+                  last_key or "", int(is_last), excluded, *(json.dumps(batch) for batch in batches)],
         ))
 
     def record_batch(self, run_id: str, page: int, batch: int, outcomes: list[ObjectOutcome], finished_at: str) -> int:

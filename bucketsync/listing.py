@@ -1,4 +1,10 @@
-"""ListObjectsV2, page by page, as ObjectEntry values keyed relative to the location's prefix."""
+"""ListObjectsV2, page by page, as ObjectEntry values keyed relative to the location's prefix.
+
+With filters (filters.py), a page holds only the keys they include and counts the others; where a
+truncated page ends inside a prefix the filters exclude as a whole, the next page is asked for with
+StartAfter past that prefix instead of the continuation token, so an excluded prefix of a million keys
+costs one request instead of a thousand.
+"""
 
 from __future__ import annotations
 
@@ -7,45 +13,76 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .filters import Filters
 from .locations import Location
 from .model import ObjectEntry
+
+NO_FILTERS = Filters()
 
 
 @dataclass(frozen=True)
 class Page:
-    entries: list[ObjectEntry]
-    next_token: str | None  # None on the last page
+    entries: list[ObjectEntry]  # the keys the filters include, in key order
+    next_token: str | None  # None on the last page, and when the next page starts after a skipped prefix
+    excluded: int = 0  # keys listed on this page that the filters excluded
+    skip_to: str | None = None  # the next page starts after this (relative) key: the rest of a prefix is excluded
+    last_key: str | None = None  # the last key listed, included or not
+
+    @property
+    def is_last(self) -> bool:
+        return self.next_token is None and self.skip_to is None
+
+
+def entry_from_listing(location: Location, item: dict) -> ObjectEntry:
+    return ObjectEntry(
+        key=location.relative_key(item["Key"]), size=item["Size"], etag=item["ETag"],
+        storage_class=item.get("StorageClass"), last_modified=item.get("LastModified"),
+    )
 
 
 def list_page(
-    client, location: Location, *, page_size: int, token: str | None = None, start_after: str | None = None
+    client, location: Location, *, page_size: int, token: str | None = None, start_after: str | None = None,
+    filters: Filters = NO_FILTERS,
 ) -> Page:
-    """One ListObjectsV2 page. `start_after` is a key relative to the prefix."""
+    """One ListObjectsV2 page: from `token` if given, else after `start_after` (relative to the prefix)."""
     args = {"Bucket": location.bucket, "Prefix": location.prefix, "MaxKeys": page_size}
     if token:
         args["ContinuationToken"] = token
     elif start_after is not None:
         args["StartAfter"] = location.absolute_key(start_after)
     response = client.list_objects_v2(**args)
-    entries = [
-        ObjectEntry(key=location.relative_key(item["Key"]), size=item["Size"], etag=item["ETag"])
-        for item in response.get("Contents", ())
-    ]
+    listed = [entry_from_listing(location, item) for item in response.get("Contents", ())]
+    entries = [entry for entry in listed if filters.includes(entry.key)]
     next_token = response.get("NextContinuationToken") if response.get("IsTruncated") else None
-    return Page(entries=entries, next_token=next_token)
+    last_key = listed[-1].key if listed else None
+    skip_to = None
+    if next_token and last_key is not None and not filters.includes(last_key):
+        skip_to = filters.skip_after(last_key)
+        if skip_to is not None and skip_to > last_key:
+            next_token = None
+        else:
+            skip_to = None
+    return Page(entries, next_token, excluded=len(listed) - len(entries), skip_to=skip_to, last_key=last_key)
 
 
-def iter_pages(client, location: Location, *, page_size: int, start_after: str | None = None) -> Iterator[Page]:
-    first = list_page(client, location, page_size=page_size, start_after=start_after)  # lazily: at the first next()
-    yield from pages_from(client, location, first, page_size=page_size)
+def iter_pages(
+    client, location: Location, *, page_size: int, start_after: str | None = None, filters: Filters = NO_FILTERS
+) -> Iterator[Page]:
+    # lazily: at the first next()
+    first = list_page(client, location, page_size=page_size, start_after=start_after, filters=filters)
+    yield from pages_from(client, location, first, page_size=page_size, filters=filters)
 
 
-def pages_from(client, location: Location, first: Page, *, page_size: int) -> Iterator[Page]:
+def pages_from(
+    client, location: Location, first: Page, *, page_size: int, filters: Filters = NO_FILTERS
+) -> Iterator[Page]:
     """`first` (already fetched), then the pages that follow it."""
     page = first
     yield page
-    while page.next_token:
-        page = list_page(client, location, page_size=page_size, token=page.next_token)
+    while not page.is_last:
+        page = list_page(
+            client, location, page_size=page_size, token=page.next_token, start_after=page.skip_to, filters=filters
+        )
         yield page
 
 

@@ -13,8 +13,10 @@ ignored (tags, metadata) belongs beside settle_lock, reading the same value.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from .lockrules import LockDecision, decide_lock
 from .model import LockState
@@ -53,11 +55,14 @@ def apply_lock(client, bucket: str, key: str, version_id: str | None, decision: 
         call(client, "put_object_legal_hold", **target, LegalHold={"Status": "ON" if decision.legal_hold else "OFF"})
 
 
-def settle_lock(client, bucket: str, written: WrittenVersion, now: datetime) -> LockSettlement:
-    """Read the new version's lock state back and set what the server did not apply on the write."""
+def settle_lock(
+    client, bucket: str, written: WrittenVersion, now: datetime, reads: Mapping[str, Any] | None = None
+) -> LockSettlement:
+    """Read the new version's lock state back and set what the server did not apply on the write.
+    `reads`: the destination's SSE-C key arguments, if any (a HEAD of an SSE-C object needs them)."""
     if written.lock.is_empty():
         return LockSettlement()
-    head = call(client, "head_object", Bucket=bucket, Key=written.key, VersionId=written.version_id)
+    head = call(client, "head_object", Bucket=bucket, Key=written.key, VersionId=written.version_id, carry=reads)
     decision = decide_lock(written.lock, LockState.from_head(head), now)
     if not decision.changes_anything():
         return LockSettlement(decision.notes)

@@ -11,10 +11,13 @@ else (endpoints, credentials, limits) from its own environment.
     bucketsync.scheduled_run      ScheduledJob                                what the trigger did (dict)
     bucketsync.run_finalise       run id                                      the run's totals (dict)
 
-    RunRequest       {run_id, source, destination, delete, dry_run, source_lock_enabled, job}
+    RunRequest       {run_id, source, destination, delete, dry_run, source_lock_enabled, job, filters,
+                      storage_class, sse, sse_kms_key_id}
     PageTask         {page, token, start_after, claim_id, force_claim}
-    ScheduledJob     {name, source, destination, delete}
-    planned action   {kind, key, source: entry|null, dest: entry|null, reason}, entry = {key, size, etag}
+    ScheduledJob     {name, source, destination, delete, filters}
+    filters          [[kind, pattern]], kind "exclude" or "include", in the order given (the last match wins)
+    planned action   {kind, key, source: entry|null, dest: entry|null, reason},
+                     entry = {key, size, etag, storage_class?, last_modified?}
     outcome          {key, status, version_id, bytes_copied, reason, notes: [str], unprotected_seconds}
 
 Readers are tolerant: a field they do not know is ignored (and logged at debug level), a field they
@@ -30,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .copy_options import CopyOptions
+from .filters import Filters
 from .model import ObjectEntry
 from .outcomes import ObjectOutcome
 from .plan import PlannedAction, PlanOptions
@@ -72,9 +77,28 @@ class RunRequest:
     server_quirks: dict[str, Any] = field(default_factory=dict)  # ServerQuirks.to_json(), decided before any copy
     max_requests_per_second: float | None = None  # pacing: for all the run's workers together, per endpoint
     max_bandwidth: int | None = None  # bytes per second through the machines (streamed path)
+    filters: list[list[str]] = field(default_factory=list)  # Filters.to_json(): --exclude / --include in order
+    storage_class: str | None = None  # --storage-class: every copy's class (None: each keeps its source's)
+    sse: str | None = None  # --sse: AES256 or aws:kms for every copy
+    sse_kms_key_id: str | None = None  # --sse-kms-key-id (a key id or ARN: not a secret). SSE-C keys never travel.
+
+    @property
+    def key_filters(self) -> Filters:
+        return Filters.from_json(self.filters)
+
+    def copy_options(self, settings: "Settings") -> CopyOptions:
+        """How this process writes and reads the copies: the request's choices, and the SSE-C keys of its
+        own settings (each worker reads them from its environment)."""
+        return CopyOptions(
+            storage_class=self.storage_class, sse=self.sse, sse_kms_key_id=self.sse_kms_key_id,
+            source_sse_c_key=settings.source.sse_c_key_bytes(), dest_sse_c_key=settings.dest.sse_c_key_bytes(),
+        )
 
     def plan_options(self, settings: "Settings") -> PlanOptions:
-        return PlanOptions(delete=self.delete, lock_check=self.source_lock_enabled and settings.lock_check)
+        return PlanOptions(
+            delete=self.delete, lock_check=self.source_lock_enabled and settings.lock_check,
+            etags_are_md5=self.copy_options(settings).etags_are_md5,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,8 +113,10 @@ class PageTask:
     """Where the coordinator of one page starts."""
 
     page: int
-    token: str | None  # the ListObjectsV2 continuation token of this page (None for page 0)
-    start_after: str | None  # the previous page's last key: this page's slice of the destination starts after it
+    token: str | None  # the ListObjectsV2 continuation token of this page (None for page 0, or after a skip)
+    # The previous page's last key, or the end of the excluded prefix it skipped: this page's slice of the
+    # destination starts after it, and so does its source listing when there is no token.
+    start_after: str | None
     claim_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     force_claim: bool = False  # set by `resume` when the page's coordinator message was lost
 
@@ -113,6 +139,7 @@ class ScheduledJob:
     source: str
     destination: str
     delete: bool = False
+    filters: list[list[str]] = field(default_factory=list)  # Filters.to_json()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,7 +150,7 @@ class ScheduledJob:
 
 
 def entry_from_json(data: Mapping[str, Any]) -> ObjectEntry:
-    return ObjectEntry(key=data["key"], size=int(data["size"]), etag=data["etag"])
+    return ObjectEntry.from_json(dict(data))
 
 
 def action_to_json(action: PlannedAction) -> dict[str, Any]:

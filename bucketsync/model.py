@@ -16,13 +16,24 @@ class ObjectEntry:
     key: str
     size: int
     etag: str
+    storage_class: str | None = None  # as the listing names it (None where a server leaves it out)
+    last_modified: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "size": self.size, "etag": self.etag}
+        data: dict[str, Any] = {"key": self.key, "size": self.size, "etag": self.etag}
+        if self.storage_class:
+            data["storage_class"] = self.storage_class
+        if self.last_modified:
+            data["last_modified"] = self.last_modified.isoformat()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ObjectEntry":
-        return cls(key=data["key"], size=int(data["size"]), etag=data["etag"])
+        modified = data.get("last_modified")
+        return cls(
+            key=data["key"], size=int(data["size"]), etag=data["etag"], storage_class=data.get("storage_class"),
+            last_modified=datetime.fromisoformat(modified) if modified else None,
+        )
 
 
 def etag_body(etag: str) -> str:
@@ -49,19 +60,26 @@ def parts_in_etag(etag: str) -> int:
     return int(count) if dash and count.isdigit() else 0
 
 
-def same_content(source: ObjectEntry, dest: ObjectEntry) -> bool:
+def same_content(source: ObjectEntry, dest: ObjectEntry, etags_are_md5: bool = True) -> bool:
     """Whether the destination already holds the source's bytes, judged from listings alone.
 
     ETags are comparable when both were written with the same part layout (both single-part, or
     multipart with the same part count): then equal ETags mean equal bytes. bucketsync keeps the
     source's layout when it copies, so its own copies always compare by ETag. A copy written by
     another tool with a different layout can only be compared by size.
+
+    SSE-KMS and SSE-C objects have ETags that are not derived from their bytes (`etags_are_md5` False):
+    the copy's ETag never equals the source's. Then equal ETags still mean equal, and otherwise a
+    destination of the same size written after the source was last modified holds it (the rule of
+    `aws s3 sync`; strictly later, so a source overwritten within the second of its copy is copied again).
     """
     if source.size != dest.size:
         return False
-    if parts_in_etag(source.etag) == parts_in_etag(dest.etag):
-        return same_etag(source.etag, dest.etag)
-    return True
+    if same_etag(source.etag, dest.etag):
+        return True
+    if not etags_are_md5:
+        return bool(source.last_modified and dest.last_modified and dest.last_modified > source.last_modified)
+    return parts_in_etag(source.etag) != parts_in_etag(dest.etag)
 
 
 def to_second(moment: datetime) -> datetime:

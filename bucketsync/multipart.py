@@ -1,5 +1,7 @@
 """One multipart upload as a context manager: created on entry, completed by `complete()`, aborted on
 leaving it any other way (an exception, or a return before completing), so no path forgets the abort.
+`carry` goes to every call, each taking what its allow-list names (s3_calls): the new version's
+headers to CreateMultipartUpload, the SSE-C keys to the parts and to the HEAD.
 
     with MultipartUpload(client, bucket, key, carry) as upload:
         for part in plan.parts:
@@ -46,14 +48,14 @@ class MultipartUpload:
     def copy_part(self, part: PartRange, copy_source: dict[str, str], copy_source_if_match: str | None = None) -> None:
         answer = call(
             self.client, "upload_part_copy", **self._target(), PartNumber=part.number, CopySource=copy_source,
-            CopySourceRange=part.copy_source_range(), CopySourceIfMatch=copy_source_if_match,
+            CopySourceRange=part.copy_source_range(), CopySourceIfMatch=copy_source_if_match, carry=self.carry,
         )
         self.parts.append({"PartNumber": part.number, "ETag": answer["CopyPartResult"]["ETag"]})
 
     def upload_part(self, part: PartRange, body: IO[bytes], content_md5: str) -> None:
         answer = call(
             self.client, "upload_part", **self._target(), PartNumber=part.number, Body=body,
-            ContentLength=part.length, ContentMD5=content_md5,
+            ContentLength=part.length, ContentMD5=content_md5, carry=self.carry,
         )
         self.parts.append({"PartNumber": part.number, "ETag": answer["ETag"]})
 
@@ -81,7 +83,7 @@ class MultipartUpload:
     def _head_if_it_holds_these_parts(self) -> dict[str, Any] | None:
         """The key's HEAD answer when its current version is exactly this upload's parts, else None."""
         try:
-            head = call(self.client, "head_object", Bucket=self.bucket, Key=self.key)
+            head = call(self.client, "head_object", Bucket=self.bucket, Key=self.key, carry=self.carry)
         except ClientError:
             return None
         if etag_body(head["ETag"]) != s3.multipart_etag([part["ETag"] for part in self.parts]):

@@ -40,6 +40,7 @@ class ObjectOutcome:
 
 COUNTERS = (
     "listed",
+    "excluded",
     "copied",
     "skipped",
     "lock_updated",
@@ -117,6 +118,7 @@ class RunSummary:
     error: str | None = None
     job: str | None = None  # the schedule that started it, if any
     listed: int = 0
+    excluded: int = 0  # source keys listed and left out by --exclude / --include (not those of a skipped prefix)
     copied: int = 0
     skipped: int = 0
     lock_updated: int = 0
@@ -165,9 +167,10 @@ class RunTally:
         self.summary = summary
         self._lock = threading.Lock()
 
-    def add_listed(self, count: int) -> None:
+    def add_listed(self, count: int, excluded: int = 0) -> None:
         with self._lock:
             self.summary.listed += count
+            self.summary.excluded += excluded
 
     def add(self, outcome: ObjectOutcome) -> None:
         with self._lock:

@@ -30,6 +30,7 @@ class ListingOrderError(BucketsyncError):
 class PlanOptions:
     delete: bool = False
     lock_check: bool = False  # True when the source has Object Lock and lock checks are on
+    etags_are_md5: bool = True  # False when a side is SSE-KMS or SSE-C: compare by size and time (model.same_content)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def plan_pair(source: ObjectEntry | None, dest: ObjectEntry | None, options: Pla
         return PlannedAction("delete", dest.key, dest=dest, reason="not in source") if options.delete else None
     if dest is None:
         return PlannedAction("copy", source.key, source=source, reason="missing")
-    if not same_content(source, dest):
+    if not same_content(source, dest, options.etags_are_md5):
         return PlannedAction("copy", source.key, source=source, dest=dest, reason="changed")
     if options.lock_check:
         return PlannedAction("check_lock", source.key, source=source, dest=dest, reason="unchanged")

@@ -58,6 +58,8 @@ def render_text(summary: RunSummary) -> str:
         lines.append("  SKIPPED: not started, the previous run of its job was still running")
     if summary.state == "stalled":
         lines.append(f"  RUN STALLED: no progress for a while; finish it with `bucketsync resume {summary.run_id}`")
+    if summary.excluded:
+        lines.append(f"  excluded      {summary.excluded} (by --exclude / --include)")
     if summary.vanished:
         lines.append(f"  vanished      {summary.vanished} (deleted at the source during the run)")
     if summary.retention_expired:

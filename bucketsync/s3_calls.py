@@ -15,22 +15,31 @@ from typing import Any
 # Headers that describe the object and travel with it (boto3 names), besides user metadata.
 CONTENT_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires")
 LOCK_ARGS = ("ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus")
-_DESCRIBES_OBJECT = (*CONTENT_HEADERS, "Metadata", "Tagging", *LOCK_ARGS)
+# SSE-C: the key of the object a request reads or writes, and of the source a server-side copy reads.
+CUSTOMER_KEY = ("SSECustomerAlgorithm", "SSECustomerKey")
+COPY_SOURCE_CUSTOMER_KEY = ("CopySourceSSECustomerAlgorithm", "CopySourceSSECustomerKey")
+# How a new version is stored (copy_options.CopyOptions.dest_writes).
+STORED_AS = ("StorageClass", "ServerSideEncryption", "SSEKMSKeyId", *CUSTOMER_KEY)
+_DESCRIBES_OBJECT = (*CONTENT_HEADERS, "Metadata", "Tagging", *LOCK_ARGS, *STORED_AS)
 
 ALLOWED_ARGS: dict[str, frozenset[str]] = {
     name: frozenset(args)
     for name, args in {
-        "head_object": ("Bucket", "Key", "VersionId", "PartNumber"),
-        "get_object": ("Bucket", "Key", "VersionId", "IfMatch"),
+        "head_object": ("Bucket", "Key", "VersionId", "PartNumber", *CUSTOMER_KEY),
+        "get_object": ("Bucket", "Key", "VersionId", "IfMatch", *CUSTOMER_KEY),
         "get_object_tagging": ("Bucket", "Key", "VersionId"),
         "copy_object": (
             "Bucket", "Key", "CopySource", "CopySourceIfMatch", "MetadataDirective", "TaggingDirective", *LOCK_ARGS,
+            *STORED_AS, *COPY_SOURCE_CUSTOMER_KEY,
         ),
         "put_object": ("Bucket", "Key", "Body", "ContentLength", "ContentMD5", *_DESCRIBES_OBJECT),
         "create_multipart_upload": ("Bucket", "Key", *_DESCRIBES_OBJECT),
-        "upload_part": ("Bucket", "Key", "UploadId", "PartNumber", "Body", "ContentLength", "ContentMD5"),
+        "upload_part": (
+            "Bucket", "Key", "UploadId", "PartNumber", "Body", "ContentLength", "ContentMD5", *CUSTOMER_KEY,
+        ),
         "upload_part_copy": (
             "Bucket", "Key", "UploadId", "PartNumber", "CopySource", "CopySourceRange", "CopySourceIfMatch",
+            *CUSTOMER_KEY, *COPY_SOURCE_CUSTOMER_KEY,
         ),
         "complete_multipart_upload": ("Bucket", "Key", "UploadId", "MultipartUpload"),
         "abort_multipart_upload": ("Bucket", "Key", "UploadId"),

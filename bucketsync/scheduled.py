@@ -28,6 +28,7 @@ from . import runtime, s3
 from .context import new_run_id, prepare_run
 from .distributed import start_run
 from .errors import BucketsyncError
+from .filters import Filters
 from .job_totals import record_run_end
 from .joblock import JobLocks, lock_seconds
 from .ledger import Ledger
@@ -71,7 +72,9 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
         return result | {"result": "trigger already handled"}
     now = utc_now_iso()
     source, destination = str(parse_location(job.source)), str(parse_location(job.destination))
-    unstarted = RunRequest(run_id=run_id, source=source, destination=destination, delete=job.delete, job=job.name)
+    unstarted = RunRequest(
+        run_id=run_id, source=source, destination=destination, delete=job.delete, job=job.name, filters=job.filters
+    )
     holder = locks.acquire(job.name, run_id)
     if holder is not None:
         record_unstarted(ledger, unstarted, now, "skipped", note=f"run {holder} of job {job.name} was still running")
@@ -79,7 +82,10 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
                     job.name, holder, run_id)
         return result | {"result": "skipped", "running": holder}
     try:
-        request, _ = prepare_run(settings, job.source, job.destination, delete=job.delete, job=job.name, run_id=run_id)
+        request, _ = prepare_run(
+            settings, job.source, job.destination, delete=job.delete, job=job.name, run_id=run_id,
+            filters=Filters.from_json(job.filters),
+        )
         start_run(settings, ledger, request)
     except (BucketsyncError, ClientError, BotoCoreError) as exc:
         reason = str(exc) if isinstance(exc, BucketsyncError) else s3.describe(exc)

@@ -1,6 +1,6 @@
 """Scheduled replications: which jobs run when, read from the environment and checked before anything starts.
 
-A schedule is `{name, cron, source, destination, delete?, prefix?}`, given as a JSON list in
+A schedule is `{name, cron, source, destination, delete?, prefix?, filters?}`, given as a JSON list in
 `BUCKETSYNC_SCHEDULES` or in a file named by `BUCKETSYNC_SCHEDULES_FILE` (`.toml`: `[[schedules]]`
 tables; `.yaml`/`.yml`: a list, or a `schedules:` list; `.json`: a list).
 
@@ -13,6 +13,10 @@ tables; `.yaml`/`.yml`: a list, or a `schedules:` list; `.json`: a list).
 
 `prefix`, when given, is appended to both URLs: `{source: s3://a, destination: s3://b, prefix: logs/}`
 replicates `s3://a/logs/` into `s3://b/logs/`.
+
+`filters`, when given, is a list of one-key mappings `{exclude: PATTERN}` or `{include: PATTERN}`, in the
+order `bucketsync sync` would take its `--exclude` / `--include` options (the last match wins); patterns
+match keys relative to the source prefix (after `prefix` is appended).
 """
 
 from __future__ import annotations
@@ -99,6 +103,15 @@ class Schedule(BaseModel):
     destination: str
     delete: bool = False
     prefix: str = ""
+    filters: list[dict[str, str]] = Field(default_factory=list)
+
+    @field_validator("filters")
+    @classmethod
+    def _filters_are_exclude_or_include(cls, value: list[dict[str, str]]) -> list[dict[str, str]]:
+        for item in value:
+            if len(item) != 1 or next(iter(item)) not in ("exclude", "include"):
+                raise ValueError(f"each filter is {{exclude: PATTERN}} or {{include: PATTERN}}, not {item!r}")
+        return value
 
     @field_validator("cron")
     @classmethod
@@ -125,6 +138,7 @@ class Schedule(BaseModel):
             source=join_prefix(self.source, self.prefix),
             destination=join_prefix(self.destination, self.prefix),
             delete=self.delete,
+            filters=[[kind, pattern] for item in self.filters for kind, pattern in item.items()],
         )
 
     def next_run(self, now: datetime | None = None) -> datetime:

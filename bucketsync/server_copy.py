@@ -13,7 +13,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from . import s3
-from .copy_plan import CopyPlan, copy_method, plan_copy
+from .copy_plan import CopyPlan, copy_method, part_ranges, plan_copy
 from .execution_context import ActionTrace, ExecutionContext
 from .lock_write import WrittenVersion
 from .lockrules import write_lock_args
@@ -54,7 +54,7 @@ def copy_server_side(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, tr
 
 
 def _read_version(ctx: ExecutionContext, src_key: str, trace: ActionTrace) -> SourceVersion:
-    version = read_source_version(ctx.source_client, ctx.source.bucket, src_key)
+    version = read_source_version(ctx.source_client, ctx.source.bucket, src_key, ctx.copy_options.source_reads())
     trace.source_version_id = version.version_id
     return version
 
@@ -62,7 +62,9 @@ def _read_version(ctx: ExecutionContext, src_key: str, trace: ActionTrace) -> So
 def _plan(ctx: ExecutionContext, src_key: str, version: SourceVersion) -> CopyPlan:
     source_part_size = None
     if parts_in_etag(version.etag) > 0:
-        source_part_size = first_part_size(ctx.source_client, ctx.source.bucket, src_key, version)
+        source_part_size = first_part_size(
+            ctx.source_client, ctx.source.bucket, src_key, version, ctx.copy_options.source_reads()
+        )
     return plan_copy(
         "server_side", version.size, version.etag, multipart_threshold=ctx.settings.multipart_threshold,
         multipart_chunksize=ctx.settings.multipart_chunksize, source_part_size=source_part_size,
@@ -86,7 +88,11 @@ def _copy_version(
     plan = _plan(ctx, src_key, version)
     if plan.method == "multipart":
         return _copy_in_parts(ctx, rel_key, version, plan, notes)
-    answer = _copy_object(ctx, rel_key, version.version_id, version.etag, write_lock_args(version.lock, ctx.now()))
+    answer = _copy_object(
+        ctx, rel_key, version.version_id, version.etag, write_lock_args(version.lock, ctx.now()), version.storage_class
+    )
+    if _encryption_ignored(ctx, answer):
+        return _copy_in_parts(ctx, rel_key, version, _one_part(version), notes)
     return WrittenVersion(
         key=ctx.dest.absolute_key(rel_key),
         version_id=answer.get("VersionId"),
@@ -97,29 +103,51 @@ def _copy_version(
     )
 
 
-def _copy_object(ctx: ExecutionContext, rel_key: str, version_id: str | None, etag: str, lock_args: dict) -> dict:
+def _copy_object(
+    ctx: ExecutionContext, rel_key: str, version_id: str | None, etag: str, lock_args: dict, storage_class: str | None
+) -> dict:
     copy_source, if_match = _pin(ctx, ctx.source.absolute_key(rel_key), version_id, etag)
     return call(
         ctx.dest_client, "copy_object", Bucket=ctx.dest.bucket, Key=ctx.dest.absolute_key(rel_key),
         CopySource=copy_source, CopySourceIfMatch=if_match, MetadataDirective="COPY", TaggingDirective="COPY",
-        **lock_args,
+        **lock_args, carry=ctx.copy_options.dest_writes(storage_class),
     )
+
+
+def _encryption_ignored(ctx: ExecutionContext, answer: dict) -> bool:
+    """Whether CopyObject wrote the copy without the `--sse` it was asked for. Ceph RGW 16.2 ignores
+    x-amz-server-side-encryption on CopyObject (the copy is stored unencrypted and the answer names no
+    encryption) but applies it on CreateMultipartUpload; AWS applies it and says so in the answer."""
+    return ctx.copy_options.sse is not None and answer.get("ServerSideEncryption") != ctx.copy_options.sse
+
+
+def _one_part(version: SourceVersion) -> CopyPlan:
+    """The whole object as one UploadPartCopy (CopyObject's own limit, 5 GiB, holds for it too)."""
+    return CopyPlan("server_side", "multipart", version.size, part_size=max(version.size, 1),
+                    parts=part_ranges(version.size, max(version.size, 1)))
 
 
 def _copy_listed_object(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, notes: tuple[str, ...]) -> WrittenVersion:
     """A single-part object of an unlocked source, copied without a HEAD: pinned by its listed ETag."""
     dst_key = ctx.dest.absolute_key(rel_key)
-    answer = _copy_object(ctx, rel_key, None, entry.etag, {})
+    answer = _copy_object(ctx, rel_key, None, entry.etag, {}, entry.storage_class)
+    if _encryption_ignored(ctx, answer):
+        version = read_source_version(ctx.source_client, ctx.source.bucket, ctx.source.absolute_key(rel_key),
+                                      ctx.copy_options.source_reads())
+        return _copy_in_parts(ctx, rel_key, version, _one_part(version), notes)
     new_version_id = answer.get("VersionId")
     size = entry.size
     copied_etag = answer.get("CopyObjectResult", {}).get("ETag")
-    if copied_etag and not same_etag(copied_etag, entry.etag):
+    if copied_etag and ctx.copy_options.etags_are_md5 and not same_etag(copied_etag, entry.etag):
         # A single-part copy has the source's ETag (its MD5): another one means the server ignored
         # CopySourceIfMatch (moto, Ceph RGW) and copied a newer version. CopyObject is atomic, so the
         # destination holds that version whole; say so, and count its real size. (Objects whose ETag is
-        # not their MD5, e.g. SSE-KMS on AWS, would be noted here needlessly; AWS honours the
-        # precondition, so for them the copy is still the listed version.)
-        head = call(ctx.dest_client, "head_object", Bucket=ctx.dest.bucket, Key=dst_key, VersionId=new_version_id)
+        # not their MD5, SSE-KMS or SSE-C, would be noted here needlessly: not checked for them; AWS
+        # honours the precondition, so for them the copy is still the listed version.)
+        head = call(
+            ctx.dest_client, "head_object", Bucket=ctx.dest.bucket, Key=dst_key, VersionId=new_version_id,
+            carry=ctx.copy_options.dest_reads(),
+        )
         size = int(head["ContentLength"])
         notes = with_note(notes, CHANGED_SINCE_LISTING)
     return WrittenVersion(
@@ -136,6 +164,8 @@ def _copy_in_parts(
     tags = read_source_tags(ctx.source_client, ctx.source.bucket, src_key, version)
     # UploadPartCopy carries no metadata or tags: CreateMultipartUpload is given them (and the lock).
     carry = carried_args(version, tags, write_lock_args(version.lock, ctx.now()))
+    carry.update(ctx.copy_options.dest_writes(version.storage_class))
+    reads = ctx.copy_options.source_reads()
     copy_source, if_match = _pin(ctx, src_key, version.version_id, version.etag)
     try:
         with MultipartUpload(ctx.dest_client, ctx.dest.bucket, dst_key, carry) as upload:
@@ -144,12 +174,12 @@ def _copy_in_parts(
             if if_match:
                 # Pinned by ETag only, and some servers ignore CopySourceIfMatch: if the source moved while
                 # the parts were copied they may come from two versions. Never complete such a mix.
-                ensure_source_unchanged(ctx.source_client, ctx.source.bucket, src_key, version)
+                ensure_source_unchanged(ctx.source_client, ctx.source.bucket, src_key, version, reads)
             new_version_id = upload.complete()
     except ClientError as exc:
         if if_match and not s3.is_vanished(exc):
             # e.g. InvalidRange: the source got shorter
-            ensure_source_unchanged(ctx.source_client, ctx.source.bucket, src_key, version)
+            ensure_source_unchanged(ctx.source_client, ctx.source.bucket, src_key, version, reads)
         raise
     return WrittenVersion(
         key=dst_key, version_id=new_version_id, source_version_id=version.version_id,

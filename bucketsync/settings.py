@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .copy_options import decode_sse_c_key
 from .errors import SettingsError
 
 MiB = 1024 * 1024
@@ -54,6 +55,19 @@ class SideSettings(BaseModel):
     secret_access_key: SecretStr | None = None
     session_token: SecretStr | None = None
     addressing_style: Literal["auto", "virtual", "path"] = "auto"
+    # SSE-C: this side's objects are encrypted with this customer key (base64 of 32 bytes)
+    sse_c_key: SecretStr | None = None
+
+    @field_validator("sse_c_key")
+    @classmethod
+    def _sse_c_key_is_32_bytes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value().strip() == "":
+            return None
+        decode_sse_c_key(value.get_secret_value())
+        return value
+
+    def sse_c_key_bytes(self) -> bytes | None:
+        return decode_sse_c_key(self.sse_c_key.get_secret_value()) if self.sse_c_key else None
 
     @field_validator("endpoint_url")
     @classmethod

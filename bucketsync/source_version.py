@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -24,6 +25,10 @@ class SourceVersion:
     lock: LockState
     head: dict[str, Any]
 
+    @property
+    def storage_class(self) -> str | None:
+        return self.head.get("StorageClass")  # HEAD and GET leave it out for STANDARD
+
     @classmethod
     def from_response(cls, response: dict[str, Any]) -> "SourceVersion":
         return cls(
@@ -35,14 +40,14 @@ class SourceVersion:
         )
 
 
-def read_source_version(client, bucket: str, key: str) -> SourceVersion:
-    """The key's current version, as HEAD describes it."""
-    return SourceVersion.from_response(call(client, "head_object", Bucket=bucket, Key=key))
+def read_source_version(client, bucket: str, key: str, reads: Mapping[str, Any] | None = None) -> SourceVersion:
+    """The key's current version, as HEAD describes it. `reads`: the source's SSE-C key arguments, if any."""
+    return SourceVersion.from_response(call(client, "head_object", Bucket=bucket, Key=key, carry=reads))
 
 
-def first_part_size(client, bucket: str, key: str, version: SourceVersion) -> int:
+def first_part_size(client, bucket: str, key: str, version: SourceVersion, reads: Mapping[str, Any] | None = None) -> int:
     """The size of a multipart source's first part (HEAD with PartNumber=1)."""
-    head = call(client, "head_object", Bucket=bucket, Key=key, VersionId=version.version_id, PartNumber=1)
+    head = call(client, "head_object", Bucket=bucket, Key=key, VersionId=version.version_id, PartNumber=1, carry=reads)
     return int(head["ContentLength"])
 
 
@@ -53,9 +58,11 @@ def read_source_tags(client, bucket: str, key: str, version: SourceVersion) -> l
     return answer.get("TagSet", [])
 
 
-def ensure_source_unchanged(client, bucket: str, key: str, version: SourceVersion) -> None:
+def ensure_source_unchanged(
+    client, bucket: str, key: str, version: SourceVersion, reads: Mapping[str, Any] | None = None
+) -> None:
     """Raise SourceChanged when the key's current version is no longer `version` (by ETag)."""
-    current = call(client, "head_object", Bucket=bucket, Key=key)
+    current = call(client, "head_object", Bucket=bucket, Key=key, carry=reads)
     if not same_etag(current["ETag"], version.etag):
         raise SourceChanged(key)
 

@@ -41,12 +41,16 @@ def copy_streamed(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, trace
     src_key = ctx.source.absolute_key(rel_key)
     dst_key = ctx.dest.absolute_key(rel_key)
     notes: tuple[str, ...] = ()
+    reads = ctx.copy_options.source_reads()
     try:
-        answer = call(ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key, IfMatch=quoted_etag(entry.etag))
+        answer = call(
+            ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key, IfMatch=quoted_etag(entry.etag),
+            carry=reads,
+        )
     except ClientError as exc:
         if not s3.is_changed(exc):
             raise
-        answer = call(ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key)
+        answer = call(ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key, carry=reads)
         notes = with_note(notes, CHANGED_SINCE_LISTING)
     body = answer["Body"]
     try:
@@ -54,9 +58,10 @@ def copy_streamed(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, trace
         trace.source_version_id = version.version_id
         tags = read_source_tags(ctx.source_client, ctx.source.bucket, src_key, version)
         carry = carried_args(version, tags, write_lock_args(version.lock, ctx.now()))
+        carry.update(ctx.copy_options.dest_writes(version.storage_class))
         source_part_size = None
         if parts_in_etag(version.etag) > 0:
-            source_part_size = first_part_size(ctx.source_client, ctx.source.bucket, src_key, version)
+            source_part_size = first_part_size(ctx.source_client, ctx.source.bucket, src_key, version, reads)
         plan = plan_copy(
             "streamed", version.size, version.etag, multipart_threshold=ctx.settings.multipart_threshold,
             multipart_chunksize=ctx.settings.multipart_chunksize, source_part_size=source_part_size,

@@ -43,8 +43,17 @@ def test_a_planned_action_round_trips_and_ignores_new_fields():
     wire = json.loads(json.dumps(action_to_json(action)))
     assert action_from_json(wire) == action
     wire["priority"] = 1
-    wire["source"]["storage_class"] = "GLACIER"
+    wire["source"]["checksum_algorithm"] = "CRC32"
     assert action_from_json(wire) == action
+
+
+def test_an_entry_carries_its_storage_class_and_time_when_known():
+    from datetime import datetime, timezone
+
+    entry = ObjectEntry("k", 3, '"e"', storage_class="GLACIER", last_modified=datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    action = PlannedAction("copy", "k", source=entry, reason="missing")
+    assert action_from_json(json.loads(json.dumps(action_to_json(action)))) == action
+    assert set(ObjectEntry("k", 3, '"e"').to_json()) == {"key", "size", "etag"}  # nothing unknown is sent
 
 
 def test_an_outcome_round_trips_and_ignores_new_fields():
@@ -60,4 +69,19 @@ def test_task_messages_carry_only_json_and_no_settings():
     assert RunRequest.from_json(json.loads(json.dumps(request.to_json()))) == request
     assert PageTask.from_json(json.loads(json.dumps(task.to_json()))) == task
     assert set(request.to_json()) == {"run_id", "source", "destination", "delete", "dry_run", "source_lock_enabled", "job",
-                                     "server_quirks", "max_requests_per_second", "max_bandwidth"}
+                                     "server_quirks", "max_requests_per_second", "max_bandwidth", "filters",
+                                     "storage_class", "sse", "sse_kms_key_id"}
+
+
+def test_filters_travel_in_order_as_json():
+    from bucketsync.filters import Filter, Filters
+    from bucketsync.messages import ScheduledJob
+
+    chosen = Filters((Filter("exclude", "logs/*"), Filter("include", "logs/keep/*")))
+    request = RunRequest(run_id="r", source="s3://a/", destination="s3://b/", filters=chosen.to_json())
+    wire = json.loads(json.dumps(request.to_json()))
+    assert wire["filters"] == [["exclude", "logs/*"], ["include", "logs/keep/*"]]
+    assert RunRequest.from_json(wire).key_filters == chosen
+    assert RunRequest.from_json({k: v for k, v in wire.items() if k != "filters"}).key_filters == Filters()  # older submitter
+    job = ScheduledJob("nightly", "s3://a/", "s3://b/", filters=chosen.to_json())
+    assert ScheduledJob.from_json(json.loads(json.dumps(job.to_json()))) == job
