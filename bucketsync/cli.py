@@ -156,6 +156,10 @@ def sync(
     max_bandwidth: Optional[str] = typer.Option(
         None, metavar="BYTES", help="object bytes per second streamed through bucketsync, e.g. 50MiB (BUCKETSYNC_MAX_BANDWIDTH)"
     ),
+    all_versions: Optional[bool] = typer.Option(
+        None, "--all-versions", show_default=False,
+        help="replicate every version and delete marker, oldest first, each with its lock (BUCKETSYNC_ALL_VERSIONS)",
+    ),
 ) -> None:
     """Replicate SRC into DST with metadata, tags and Object Lock state."""
     from .context import prepare_run
@@ -167,13 +171,16 @@ def sync(
         broker_url=broker_url,
         max_requests_per_second=max_requests_per_second,
         max_bandwidth=max_bandwidth,
+        all_versions=all_versions,
     )
     if detach and not settings.broker_url:
         raise UsageError("--detach needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
     if metrics_textfile and (detach or dry_run):
         raise UsageError("--metrics-textfile records a run that copies and ends here: not with --detach or --dry-run")
     pacing = RunPacing.local(settings.max_requests_per_second, settings.max_bandwidth)
-    request, ctx = prepare_run(settings, source, destination, delete=delete, dry_run=dry_run, pacing=pacing)
+    request, ctx = prepare_run(
+        settings, source, destination, delete=delete, dry_run=dry_run, pacing=pacing, all_versions=settings.all_versions
+    )
     log.debug("run %s: %s -> %s, %s", request.run_id, request.source, request.destination,
               "distributed" if settings.broker_url else "embedded")
     if settings.broker_url:
@@ -192,10 +199,12 @@ def sync(
         record_run_end_quietly(ledger.redis, summary, ledger.ttl)  # run_finalise does too: the first one counts
     else:
         from .embedded import RunInterrupted, run_embedded
+        from .embedded_versions import run_embedded_versions
 
+        run = run_embedded_versions if request.all_versions else run_embedded
         try:
             with ProgressDisplay(err) as display:
-                summary = run_embedded(ctx, request, on_progress=display.update)
+                summary = run(ctx, request, on_progress=display.update)
         except RunInterrupted as stopped:
             stopped.summary.slowdowns = pacing.slowdowns.total
             err.print("bucketsync: interrupted; copies in flight were finished, queued ones not started", highlight=False)

@@ -72,6 +72,14 @@ class HistoryEntry:
         )
 
 
+@dataclass(frozen=True)
+class KeyHistory:
+    """One key's whole history, oldest first."""
+
+    key: str  # relative to the prefix
+    entries: tuple[HistoryEntry, ...]
+
+
 def order_history(versions: Sequence[HistoryEntry], markers: Sequence[HistoryEntry]) -> list[HistoryEntry]:
     """One key's versions and delete markers (each newest first, as listed), merged oldest first."""
     older_first_versions = list(reversed(versions))

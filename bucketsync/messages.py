@@ -11,10 +11,13 @@ else (endpoints, credentials, limits) from its own environment.
     bucketsync.scheduled_run      ScheduledJob                                what the trigger did (dict)
     bucketsync.run_finalise       run id                                      the run's totals (dict)
 
-    RunRequest       {run_id, source, destination, delete, dry_run, source_lock_enabled, job}
+    RunRequest       {run_id, source, destination, delete, dry_run, source_lock_enabled, job, all_versions}
     PageTask         {page, token, start_after, claim_id, force_claim}
-    ScheduledJob     {name, source, destination, delete}
+    ScheduledJob     {name, source, destination, delete, all_versions}
     planned action   {kind, key, source: entry|null, dest: entry|null, reason}, entry = {key, size, etag}
+    history action   {kind: "history", key, check_locks, delete, to_write: [version], matched: [[version, version]],
+                     rewritten: [version], kept: [version]}  (--all-versions: one key's whole plan)
+    version          {key, version_id, last_modified, is_latest, is_delete_marker, etag, size}
     outcome          {key, status, version_id, bytes_copied, reason, notes: [str], unprotected_seconds}
 
 Readers are tolerant: a field they do not know is ignored (and logged at debug level), a field they
@@ -72,6 +75,7 @@ class RunRequest:
     server_quirks: dict[str, Any] = field(default_factory=dict)  # ServerQuirks.to_json(), decided before any copy
     max_requests_per_second: float | None = None  # pacing: for all the run's workers together, per endpoint
     max_bandwidth: int | None = None  # bytes per second through the machines (streamed path)
+    all_versions: bool = False  # replicate every version and delete marker, not only current versions
 
     def plan_options(self, settings: "Settings") -> PlanOptions:
         return PlanOptions(delete=self.delete, lock_check=self.source_lock_enabled and settings.lock_check)
@@ -113,6 +117,7 @@ class ScheduledJob:
     source: str
     destination: str
     delete: bool = False
+    all_versions: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

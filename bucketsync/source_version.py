@@ -35,9 +35,9 @@ class SourceVersion:
         )
 
 
-def read_source_version(client, bucket: str, key: str) -> SourceVersion:
-    """The key's current version, as HEAD describes it."""
-    return SourceVersion.from_response(call(client, "head_object", Bucket=bucket, Key=key))
+def read_source_version(client, bucket: str, key: str, version_id: str | None = None) -> SourceVersion:
+    """The key's current version, or the version `version_id` (`--all-versions`), as HEAD describes it."""
+    return SourceVersion.from_response(call(client, "head_object", Bucket=bucket, Key=key, VersionId=version_id))
 
 
 def first_part_size(client, bucket: str, key: str, version: SourceVersion) -> int:
