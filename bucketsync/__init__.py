@@ -7,7 +7,7 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     ops_cli | demo                            beat, schedules, runs, status tables; the demo
     tasks                                     Celery task shells (`celery -A bucketsync.tasks worker`)
     scheduled                                 triggers, the job lock's refresh, a run's finalisation
-    embedded_versions                         the one-process run of `sync --all-versions`
+    embedded_versions | verify_versions       the one-process run of `sync --all-versions`; `verify --all-versions`
     coordinator | batches | distributed       one page; one batch; submit, resume, follow a run
       | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics
     publish | runtime | joblock               sending task messages; a worker's settings, clients, ledger;

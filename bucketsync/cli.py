@@ -226,12 +226,16 @@ def verify(
     source_profile: SourceProfile = None,
     dest_profile: DestProfile = None,
     json_output: bool = typer.Option(False, "--json", help="print the comparison as JSON"),
+    all_versions: bool = typer.Option(
+        False, "--all-versions", help="compare whole version histories, each version's metadata, tags and lock"
+    ),
 ) -> None:
     """Compare SRC and DST without writing: keys, sizes, bytes, metadata, tags, lock state. Exit 1 on any difference."""
     from .verify import run_verify
+    from .verify_versions import run_verify_versions
 
     settings = load_settings(**side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile))
-    result = run_verify(settings, source, destination)
+    result = (run_verify_versions if all_versions else run_verify)(settings, source, destination)
     if json_output:
         out.print_json(data=result.to_json())
     else:

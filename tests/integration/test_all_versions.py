@@ -128,3 +128,28 @@ def test_the_setting_turns_it_on(s3_server, s3, locked_buckets, report_path):
     assert result.returncode == 0, explain(result)
     assert result.report["copied"] == 2
     assert history_shape(s3, dest) == history_shape(s3, source)
+
+
+def test_verify_compares_whole_histories(s3_server, s3, locked_buckets, report_path):
+    source, dest = locked_buckets
+    put_versions(s3, source, "doc", [b"v1", b"v2", b"v3"], Metadata={"m": "1"})
+    s3.delete_object(Bucket=source, Key="doc")
+    put_versions(s3, source, "other", [b"o1", b"o2"])
+    env = cli_env(s3_server)
+    assert sync(f"s3://{source}", f"s3://{dest}", "--all-versions", env=env, report_path=report_path).returncode == 0
+
+    clean = run_cli("verify", f"s3://{source}", f"s3://{dest}", "--all-versions", "--json", env=env)
+
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert '"difference_count": 0' in clean.stdout and '"source_objects": 6' in clean.stdout
+
+    middle = [v for v in s3.list_object_versions(Bucket=dest, Prefix="doc")["Versions"] if v["Key"] == "doc"][1]
+    s3.delete_object(Bucket=dest, Key="doc", VersionId=middle["VersionId"])  # v2's copy, gone for good
+    oldest = s3.list_object_versions(Bucket=source, Prefix="other")["Versions"][-1]["VersionId"]
+    s3.put_object_legal_hold(Bucket=source, Key="other", VersionId=oldest, LegalHold={"Status": "ON"})
+
+    found = run_cli("verify", f"s3://{source}", f"s3://{dest}", "--all-versions", env=env)
+
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "'doc': missing version differs" in found.stdout
+    assert f"'other': legal_hold of version {oldest} differs" in found.stdout
