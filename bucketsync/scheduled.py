@@ -71,7 +71,8 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
         return result | {"result": "trigger already handled"}
     now = utc_now_iso()
     source, destination = str(parse_location(job.source)), str(parse_location(job.destination))
-    unstarted = RunRequest(run_id=run_id, source=source, destination=destination, delete=job.delete, job=job.name)
+    unstarted = RunRequest(run_id=run_id, source=source, destination=destination, delete=job.delete, job=job.name,
+                           all_versions=job.all_versions)
     holder = locks.acquire(job.name, run_id)
     if holder is not None:
         record_unstarted(ledger, unstarted, now, "skipped", note=f"run {holder} of job {job.name} was still running")
@@ -79,7 +80,8 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
                     job.name, holder, run_id)
         return result | {"result": "skipped", "running": holder}
     try:
-        request, _ = prepare_run(settings, job.source, job.destination, delete=job.delete, job=job.name, run_id=run_id)
+        request, _ = prepare_run(settings, job.source, job.destination, delete=job.delete, job=job.name, run_id=run_id,
+                                 all_versions=job.all_versions)
         start_run(settings, ledger, request)
     except (BucketsyncError, ClientError, BotoCoreError) as exc:
         reason = str(exc) if isinstance(exc, BucketsyncError) else s3.describe(exc)

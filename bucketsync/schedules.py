@@ -1,6 +1,6 @@
 """Scheduled replications: which jobs run when, read from the environment and checked before anything starts.
 
-A schedule is `{name, cron, source, destination, delete?, prefix?}`, given as a JSON list in
+A schedule is `{name, cron, source, destination, delete?, prefix?, all_versions?}`, given as a JSON list in
 `BUCKETSYNC_SCHEDULES` or in a file named by `BUCKETSYNC_SCHEDULES_FILE` (`.toml`: `[[schedules]]`
 tables; `.yaml`/`.yml`: a list, or a `schedules:` list; `.json`: a list).
 
@@ -99,6 +99,7 @@ class Schedule(BaseModel):
     destination: str
     delete: bool = False
     prefix: str = ""
+    all_versions: bool = False  # replicate every version and delete marker (sync --all-versions)
 
     @field_validator("cron")
     @classmethod
@@ -125,6 +126,7 @@ class Schedule(BaseModel):
             source=join_prefix(self.source, self.prefix),
             destination=join_prefix(self.destination, self.prefix),
             delete=self.delete,
+            all_versions=self.all_versions,
         )
 
     def next_run(self, now: datetime | None = None) -> datetime:

@@ -94,6 +94,10 @@ def iter_version_pages(
 
 def _by_key(page: VersionPage) -> list[tuple[str, list[HistoryEntry], list[HistoryEntry]]]:
     """The page's keys in order, each with its versions and its delete markers (newest first)."""
+    for listed in (page.versions, page.markers):
+        for before, after in zip(listed, listed[1:]):
+            if after.key < before.key:
+                raise ListingOrderError(f"version listing out of order: {after.key!r} after {before.key!r}")
     grouped: dict[str, tuple[list[HistoryEntry], list[HistoryEntry]]] = {}
     for entry in page.versions:
         grouped.setdefault(entry.key, ([], []))[0].append(entry)

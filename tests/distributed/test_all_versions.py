@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from conftest import create_bucket, unique_bucket
 from tests.distributed.conftest import WorkerPool, broker_env
 from tests.integration.helpers import explain, in_days, sync
 from tests.integration.history_helpers import history_shape, put_versions, version_locks
@@ -41,11 +42,9 @@ def seed_histories(s3, bucket: str) -> None:
     put_versions(s3, bucket, "f-last", [b"f1", b"f2"])
 
 
-def test_distributed_history_matches_the_embedded_one(s3_server, version_workers, locked_buckets, tmp_path):
+def test_distributed_history_matches_the_embedded_one(s3_server, version_workers, tmp_path):
     s3 = s3_server.client()
-    source, dest = locked_buckets
-    embedded_dest = f"{dest}-e"
-    s3.create_bucket(Bucket=embedded_dest, ObjectLockEnabledForBucket=True)
+    source, dest, embedded_dest = (create_bucket(s3, unique_bucket(stem), object_lock=True) for stem in ("vs", "vd", "ve"))
     seed_histories(s3, source)
     env = version_workers.env
 
