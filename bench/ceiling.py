@@ -71,7 +71,7 @@ def list_histories(client, bucket: str) -> dict[str, list[dict]]:
             histories.setdefault(item["Key"], []).append({**item, "marker": True})
     for key, entries in histories.items():
         entries.reverse()
-        entries.sort(key=lambda item: (item["LastModified"], not item.get("IsLatest", False)))
+        entries.sort(key=lambda item: (item["LastModified"], bool(item.get("IsLatest"))))  # the latest last
     return histories
 
 
