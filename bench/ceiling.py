@@ -11,6 +11,11 @@ then per source key:
 - the same, with --locks: HeadObject of both sides, then PutObjectRetention / PutObjectLegalHold where
   the destination differs;
 - the same, without --locks: nothing.
+With --all-versions (W8): lists both buckets' versions; a key whose destination holds fewer entries than
+the source gets the missing ones written oldest first, one after another (HeadObject of the version with
+--locks, CopyObject pinned to its VersionId with the lock inside it; DeleteObject for a delete marker),
+keys in parallel; a key whose destination holds as many gets, with --locks, HeadObject of each version on
+both sides (paired by position) and PutObjectRetention / PutObjectLegalHold with VersionId where they differ.
 Prints one JSON line: listed, copied, lock_updated, failed, seconds.
 """
 
@@ -56,6 +61,20 @@ def list_bucket(client, bucket: str) -> dict[str, tuple[int, str]]:
     return listing
 
 
+def list_histories(client, bucket: str) -> dict[str, list[dict]]:
+    """Per key, its versions and delete markers oldest first (LastModified, then the listed order)."""
+    histories: dict[str, list[dict]] = {}
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket, PaginationConfig={"PageSize": 1000}):
+        for item in page.get("Versions", ()):
+            histories.setdefault(item["Key"], []).append(item)
+        for item in page.get("DeleteMarkers", ()):
+            histories.setdefault(item["Key"], []).append({**item, "marker": True})
+    for key, entries in histories.items():
+        entries.reverse()
+        entries.sort(key=lambda item: (item["LastModified"], bool(item.get("IsLatest"))))  # the latest last
+    return histories
+
+
 def lock_args(head: dict) -> dict:
     args = {}
     if head.get("ObjectLockMode") and head.get("ObjectLockRetainUntilDate"):
@@ -80,7 +99,10 @@ def main() -> int:
     parser.add_argument("--dest", required=True)
     parser.add_argument("--locks", action="store_true")
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--all-versions", action="store_true")
     args = parser.parse_args()
+    if args.all_versions:
+        return copy_histories(args)
     started = time.monotonic()
     client = make_client(args.endpoint_url, args.region, args.threads)
     checksum_declared = threading.Event()
@@ -157,6 +179,80 @@ def main() -> int:
                 continue
             in_flight.acquire()
             pool.submit(guarded, work, key)
+    counts["seconds"] = round(time.monotonic() - started, 3)
+    print(json.dumps(counts))
+    if first_error:
+        print(f"ceiling: {counts['failed']} failed, first: {first_error[0]}", file=sys.stderr)
+    return 1 if counts["failed"] else 0
+
+
+def copy_histories(args) -> int:
+    started = time.monotonic()
+    client = make_client(args.endpoint_url, args.region, args.threads)
+    client.meta.events.register("before-sign.s3.CopyObject", declare_checksum)
+    counts = {"listed": 0, "copied": 0, "lock_updated": 0, "failed": 0}
+    guard = threading.Lock()
+    first_error: list[str] = []
+
+    def count(name: str) -> None:
+        with guard:
+            counts[name] += 1
+
+    def write(key: str, entries: list[dict]) -> None:
+        for item in entries:
+            if item.get("marker"):
+                client.delete_object(Bucket=args.dest, Key=key)
+                continue
+            source = {"Bucket": args.source, "Key": key, "VersionId": item["VersionId"]}
+            extra = lock_args(client.head_object(**source)) if args.locks else {}
+            client.copy_object(Bucket=args.dest, Key=key, CopySource=source, **extra)
+            count("copied")
+
+    def check(key: str, pairs: list[tuple[dict, dict]]) -> None:
+        for source, dest in pairs:
+            if source.get("marker"):
+                continue
+            wanted = lock_args(client.head_object(Bucket=args.source, Key=key, VersionId=source["VersionId"]))
+            held = lock_args(client.head_object(Bucket=args.dest, Key=key, VersionId=dest["VersionId"]))
+            if wanted.get("ObjectLockMode") and wanted.get("ObjectLockRetainUntilDate") != held.get("ObjectLockRetainUntilDate"):
+                client.put_object_retention(
+                    Bucket=args.dest, Key=key, VersionId=dest["VersionId"],
+                    Retention={"Mode": wanted["ObjectLockMode"], "RetainUntilDate": wanted["ObjectLockRetainUntilDate"]},
+                )
+                count("lock_updated")
+            if wanted.get("ObjectLockLegalHoldStatus") != held.get("ObjectLockLegalHoldStatus"):
+                status = "ON" if wanted.get("ObjectLockLegalHoldStatus") == "ON" else "OFF"
+                client.put_object_legal_hold(Bucket=args.dest, Key=key, VersionId=dest["VersionId"], LegalHold={"Status": status})
+                count("lock_updated")
+
+    def guarded(work, key: str, argument) -> None:
+        try:
+            work(key, argument)
+        except Exception as exc:  # counted and reported; the other keys go on
+            count("failed")
+            with guard:
+                if not first_error:
+                    first_error.append(f"{key}: {exc}")
+        finally:
+            in_flight.release()
+
+    with ThreadPoolExecutor(max_workers=2) as listers:
+        source_future = listers.submit(list_histories, client, args.source)
+        dest_future = listers.submit(list_histories, client, args.dest)
+        source, dest = source_future.result(), dest_future.result()
+    counts["listed"] = sum(len(entries) for entries in source.values())
+    in_flight = threading.BoundedSemaphore(args.threads * 4)
+    with ThreadPoolExecutor(max_workers=args.threads) as pool:
+        for key in sorted(source):
+            held = dest.get(key, [])
+            if len(held) < len(source[key]):
+                work, argument = write, source[key][len(held):]
+            elif args.locks:
+                work, argument = check, list(zip(source[key], held))
+            else:
+                continue
+            in_flight.acquire()
+            pool.submit(guarded, work, key, argument)
     counts["seconds"] = round(time.monotonic() - started, 3)
     print(json.dumps(counts))
     if first_error:

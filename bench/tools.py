@@ -44,6 +44,7 @@ class Job:
     locks: bool  # the workload carries Object Lock state
     workdir: Path
     name: str  # file-name stem for this run's output files
+    all_versions: bool = False  # W8: replicate whole version histories
 
 
 @dataclass
@@ -126,6 +127,8 @@ class BucketsyncEmbedded(Tool):
         argv = [*program, "sync", f"s3://{job.source}", f"s3://{job.dest}",
                 "--source-endpoint-url", job.endpoint.url, "--dest-endpoint-url", job.endpoint.url,
                 "--report-json", str(report)]
+        if job.all_versions:
+            argv.append("--all-versions")
         return Command(argv, env)
 
     @staticmethod
@@ -251,6 +254,8 @@ class Ceiling(Tool):
                 "--source", job.source, "--dest", job.dest, "--threads", str(self.threads)]
         if job.locks:
             argv.append("--locks")
+        if job.all_versions:
+            argv.append("--all-versions")
         return Command(argv, clean_env(job))
 
     def extras(self, job: Job, measurement: Measurement) -> dict:

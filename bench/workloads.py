@@ -7,11 +7,15 @@ W3  a no-change re-sync of W1's data, then a re-sync after overwriting 1 % of th
 W4  2,000 objects, half with GOVERNANCE/COMPLIANCE retention, a quarter with legal hold, into a
     lock-enabled destination; then 5 % of the source objects change lock state and everything re-syncs.
 W5  200,000 × 0 bytes, no-change re-sync at 50k and at 200k objects (peak RSS flat?). Off by default.
+W8  version histories: 2,000 keys × 5 versions of 1 KiB, a third of the keys with every version under
+    retention, every tenth key ending in a delete marker; `sync --all-versions` into a fresh lock-enabled
+    destination, then a no-change re-sync (every version's lock checked). Off by default.
 Counts scale with --scale (at least a handful of objects each); object sizes do not.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -22,7 +26,9 @@ from pathlib import Path
 
 from common import KiB, MiB, bucket_name
 from data import (
+    Item,
     change_locks,
+    lock_of,
     create_bucket,
     delete_bucket,
     empty_objects,
@@ -39,7 +45,7 @@ from server import WRITES, MotoServer, S3Server
 from tools import Job, Tool
 from verify import Verdict, verify_copy, verify_locks
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W8")
 DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4")
 
 # Which tools take part in which workload (those unavailable drop out with their reason).
@@ -50,10 +56,14 @@ WORKLOAD_TOOLS = {
     "W3": ("bucketsync", *DISTRIBUTED, "aws", "s5cmd", "rclone", "ceiling"),
     "W4": ("bucketsync", *DISTRIBUTED, "aws+loop", "rclone", "ceiling"),
     "W5": ("bucketsync", *DISTRIBUTED, "aws", "s5cmd", "ceiling"),
+    "W8": ("bucketsync", *DISTRIBUTED, "ceiling"),
 }
 NOT_IN_WORKLOAD = {
     ("W4", "aws"): "copies no lock state (its W4 entry is aws+loop)",
     ("W4", "s5cmd"): "has no Object Lock support",
+    ("W8", "aws"): "copies current versions only",
+    ("W8", "s5cmd"): "copies current versions only",
+    ("W8", "rclone"): "writes no Object Lock state for older versions (--s3-versions reads them only)",
     ("W5", "rclone"): "its first re-sync rewrites (server-side copy) every object without rclone's mtime metadata "
                       "to fix its modtime, even objects it copied itself (W3 shows it), so its run would not be a "
                       "no-change re-sync",
@@ -404,4 +414,91 @@ def _w5_runs(session: Session, tools: list[Tool], source: str, dest: str, total:
     session.say(f"W5 {total}: destination listing after all runs {'matches' if final.correct else 'DIFFERS'}")
 
 
-RUNNERS = {"W1": run_w1, "W2": run_w2, "W3": run_w3, "W4": run_w4, "W5": run_w5}
+VERSIONS_PER_KEY = 5
+
+
+def seed_histories(session: Session, bucket: str, keys: int) -> int:
+    """W8: every key gets VERSIONS_PER_KEY versions, written round by round (all keys' first versions, then
+    the second…), a third of the keys with a retention on every version, every tenth key then deleted
+    (a delete marker on top). Returns how many entries the source lists."""
+    now = datetime.now(timezone.utc)
+    create_bucket(session.client, bucket, lock=True)
+    unit = session.lock_unit()
+    for round_index in range(VERSIONS_PER_KEY):
+        items = []
+        for index in range(keys):
+            args: dict = {}
+            if index % 3 == 0:
+                args["ObjectLockMode"] = "COMPLIANCE" if index % 6 == 0 else "GOVERNANCE"
+                args["ObjectLockRetainUntilDate"] = now + unit * (1 + index % 30) + timedelta(seconds=round_index)
+            items.append(Item(f"h{index % 20:02d}/record-{index:06d}", os.urandom(KiB), args))
+        put_items(session.client, bucket, items, threads=session.args.seed_threads)
+    deleted = [f"h{index % 20:02d}/record-{index:06d}" for index in range(0, keys, 10)]
+    for key in deleted:
+        session.client.delete_object(Bucket=bucket, Key=key)
+    return keys * VERSIONS_PER_KEY + len(deleted)
+
+
+def history_signature(client, bucket: str) -> dict[str, tuple]:
+    """Per key: its versions' ETags oldest first, its delete marker count, and whether a marker is current."""
+    versions: dict[str, list[str]] = {}
+    markers: dict[str, int] = {}
+    deleted: set[str] = set()
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for item in page.get("Versions", ()):
+            versions.setdefault(item["Key"], []).insert(0, item["ETag"])
+        for item in page.get("DeleteMarkers", ()):
+            markers[item["Key"]] = markers.get(item["Key"], 0) + 1
+            if item.get("IsLatest"):
+                deleted.add(item["Key"])
+    return {key: (tuple(versions.get(key, ())), markers.get(key, 0), key in deleted) for key in versions.keys() | markers.keys()}
+
+
+def verify_histories(client, source: str, dest: str, locked_keys: list[str]) -> Verdict:
+    """Same history shape per key, and every version of the locked keys with its source version's lock."""
+    wanted, held = history_signature(client, source), history_signature(client, dest)
+    verdict = Verdict(checked=len(wanted))
+    for key in sorted(wanted):
+        if key not in held:
+            verdict.missing += 1
+            verdict.problem(f"{key}: no history at the destination")
+        elif held[key] != wanted[key]:
+            verdict.content_mismatch += 1
+            verdict.problem(f"{key}: history {held[key]} instead of {wanted[key]}")
+    for key in locked_keys[:50]:  # a sample: every version of 50 locked keys
+        ids = [[v["VersionId"] for v in client.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+                if v["Key"] == key] for bucket in (source, dest)]
+        for source_id, dest_id in zip(*ids):
+            a = lock_of(client.head_object(Bucket=source, Key=key, VersionId=source_id))
+            b = lock_of(client.head_object(Bucket=dest, Key=key, VersionId=dest_id))
+            if a != b:
+                verdict.lock_mismatch += 1
+                verdict.problem(f"{key} {source_id}: lock {b} instead of {a}")
+    return verdict
+
+
+def run_w8(session: Session, scale: float) -> None:
+    """Per round: every tool replicates the whole history into a fresh lock-enabled destination (timed), then
+    re-syncs it unchanged (timed; the lock state of every version is compared)."""
+    keys = scaled(2000, scale, 12)
+    source = session.bucket("w8", "src")
+    started = time.monotonic()
+    entries = seed_histories(session, source, keys)
+    session.say(f"W8: seeded {keys} keys, {entries} versions and delete markers in {time.monotonic() - started:.0f} s")
+    locked_keys = [f"h{index % 20:02d}/record-{index:06d}" for index in range(0, keys, 3)]
+    tools = session.tools_for("W8")
+    for repeat in range(session.args.repeats):
+        for tool in session.rotated(tools, repeat):
+            dest = session.bucket("w8", tool.name, repeat)
+            create_bucket(session.client, dest, lock=True)
+            stem = f"W8-{tool.name}-{repeat}".replace("+", "")
+            for phase, suffix in ((f"history {entries} entries", "-initial"), (f"no-change {entries} entries", "-nochange")):
+                job = session.job(tool, source, dest, True, stem + suffix)
+                job.all_versions = True
+                session.measure("W8", phase, tool, job, repeat,
+                                Expect(entries, keys * VERSIONS_PER_KEY * KiB if suffix == "-initial" else 0),
+                                lambda extras, d=dest: verify_histories(session.client, source, d, locked_keys))
+    # Locked destinations cannot be deleted; a moto server of our own goes away with them.
+
+
+RUNNERS = {"W1": run_w1, "W2": run_w2, "W3": run_w3, "W4": run_w4, "W5": run_w5, "W8": run_w8}

@@ -7,20 +7,22 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     ops_cli | demo                            beat, schedules, runs, status tables; the demo
     tasks                                     Celery task shells (`celery -A bucketsync.tasks worker`)
     scheduled                                 triggers, the job lock's refresh, a run's finalisation
+    embedded_versions | verify_versions       the one-process run of `sync --all-versions`; `verify --all-versions`
     coordinator | batches | distributed       one page; one batch; submit, resume, follow a run
       | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics
     publish | runtime | joblock               sending task messages; a worker's settings, clients, ledger;
       | job_totals                            per-job metric totals in Redis, each run added once
-    celery_app | ledger | context             the Celery app; run totals in Redis; preflight -> RunRequest
+    celery_app | ledger | context             the Celery app; run totals in Redis; preflight -> RunRequest;
+      | history_execute | version_pages       one key's history -> outcomes; a coordinator's version page
     preflight | execute | listing | report    checks; one action -> ObjectOutcome; pages; the report;
-      | server_quirks                         what the destination server needs, decided before copying
+      | server_quirks | version_listing       what the destination server needs; whole per-key histories
     server_copy | streamed_copy               the two copy paths
     multipart | lock_write | source_version   one multipart upload; lock read-back and write; the source's HEAD
     s3 | schedules                            boto3 clients; scheduled jobs from the environment
     messages | task_labels | patience         the message contract; Flower labels; waiting out Redis;
       | s3_calls | execution_context          per-call argument allow-lists; what one process needs for a run;
       | copy_plan | pacing | metrics         pure: single or multipart, part size and ranges; request and
-                                              bandwidth limits; run reports -> metric series
+      | version_plan                          bandwidth limits; run reports -> metric series; history actions
     plan | outcomes | history                 pure core: what to do per key; what happened; version histories
     lockrules | locations | filters           pure core: lock decisions; s3:// URLs; --exclude/--include;
       | keyspace                              key ranges and split points
@@ -29,7 +31,7 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     errors                                    the exception tree
 
 The pure core (model, plan, lockrules, locations, outcomes, messages, copy_plan, filters, history, keyspace,
-copy_options) imports no S3, Redis or Celery code.
+copy_options, version_plan) imports no S3, Redis or Celery code.
 """
 
 __version__ = "0.1.0"

@@ -192,6 +192,10 @@ def sync(
         None, metavar="AES256|aws:kms", help="server-side encryption of every copy (SSE-C keys: BUCKETSYNC_*__SSE_C_KEY)"
     ),
     sse_kms_key_id: Optional[str] = typer.Option(None, metavar="ID", help="the KMS key for --sse aws:kms"),
+    all_versions: Optional[bool] = typer.Option(
+        None, "--all-versions", show_default=False,
+        help="replicate every version and delete marker, oldest first, each with its lock (BUCKETSYNC_ALL_VERSIONS)",
+    ),
 ) -> None:
     """Replicate SRC into DST with metadata, tags and Object Lock state."""
     from .context import prepare_run
@@ -203,6 +207,7 @@ def sync(
         broker_url=broker_url,
         max_requests_per_second=max_requests_per_second,
         max_bandwidth=max_bandwidth,
+        all_versions=all_versions,
     )
     if detach and not settings.broker_url:
         raise UsageError("--detach needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
@@ -212,7 +217,7 @@ def sync(
     pacing = RunPacing.local(settings.max_requests_per_second, settings.max_bandwidth)
     request, ctx = prepare_run(
         settings, source, destination, delete=delete, dry_run=dry_run, pacing=pacing, filters=filters,
-        storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
+        storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id, all_versions=settings.all_versions,
     )
     log.debug("run %s: %s -> %s, %s", request.run_id, request.source, request.destination,
               "distributed" if settings.broker_url else "embedded")
@@ -232,10 +237,12 @@ def sync(
         record_run_end_quietly(ledger.redis, summary, ledger.ttl)  # run_finalise does too: the first one counts
     else:
         from .embedded import RunInterrupted, run_embedded
+        from .embedded_versions import run_embedded_versions
 
+        run = run_embedded_versions if request.all_versions else run_embedded
         try:
             with ProgressDisplay(err) as display:
-                summary = run_embedded(ctx, request, on_progress=display.update)
+                summary = run(ctx, request, on_progress=display.update)
         except RunInterrupted as stopped:
             stopped.summary.slowdowns = pacing.slowdowns.total
             err.print("bucketsync: interrupted; copies in flight were finished, queued ones not started", highlight=False)
@@ -257,12 +264,16 @@ def verify(
     source_profile: SourceProfile = None,
     dest_profile: DestProfile = None,
     json_output: bool = typer.Option(False, "--json", help="print the comparison as JSON"),
+    all_versions: bool = typer.Option(
+        False, "--all-versions", help="compare whole version histories, each version's metadata, tags and lock"
+    ),
 ) -> None:
     """Compare SRC and DST without writing: keys, sizes, bytes, metadata, tags, lock state. Exit 1 on any difference."""
     from .verify import run_verify
+    from .verify_versions import run_verify_versions
 
     settings = load_settings(**side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile))
-    result = run_verify(settings, source, destination)
+    result = (run_verify_versions if all_versions else run_verify)(settings, source, destination)
     if json_output:
         out.print_json(data=result.to_json())
     else:

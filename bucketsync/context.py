@@ -62,6 +62,7 @@ def prepare_run(
     settings: Settings, source_url: str, dest_url: str, *, delete: bool = False, dry_run: bool = False,
     job: str | None = None, run_id: str | None = None, pacing: RunPacing | None = None, filters: Filters = Filters(),
     storage_class: str | None = None, sse: str | None = None, sse_kms_key_id: str | None = None,
+    all_versions: bool = False,
 ) -> tuple[RunRequest, ExecutionContext]:
     """Parse and check a run, then describe it; raises UsageError / SettingsError / PreflightError.
 
@@ -76,7 +77,7 @@ def prepare_run(
     source, dest = parse_location(source_url), parse_location(dest_url)
     check_not_overlapping(source, dest, same_endpoint=settings.source.endpoint_url == settings.dest.endpoint_url)
     clients = make_clients(settings, pacing=pacing)
-    checked = run_preflight(clients[0], clients[1], source, dest)
+    checked = run_preflight(clients[0], clients[1], source, dest, all_versions=all_versions)
     server_side = settings.source.same_account_as(settings.dest)
     quirks = detect_server_quirks(clients[1], dest.bucket) if server_side else ServerQuirks()
     if quirks != ServerQuirks():
@@ -86,5 +87,6 @@ def prepare_run(
         source_lock_enabled=checked.source_lock_enabled, job=job, server_quirks=quirks.to_json(),
         max_requests_per_second=settings.max_requests_per_second, max_bandwidth=settings.max_bandwidth,
         filters=filters.to_json(), storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
+        all_versions=all_versions,
     )
     return request, execution_context(settings, request, clients)

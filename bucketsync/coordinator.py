@@ -31,6 +31,7 @@ from .outcomes import utc_now_iso
 from .plan import ListingOrderError, PlannedAction, batches_of, dest_range_for_page, plan
 from .publish import publish_batches, publish_page, queue_length
 from .settings import Settings
+from .version_pages import list_and_plan_versions
 
 BACKPRESSURE_COUNTDOWN = 2.0
 
@@ -45,6 +46,21 @@ class PlannedPage:
     last_key: str | None  # where the next page starts (after a skipped excluded prefix: its end)
     is_last: bool
     excluded: int = 0  # source keys listed and excluded by the filters
+
+    @property
+    def listed(self) -> int:
+        return len(self.entries)
+
+    @property
+    def work(self) -> list[PlannedAction]:
+        return [action for action in self.actions if action.kind != "skip"]
+
+    @property
+    def skipped(self) -> int:
+        return len(self.actions) - len(self.work)
+
+    def batches(self, settings: Settings) -> list[list[dict[str, Any]]]:
+        return batches_of(self.work, settings.batch_size, settings.batch_max_bytes)
 
 
 def list_and_plan(ctx: ExecutionContext, settings: Settings, request: RunRequest, task: PageTask) -> PlannedPage:
@@ -100,18 +116,18 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
         return result | {"result": "resumed from the ledger"}
 
     try:
-        page = list_and_plan(runtime.execution_context(request), settings, request, task)
+        plan_page = list_and_plan_versions if request.all_versions else list_and_plan
+        page = plan_page(runtime.execution_context(request), settings, request, task)
     except (ClientError, BotoCoreError, ListingOrderError) as exc:
         # The listing cannot go on (botocore already retried what was transient): the run ends here.
         reason = str(exc) if isinstance(exc, ListingOrderError) else s3.describe(exc)
         ledger.mark(run_id, state="failed", error=f"listing page {task.page}: {reason}", finished_at=utc_now_iso())
         return result | {"result": f"listing failed: {reason}"}
 
-    work = [action for action in page.actions if action.kind != "skip"]
-    batches = batches_of(work, settings.batch_size, settings.batch_max_bytes)
+    batches = page.batches(settings)
     registered = ledger.register_page(
-        run_id, task.page, batches=batches, listed=len(page.entries), skipped=len(page.actions) - len(work),
-        excluded=page.excluded, token=page.next_token, last_key=page.last_key, is_last=page.is_last, finished_at=utc_now_iso(),
+        run_id, task.page, batches=batches, listed=page.listed, skipped=page.skipped, excluded=page.excluded,
+        token=page.next_token, last_key=page.last_key, is_last=page.is_last, finished_at=utc_now_iso(),
     )
     if registered == REGISTERED_BEFORE:
         return result | {"result": "page registered by another coordinator: it publishes the batches"}
@@ -121,4 +137,4 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
     ledger.mark_published(run_id, task.page)
     if not page.is_last:
         publish_page(request, task.next(page.next_token, page.last_key))
-    return result | {"listed": len(page.entries), "excluded": page.excluded, "objects": len(work), "batches": len(batches)}
+    return result | {"listed": page.listed, "excluded": page.excluded, "objects": len(page.work), "batches": len(batches)}

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from . import report
 
-SOURCE, DEST = "demo-source", "demo-replica"
+SOURCE, DEST, HISTORY_DEST = "demo-source", "demo-replica", "demo-history"
+RECORD_KEY = "ledger/q3 compliance+audit.csv"
 DEMO_KEYS = ("demo", "demo-secret")
 LOCKED_KEYS = ("contracts/2026/signed contract.pdf",)
 PLAIN_KEY = "plain/file {:04d}.txt"
@@ -31,7 +32,7 @@ def _seed(client, count: int) -> None:
     client.create_bucket(Bucket=DEST, ObjectLockEnabledForBucket=True)
     locked = [
         (LOCKED_KEYS[0], {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": now + timedelta(days=30)}),
-        ("ledger/q3 compliance+audit.csv", {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": now + timedelta(days=365)}),
+        (RECORD_KEY, {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": now + timedelta(days=365)}),
         ("evidence/case #7?/photo 100%.jpg", {"ObjectLockLegalHoldStatus": "ON"}),
     ]
     for index, (key, lock) in enumerate(locked):
@@ -51,6 +52,43 @@ def _lock_of(head: dict) -> str:
     if head.get("ObjectLockLegalHoldStatus") == "ON":
         parts.append("legal hold")
     return ", ".join(parts) or "-"
+
+
+def _record_versions(client, bucket: str) -> list[tuple[str, str]]:
+    """The COMPLIANCE record's versions, oldest first: (bytes, lock)."""
+    listed = client.list_object_versions(Bucket=bucket, Prefix=RECORD_KEY).get("Versions", [])
+    return [
+        (
+            client.get_object(Bucket=bucket, Key=RECORD_KEY, VersionId=item["VersionId"])["Body"].read().decode().strip(),
+            _lock_of(client.head_object(Bucket=bucket, Key=RECORD_KEY, VersionId=item["VersionId"])),
+        )
+        for item in reversed(listed)
+    ]
+
+
+def _show_history(client, settings, console: Console) -> bool:
+    """Overwrite the COMPLIANCE record, then replicate the whole history (`--all-versions`) into a new bucket."""
+    from .context import prepare_run
+    from .embedded_versions import run_embedded_versions
+
+    until = datetime.now(timezone.utc) + timedelta(days=365)
+    body = b"locked object 1, amended\n"
+    client.put_object(
+        Bucket=SOURCE, Key=RECORD_KEY, Body=body, ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until,
+        ContentMD5=base64.b64encode(hashlib.md5(body).digest()).decode(),
+    )
+    client.create_bucket(Bucket=HISTORY_DEST, ObjectLockEnabledForBucket=True)
+    request, ctx = prepare_run(settings, f"s3://{SOURCE}", f"s3://{HISTORY_DEST}", all_versions=True)
+    summary = run_embedded_versions(ctx, request)
+    source, replica = _record_versions(client, SOURCE), _record_versions(client, HISTORY_DEST)
+    table = Table(title=f"sync --all-versions: the overwritten COMPLIANCE record {RECORD_KEY!r}, oldest first")
+    for column in ("version", "source", "replica", "match"):
+        table.add_column(column)
+    for number, (ours, theirs) in enumerate(zip(source, replica), start=1):
+        table.add_row(f"{number}: {ours[0]}", ours[1], theirs[1], "yes" if ours == theirs else "NO")
+    console.print(table)
+    console.print(f"History run: listed {summary.listed} versions, copied {summary.copied}, failed {summary.failed}.")
+    return summary.failed == 0 and len(source) == 2 and source == replica
 
 
 def run_demo(count: int, console: Console) -> int:
@@ -108,9 +146,10 @@ def run_demo(count: int, console: Console) -> int:
             f"copied {second.copied}, lock-updated {second.lock_updated}, skipped {second.skipped} "
             f"({'both changes reached the replica' if propagated else 'CHANGES MISSING at the replica'})."
         )
+        history_ok = _show_history(client, settings, console)
         ok = (
             mismatches == 0 and summary.failed == 0 and summary.copied == count
-            and second.copied == 0 and second.lock_updated == 2 and propagated
+            and second.copied == 0 and second.lock_updated == 2 and propagated and history_ok
         )
         console.print("Demo OK: every object and lock replicated." if ok else "Demo FAILED: see above.")
         return 0 if ok else 1

@@ -17,6 +17,7 @@ its own lost first attempt, the outcome is checked instead of trusted (multipart
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -25,7 +26,7 @@ from .execution_context import ActionTrace, ExecutionContext
 from .copy_options import NOT_IN_ACTIVE_TIER
 from .lock_write import apply_lock, settle_lock
 from .lockrules import decide_lock
-from .model import LockState, same_etag
+from .model import LockState, ObjectEntry, same_etag
 from .outcomes import CHANGED_SINCE_LISTING, ObjectOutcome, with_note
 from .plan import PlannedAction
 from .s3_calls import call
@@ -33,7 +34,7 @@ from .server_copy import copy_server_side
 from .source_version import SourceChanged
 from .streamed_copy import copy_streamed
 
-__all__ = ["ExecutionContext", "execute"]
+__all__ = ["ExecutionContext", "copy_and_settle", "execute", "guarded"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,35 +43,38 @@ def execute(ctx: ExecutionContext, action: PlannedAction) -> ObjectOutcome:
     """Carry out one action; every S3 error ends as an outcome with a reason."""
     handlers = {"copy": _copy, "check_lock": _check_lock, "delete": _delete}
     trace = ActionTrace()
+    return guarded(action.kind, action.key, trace, lambda: handlers[action.kind](ctx, action, trace))
+
+
+def guarded(what: str, key: str, trace: ActionTrace, work: Callable[[], ObjectOutcome]) -> ObjectOutcome:
+    """`work()`, with every error it meets turned into the object's outcome (naming the source version)."""
     try:
-        return handlers[action.kind](ctx, action, trace)
+        return work()
     except (ClientError, BotoCoreError) as exc:
         if isinstance(exc, ClientError) and s3.error_code(exc) in NOT_IN_ACTIVE_TIER:
-            return ObjectOutcome(
-                action.key, "failed", version_id=trace.source_version_id, reason=_archived_reason(action, exc),
-            )
+            return ObjectOutcome(key, "failed", version_id=trace.source_version_id, reason=_archived_reason(trace, exc))
         if s3.is_vanished(exc):
             return ObjectOutcome(
-                action.key, "vanished", version_id=trace.source_version_id,
+                key, "vanished", version_id=trace.source_version_id,
                 reason=f"source object disappeared: {s3.describe(exc)}",
             )
-        return ObjectOutcome(action.key, "failed", version_id=trace.source_version_id, reason=s3.describe(exc))
+        return ObjectOutcome(key, "failed", version_id=trace.source_version_id, reason=s3.describe(exc))
     except SourceChanged:
         return ObjectOutcome(
-            action.key, "failed", version_id=trace.source_version_id,
+            key, "failed", version_id=trace.source_version_id,
             reason="the source was overwritten again while it was being copied; the next run copies it",
         )
     except Exception as exc:  # a bug must not cost the other objects their copy
-        logger.exception("internal error on %s %r", action.kind, action.key)
+        logger.exception("internal error on %s %r", what, key)
         return ObjectOutcome(
-            action.key, "failed", version_id=trace.source_version_id,
+            key, "failed", version_id=trace.source_version_id,
             reason=f"internal error: {type(exc).__name__}: {exc}",
         )
 
 
-def _archived_reason(action: PlannedAction, exc: ClientError) -> str:
+def _archived_reason(trace: ActionTrace, exc: ClientError) -> str:
     """GLACIER and DEEP_ARCHIVE objects cannot be read or copied until restored; say so instead of a bare code."""
-    storage_class = (action.source.storage_class if action.source else None) or "an archive class"
+    storage_class = trace.source_storage_class or "an archive class"
     return (
         f"the source object is in storage class {storage_class} and not restored: restore it "
         f"(S3 RestoreObject) and run again ({s3.describe(exc)})"
@@ -85,17 +89,25 @@ def _delete(ctx: ExecutionContext, action: PlannedAction, trace: ActionTrace) ->
 
 
 def _copy(ctx: ExecutionContext, action: PlannedAction, trace: ActionTrace, changed: bool = False) -> ObjectOutcome:
-    entry = action.source
+    return copy_and_settle(ctx, action.key, action.source, trace, changed=changed)
+
+
+def copy_and_settle(
+    ctx: ExecutionContext, key: str, entry: ObjectEntry, trace: ActionTrace, *, changed: bool = False,
+    pinned_version_id: str | None = None,
+) -> ObjectOutcome:
+    """Copy one source version (the listed one, or exactly `pinned_version_id`) and settle its lock."""
+    trace.source_storage_class = entry.storage_class
     if ctx.dry_run:
-        return ObjectOutcome(action.key, "copied", bytes_copied=entry.size)
+        return ObjectOutcome(key, "copied", version_id=pinned_version_id, bytes_copied=entry.size)
     copy = copy_server_side if ctx.server_side else copy_streamed
-    written = copy(ctx, action.key, entry, trace)
+    written = copy(ctx, key, entry, trace, pinned_version_id)
     settled = settle_lock(ctx.dest_client, ctx.dest.bucket, written, ctx.now(), ctx.copy_options.dest_reads())
     notes = written.notes + settled.notes
     if changed:
         notes = with_note(notes, CHANGED_SINCE_LISTING)
     return ObjectOutcome(
-        action.key, "copied", version_id=written.source_version_id, bytes_copied=written.size, notes=notes,
+        key, "copied", version_id=written.source_version_id, bytes_copied=written.size, notes=notes,
         unprotected_seconds=settled.unprotected_seconds,
     )
 

@@ -33,3 +33,4 @@ class ActionTrace:
     """What an action has learnt so far, so that a failure still names the source version it concerned."""
 
     source_version_id: str | None = None
+    source_storage_class: str | None = None  # as listed: names an archive class when the copy is refused

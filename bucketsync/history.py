@@ -14,6 +14,12 @@ for good leaves its copy in place, as a locked replica must), and the destinatio
 copy of the source's newest. Versions match by size and ETag under the part-layout rule of
 `model.same_content`; delete markers match delete markers. No bookkeeping metadata is written.
 
+Ties. Where several destination entries carry one LastModified (moto stamps to the second, and a run
+writes a key's versions faster than that), the listing tells the order among the versions and among the
+delete markers, but not where the markers sit between the versions. Such a group is matched in whatever
+interleaving fits the source: a marker matches any marker of the group, a version the group's newest
+matching version not passed yet. The group's IsLatest entry stays the newest.
+
 `plan_history` finds the longest run of the source's oldest entries S1..Sm whose copies end the
 destination's history (the newest destination entry is Sm's copy), matching from the newest backwards
 so that repeated identical versions are matched as late as possible. S(m+1)..Sn are then written, oldest
@@ -66,6 +72,14 @@ class HistoryEntry:
         )
 
 
+@dataclass(frozen=True)
+class KeyHistory:
+    """One key's whole history, oldest first."""
+
+    key: str  # relative to the prefix
+    entries: tuple[HistoryEntry, ...]
+
+
 def order_history(versions: Sequence[HistoryEntry], markers: Sequence[HistoryEntry]) -> list[HistoryEntry]:
     """One key's versions and delete markers (each newest first, as listed), merged oldest first."""
     older_first_versions = list(reversed(versions))
@@ -106,20 +120,50 @@ class HistoryPlan:
         return bool(self.to_write)
 
 
+def _tie_groups(dest: Sequence[HistoryEntry]) -> list[list[int]]:
+    """Positions of `dest` (oldest first) in runs that share one LastModified, oldest run first."""
+    groups: list[list[int]] = []
+    for index, entry in enumerate(dest):
+        if groups and dest[groups[-1][-1]].last_modified == entry.last_modified:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
+
+
 def _match_from_newest(source: Sequence[HistoryEntry], dest: Sequence[HistoryEntry]) -> list[int] | None:
     """Destination positions of source[0..], matched from the newest backwards; the last source entry must
-    be the destination's newest. None if the source entries do not all appear in order."""
+    be the destination's newest. None if the source entries do not all appear in order.
+
+    Entries that share one LastModified (a tie group) are ordered among the versions and among the delete
+    markers, but where markers sit between versions is unknown (see the module docstring): within a group a
+    marker matches any marker not taken yet, and a version the newest matching version not passed yet.
+    """
     if not source or not dest or not source[-1].matches(dest[-1]):
         return None
-    positions = [len(dest) - 1]
-    j = len(dest) - 2
+    groups = _tie_groups(dest)
+    newest = len(dest) - 1
+    group_index = len(groups) - 1
+    # What is left of the current group: its versions and markers, oldest first.
+    versions = [i for i in groups[group_index] if i != newest and not dest[i].is_delete_marker]
+    markers = [i for i in groups[group_index] if i != newest and dest[i].is_delete_marker]
+    positions = [newest]
     for entry in reversed(source[:-1]):
-        while j >= 0 and not entry.matches(dest[j]):
-            j -= 1
-        if j < 0:
-            return None
-        positions.append(j)
-        j -= 1
+        while True:
+            if entry.is_delete_marker and markers:
+                positions.append(markers.pop())
+                break
+            if not entry.is_delete_marker:
+                found = next((n for n in range(len(versions) - 1, -1, -1) if entry.matches(dest[versions[n]])), None)
+                if found is not None:
+                    positions.append(versions[found])
+                    del versions[found:]
+                    break
+            group_index -= 1
+            if group_index < 0:
+                return None
+            versions = [i for i in groups[group_index] if not dest[i].is_delete_marker]
+            markers = [i for i in groups[group_index] if dest[i].is_delete_marker]
     positions.reverse()
     return positions
 
@@ -127,6 +171,8 @@ def _match_from_newest(source: Sequence[HistoryEntry], dest: Sequence[HistoryEnt
 def plan_history(source: Sequence[HistoryEntry], dest: Sequence[HistoryEntry]) -> HistoryPlan:
     """Both histories oldest first. See the module docstring for the rule."""
     for m in range(len(source), 0, -1):
+        if not dest or not source[m - 1].matches(dest[-1]):
+            continue
         positions = _match_from_newest(source[:m], dest)
         if positions is None:
             continue
@@ -136,6 +182,6 @@ def plan_history(source: Sequence[HistoryEntry], dest: Sequence[HistoryEntry]) -
             matched=tuple((source[i], dest[p]) for i, p in enumerate(positions)),
             kept=tuple(entry for index, entry in enumerate(dest) if index not in matched_at),
         )
-    if not source:
-        return HistoryPlan()
+    if not source:  # every version deleted for good at the source: the destination's stay
+        return HistoryPlan(kept=tuple(dest))
     return HistoryPlan(to_write=tuple(source), rewritten=tuple(dest))

@@ -9,7 +9,7 @@ Per run, `bucketsync:run:<id>` and the keys below it (`run_keys`):
     :published        bitmap of pages whose batches were published
     :page_summaries   `listed:<page>` (written at registration) and `done:<page>` (the page's chord
                       callback): what `bucketsync status --pages` shows
-    :failures, :vanished_keys, :lock_refusals   per-object report lists (JSON items)
+    :failures, :vanished_keys, :lock_refusals, :rewritten_versions   per-object report lists (JSON items)
     :finalise_sent    set once the run's end was handed to `run_finalise`
 
 Every write is one Lua script, so it is atomic, also in the append-only file:
@@ -36,7 +36,7 @@ from .outcomes import COUNTERS, ObjectOutcome, RunSummary, add_up, listing_entry
 
 PREFIX = "bucketsync:"
 RUNS_INDEX = PREFIX + "runs"  # sorted set: run id by start time, for `bucketsync runs`
-LIST_NAMES = ("failures", "vanished_keys", "lock_refusals")
+LIST_NAMES = ("failures", "vanished_keys", "lock_refusals", "rewritten_versions")
 MAX_LISTED = 10_000  # per list and run: the report names at most this many keys of each kind
 
 RUN_UNKNOWN = -2  # what a write answers when the run's hash is gone

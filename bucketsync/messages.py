@@ -12,12 +12,15 @@ else (endpoints, credentials, limits) from its own environment.
     bucketsync.run_finalise       run id                                      the run's totals (dict)
 
     RunRequest       {run_id, source, destination, delete, dry_run, source_lock_enabled, job, filters,
-                      storage_class, sse, sse_kms_key_id}
+                      storage_class, sse, sse_kms_key_id, all_versions}
     PageTask         {page, token, start_after, claim_id, force_claim}
-    ScheduledJob     {name, source, destination, delete, filters}
+    ScheduledJob     {name, source, destination, delete, filters, all_versions}
     filters          [[kind, pattern]], kind "exclude" or "include", in the order given (the last match wins)
     planned action   {kind, key, source: entry|null, dest: entry|null, reason},
                      entry = {key, size, etag, storage_class?, last_modified?}
+    history action   {kind: "history", key, check_locks, delete, to_write: [version], matched: [[version, version]],
+                     rewritten: [version], kept: [version]}  (--all-versions: one key's whole plan)
+    version          {key, version_id, last_modified, is_latest, is_delete_marker, etag, size}
     outcome          {key, status, version_id, bytes_copied, reason, notes: [str], unprotected_seconds}
 
 Readers are tolerant: a field they do not know is ignored (and logged at debug level), a field they
@@ -81,6 +84,7 @@ class RunRequest:
     storage_class: str | None = None  # --storage-class: every copy's class (None: each keeps its source's)
     sse: str | None = None  # --sse: AES256 or aws:kms for every copy
     sse_kms_key_id: str | None = None  # --sse-kms-key-id (a key id or ARN: not a secret). SSE-C keys never travel.
+    all_versions: bool = False  # replicate every version and delete marker, not only current versions
 
     @property
     def key_filters(self) -> Filters:
@@ -140,6 +144,7 @@ class ScheduledJob:
     destination: str
     delete: bool = False
     filters: list[list[str]] = field(default_factory=list)  # Filters.to_json()
+    all_versions: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,7 +15,12 @@ from typing import Any, Literal
 
 from .lockrules import REFUSALS, SOURCE_RETENTION_EXPIRED
 
-Status = Literal["copied", "skipped", "lock_updated", "deleted", "failed", "vanished"]
+Status = Literal[
+    "copied", "skipped", "lock_updated", "deleted", "failed", "vanished",
+    # --all-versions only: a source delete marker written; a destination version no source version
+    # matches (left in place); a destination version a rewritten history leaves beneath the source's
+    "delete_marker_copied", "version_kept", "version_rewritten",
+]
 
 # Notes an outcome can carry besides the lock-rule notes.
 CHANGED_SINCE_LISTING = "changed_since_listing"  # the source was overwritten after listing; its newer version was copied
@@ -51,12 +56,22 @@ COUNTERS = (
     "retention_expired",
     "lock_set_after_write",
     "changed_since_listing",
+    "delete_markers_copied",
+    "versions_kept",
+    "versions_rewritten",
 )
+
+# The counter of a status where it is not named like the status itself.
+STATUS_COUNTERS = {
+    "delete_marker_copied": "delete_markers_copied",
+    "version_kept": "versions_kept",
+    "version_rewritten": "versions_rewritten",
+}
 
 
 def counts_of(outcome: ObjectOutcome) -> dict[str, int]:
     """The counter increments one outcome contributes (everything but `listed`)."""
-    counts = {outcome.status: 1, "bytes_copied": outcome.bytes_copied}
+    counts = {STATUS_COUNTERS.get(outcome.status, outcome.status): 1, "bytes_copied": outcome.bytes_copied}
     if SOURCE_RETENTION_EXPIRED in outcome.notes:
         counts["retention_expired"] = 1
     if LOCK_SET_AFTER_WRITE in outcome.notes:
@@ -99,6 +114,8 @@ def listing_entry(outcome: ObjectOutcome) -> tuple[str, dict[str, Any]] | None:
         return "failures", {"key": outcome.key, "version_id": outcome.version_id, "reason": outcome.reason}
     if outcome.status == "vanished":
         return "vanished_keys", {"key": outcome.key, "version_id": outcome.version_id, "reason": outcome.reason}
+    if outcome.status == "version_rewritten":
+        return "rewritten_versions", {"key": outcome.key, "version_id": outcome.version_id, "reason": outcome.reason}
     refusals = [note for note in outcome.notes if note in REFUSALS]
     if refusals:
         return "lock_refusals", {"key": outcome.key, "version_id": outcome.version_id, "reason": ", ".join(refusals)}
@@ -129,11 +146,15 @@ class RunSummary:
     retention_expired: int = 0
     lock_set_after_write: int = 0
     changed_since_listing: int = 0
+    delete_markers_copied: int = 0  # --all-versions: source delete markers written at the destination
+    versions_kept: int = 0  # --all-versions: destination versions no source version matches, left in place
+    versions_rewritten: int = 0  # --all-versions: destination versions left beneath a history written again
     max_unprotected_seconds: float = 0.0
     slowdowns: int = 0  # 503 SlowDown answers met (botocore retried them)
     failures: list[dict[str, Any]] = field(default_factory=list)
     vanished_keys: list[dict[str, Any]] = field(default_factory=list)
     lock_refusals: list[dict[str, Any]] = field(default_factory=list)
+    rewritten_versions: list[dict[str, Any]] = field(default_factory=list)  # destination key and version id
 
     def exit_code(self) -> int:
         if self.state in ("failed", "stalled"):

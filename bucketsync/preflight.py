@@ -225,8 +225,25 @@ def check_buckets(source_client, dest_client, source: Location, dest: Location) 
     return lock_enabled(source_client, "source", source.bucket), lock_enabled(dest_client, "destination", dest.bucket)
 
 
-def run_preflight(source_client, dest_client, source: Location, dest: Location) -> PreflightResult:
+def check_dest_versioning(client, dest: Location) -> None:
+    """`--all-versions` writes a history: only a destination whose versioning is Enabled keeps one."""
+    try:
+        status = client.get_bucket_versioning(Bucket=dest.bucket).get("Status") or "never enabled"
+    except (ClientError, BotoCoreError) as exc:
+        raise PreflightError(_explain(exc, "destination", dest.bucket)) from None
+    if status != "Enabled":
+        raise PreflightError(
+            f"destination bucket {dest.bucket!r} has versioning {status}: --all-versions needs versioning "
+            "Enabled on the destination (it keeps one version per source version)"
+        )
+
+
+def run_preflight(
+    source_client, dest_client, source: Location, dest: Location, *, all_versions: bool = False
+) -> PreflightResult:
     source_lock, dest_lock = check_buckets(source_client, dest_client, source, dest)
+    if all_versions:
+        check_dest_versioning(dest_client, dest)
     if source_lock and not dest_lock:
         raise PreflightError(
             f"source bucket {source.bucket!r} has Object Lock but destination bucket {dest.bucket!r} does not: "

@@ -73,7 +73,8 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
     now = utc_now_iso()
     source, destination = str(parse_location(job.source)), str(parse_location(job.destination))
     unstarted = RunRequest(
-        run_id=run_id, source=source, destination=destination, delete=job.delete, job=job.name, filters=job.filters
+        run_id=run_id, source=source, destination=destination, delete=job.delete, job=job.name, filters=job.filters,
+        all_versions=job.all_versions,
     )
     holder = locks.acquire(job.name, run_id)
     if holder is not None:
@@ -84,7 +85,7 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
     try:
         request, _ = prepare_run(
             settings, job.source, job.destination, delete=job.delete, job=job.name, run_id=run_id,
-            filters=Filters.from_json(job.filters),
+            filters=Filters.from_json(job.filters), all_versions=job.all_versions,
         )
         start_run(settings, ledger, request)
     except (BucketsyncError, ClientError, BotoCoreError) as exc:

@@ -1,6 +1,6 @@
 """Scheduled replications: which jobs run when, read from the environment and checked before anything starts.
 
-A schedule is `{name, cron, source, destination, delete?, prefix?, filters?}`, given as a JSON list in
+A schedule is `{name, cron, source, destination, delete?, prefix?, filters?, all_versions?}`, given as a JSON list in
 `BUCKETSYNC_SCHEDULES` or in a file named by `BUCKETSYNC_SCHEDULES_FILE` (`.toml`: `[[schedules]]`
 tables; `.yaml`/`.yml`: a list, or a `schedules:` list; `.json`: a list).
 
@@ -112,6 +112,7 @@ class Schedule(BaseModel):
             if len(item) != 1 or next(iter(item)) not in ("exclude", "include"):
                 raise ValueError(f"each filter is {{exclude: PATTERN}} or {{include: PATTERN}}, not {item!r}")
         return value
+    all_versions: bool = False  # replicate every version and delete marker (sync --all-versions)
 
     @field_validator("cron")
     @classmethod
@@ -139,6 +140,7 @@ class Schedule(BaseModel):
             destination=join_prefix(self.destination, self.prefix),
             delete=self.delete,
             filters=[[kind, pattern] for item in self.filters for kind, pattern in item.items()],
+            all_versions=self.all_versions,
         )
 
     def next_run(self, now: datetime | None = None) -> datetime:

@@ -32,9 +32,17 @@ from .source_version import (
 )
 
 
-def copy_server_side(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, trace: ActionTrace) -> WrittenVersion:
-    """Copy the listed object `entry`, or the version that replaced it since listing, server-side."""
+def copy_server_side(
+    ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, trace: ActionTrace, pinned_version_id: str | None = None
+) -> WrittenVersion:
+    """Copy the listed object `entry`, or the version that replaced it since listing, server-side.
+
+    With `pinned_version_id` (`--all-versions`) exactly that source version is copied, whatever is current.
+    """
     src_key = ctx.source.absolute_key(rel_key)
+    if pinned_version_id is not None:
+        version = _read_version(ctx, src_key, trace, pinned_version_id)
+        return _copy_version(ctx, rel_key, entry, version, ())
     notes: tuple[str, ...] = ()
     version: SourceVersion | None = None
     if ctx.source_lock_enabled or copy_method(entry.size, entry.etag, ctx.settings.multipart_threshold) == "multipart":
@@ -53,8 +61,11 @@ def copy_server_side(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, tr
         return _copy_version(ctx, rel_key, entry, version, with_note(notes, CHANGED_SINCE_LISTING))
 
 
-def _read_version(ctx: ExecutionContext, src_key: str, trace: ActionTrace) -> SourceVersion:
-    version = read_source_version(ctx.source_client, ctx.source.bucket, src_key, ctx.copy_options.source_reads())
+def _read_version(ctx: ExecutionContext, src_key: str, trace: ActionTrace, version_id: str | None = None) -> SourceVersion:
+    trace.source_version_id = version_id
+    version = read_source_version(
+        ctx.source_client, ctx.source.bucket, src_key, version_id, reads=ctx.copy_options.source_reads()
+    )
     trace.source_version_id = version.version_id
     return version
 
@@ -133,7 +144,7 @@ def _copy_listed_object(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry,
     answer = _copy_object(ctx, rel_key, None, entry.etag, {}, entry.storage_class)
     if _encryption_ignored(ctx, answer):
         version = read_source_version(ctx.source_client, ctx.source.bucket, ctx.source.absolute_key(rel_key),
-                                      ctx.copy_options.source_reads())
+                                      reads=ctx.copy_options.source_reads())
         return _copy_in_parts(ctx, rel_key, version, _one_part(version), notes)
     new_version_id = answer.get("VersionId")
     size = entry.size

@@ -122,6 +122,7 @@ class Settings(BaseSettings):
     multipart_threshold: int = Field(64 * MiB, ge=5 * MiB, le=5 * GiB)
     multipart_chunksize: int = Field(16 * MiB, ge=5 * MiB, le=5 * GiB)
     lock_check: bool = Field(True, description="read lock state of every object on lock-enabled sources")
+    all_versions: bool = Field(False, description="replicate every version and delete marker (sync --all-versions)")
     retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
     max_attempts: int = Field(10, ge=1, le=50)
     connect_timeout: float = Field(10.0, gt=0, le=600)

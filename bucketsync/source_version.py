@@ -40,9 +40,14 @@ class SourceVersion:
         )
 
 
-def read_source_version(client, bucket: str, key: str, reads: Mapping[str, Any] | None = None) -> SourceVersion:
-    """The key's current version, as HEAD describes it. `reads`: the source's SSE-C key arguments, if any."""
-    return SourceVersion.from_response(call(client, "head_object", Bucket=bucket, Key=key, carry=reads))
+def read_source_version(
+    client, bucket: str, key: str, version_id: str | None = None, reads: Mapping[str, Any] | None = None
+) -> SourceVersion:
+    """The key's current version, or the version `version_id` (`--all-versions`), as HEAD describes it.
+    `reads`: the source's SSE-C key arguments, if any."""
+    return SourceVersion.from_response(
+        call(client, "head_object", Bucket=bucket, Key=key, VersionId=version_id, carry=reads)
+    )
 
 
 def first_part_size(client, bucket: str, key: str, version: SourceVersion, reads: Mapping[str, Any] | None = None) -> int:

@@ -37,21 +37,31 @@ from .source_version import SourceVersion, carried_args, first_part_size, read_s
 READ_SIZE = 1 * MiB  # bytes read from the source stream at a time
 
 
-def copy_streamed(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, trace: ActionTrace) -> WrittenVersion:
+def copy_streamed(
+    ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, trace: ActionTrace, pinned_version_id: str | None = None
+) -> WrittenVersion:
+    """Copy the listed object `entry` (or, with `pinned_version_id`, exactly that source version)."""
     src_key = ctx.source.absolute_key(rel_key)
     dst_key = ctx.dest.absolute_key(rel_key)
     notes: tuple[str, ...] = ()
     reads = ctx.copy_options.source_reads()
-    try:
+    trace.source_version_id = pinned_version_id
+    if pinned_version_id is not None:
         answer = call(
-            ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key, IfMatch=quoted_etag(entry.etag),
+            ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key, VersionId=pinned_version_id,
             carry=reads,
         )
-    except ClientError as exc:
-        if not s3.is_changed(exc):
-            raise
-        answer = call(ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key, carry=reads)
-        notes = with_note(notes, CHANGED_SINCE_LISTING)
+    else:
+        try:
+            answer = call(
+                ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key, IfMatch=quoted_etag(entry.etag),
+                carry=reads,
+            )
+        except ClientError as exc:
+            if not s3.is_changed(exc):
+                raise
+            answer = call(ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key, carry=reads)
+            notes = with_note(notes, CHANGED_SINCE_LISTING)
     body = answer["Body"]
     try:
         version = SourceVersion.from_response(answer)

@@ -14,10 +14,10 @@ from celery import Task
 from celery.signals import task_postrun
 
 from . import messages, runtime
-from .batches import copy_and_count
+from .batches import action_from_message, copy_and_count
 from .celery_app import app
 from .coordinator import coordinate_page
-from .messages import PageTask, RunRequest, ScheduledJob, action_from_json
+from .messages import PageTask, RunRequest, ScheduledJob
 from .outcomes import combine
 from .patience import REDIS_UNAVAILABLE, retry_while_redis_unavailable
 from .scheduled import finalise_run, job_locks, refresh_job_lock_or_finalise, run_id_for_trigger, trigger
@@ -55,7 +55,7 @@ def coordinator_page(request: dict[str, Any], task: dict[str, Any]) -> dict[str,
 @app.task(name=messages.COPY_BATCH, **RETRY_POLICY)
 def copy_batch(request: dict[str, Any], page: int, batch: int, actions: list[dict[str, Any]]) -> dict[str, Any]:
     """Copy (and lock, delete, check) one batch of objects; count it once in the run's ledger."""
-    return copy_and_count(RunRequest.from_json(request), page, batch, [action_from_json(item) for item in actions])
+    return copy_and_count(RunRequest.from_json(request), page, batch, [action_from_message(item) for item in actions])
 
 
 @app.task(name=messages.PAGE_SUMMARY, **RETRY_POLICY)

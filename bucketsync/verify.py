@@ -324,6 +324,14 @@ def verify(
 
 def run_verify(settings: Settings, source_url: str, dest_url: str) -> VerifyReport:
     """Parse, check both sides (as preflight does, lock-state readability included), then verify."""
+    source_client, dest_client, source, dest = open_sides(settings, source_url, dest_url)
+    return verify(
+        source_client, dest_client, source, dest, concurrency=settings.concurrency, page_size=settings.page_size
+    )
+
+
+def open_sides(settings: Settings, source_url: str, dest_url: str) -> tuple[Any, Any, Location, Location]:
+    """Both sides' clients and locations, checked as the preflight checks them (lock-state readability too)."""
     source, dest = parse_location(source_url), parse_location(dest_url)
     source_client = s3.make_client(settings.source, settings)
     dest_client = s3.make_client(settings.dest, settings)
@@ -333,6 +341,4 @@ def run_verify(settings: Settings, source_url: str, dest_url: str) -> VerifyRepo
         check_lock_readable(source_client, "source", source)
     if dest_lock:
         check_lock_readable(dest_client, "destination", dest)
-    return verify(
-        source_client, dest_client, source, dest, concurrency=settings.concurrency, page_size=settings.page_size
-    )
+    return source_client, dest_client, source, dest

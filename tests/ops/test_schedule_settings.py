@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from bucketsync.messages import ScheduledJob
 from celery.schedules import crontab, schedule
 
 from conftest import run_cli
@@ -68,6 +70,13 @@ def test_prefix_goes_on_both_sides_and_the_beat_entry_carries_the_job():
     assert isinstance(entry["schedule"], crontab)
 
 
+def test_a_job_can_carry_all_versions_to_its_runs():
+    [item] = load_schedules(env_with({**GOOD, "all_versions": True}))
+    job = item.job()
+    assert job.all_versions is True
+    assert ScheduledJob.from_json(json.loads(json.dumps(job.to_json()))).all_versions is True
+
+
 @pytest.mark.parametrize("suffix, text", [
     (".toml", '[[schedules]]\nname = "nightly"\ncron = "0 2 * * *"\nsource = "s3://src-bucket"\n'
               'destination = "s3://dst-bucket"\n'),
@@ -80,7 +89,7 @@ def test_schedules_file_in_toml_yaml_or_json(tmp_path, suffix, text):
     path = tmp_path / f"schedules{suffix}"
     path.write_text(text)
     [item] = load_schedules({"BUCKETSYNC_SCHEDULES_FILE": str(path)})
-    assert item.model_dump() == {**GOOD, "delete": False, "prefix": "", "filters": []}
+    assert item.model_dump() == {**GOOD, "delete": False, "prefix": "", "filters": [], "all_versions": False}
 
 
 def test_the_committed_example_is_valid():

@@ -91,7 +91,7 @@ def plan(source, dest):
         pytest.param("a c", "a b c", ([], 2, [], ["b"]), id="a version deleted for good at the source stays"),
         pytest.param("b c", "a b c", ([], 2, [], ["a"]), id="the oldest version deleted for good at the source"),
         pytest.param("b c d", "a b c", (["d"], 2, [], ["a"]), id="deleted for good, then a new version"),
-        pytest.param("", "a b", ([], 0, [], []), id="no source history: nothing to write"),
+        pytest.param("", "a b", ([], 0, [], ["a", "b"]), id="no source history: nothing to write, all kept"),
         pytest.param("a b DM", "a b DM", ([], 3, [], []), id="ends with a delete marker, replicated"),
     ],
 )
@@ -124,3 +124,37 @@ def test_multipart_layouts_follow_the_etag_rule():
     assert single.matches(multipart)  # different layouts: equal sizes are taken as equal (as for current versions)
     assert not multipart.matches(other_multipart)
     assert not single.matches(HistoryEntry("k", "4", T0, is_delete_marker=True))
+
+
+# ---------------------------------------------------------------- ties within one second (moto)
+
+
+def test_a_destination_written_within_one_second_matches_its_source():
+    """Copies of a, DM, b, DM written in one second list as two lists: the merge cannot place the first
+    marker between the versions, but the history still matches (the second run adds nothing)."""
+    source = [v("a", 1), dm(2), v("b", 3), dm(4, latest=True)]
+    a, b = v("a", 100), v("b", 100)
+    first, second = dm(100), dm(100, latest=True)
+    dest = order_history([b, a], [second, first])
+    assert shape(dest) == ["a", "b", "DM", "DM"]  # not the written order: a, DM, b, DM
+    result = plan_history(source, dest)
+    assert result.to_write == () and result.kept == ()
+    assert [(s.version_id, d.version_id) for s, d in result.matched if not s.is_delete_marker] == [
+        (source[0].version_id, a.version_id), (source[2].version_id, b.version_id)]
+
+
+def test_a_tie_group_still_needs_every_source_entry():
+    source = [v("a", 1), dm(2), v("b", 3), dm(4, latest=True)]
+    a, b = v("a", 100), v("b", 100)
+    only = dm(100, latest=True)
+    dest = order_history([b, a], [only])  # one marker short
+    result = plan_history(source, dest)
+    assert result.to_write != ()
+
+
+def test_versions_of_one_second_keep_their_listed_order():
+    source = [v("a", 1), v("b", 2), dm(3, latest=True)]
+    b, a = v("b", 100), v("a", 100)
+    marker = dm(100, latest=True)
+    dest = order_history([a, b], [marker])  # listed b first: b is the older copy here
+    assert shape(plan_history(source, dest).to_write) == ["a", "b", "DM"]

@@ -1,0 +1,103 @@
+"""`bucketsync verify --all-versions`: compare whole version histories without writing anything.
+
+Both sides' version listings are read as whole per-key histories and matched by the rule `sync
+--all-versions` uses (history.plan_history: order, ETag and size). A replica matches its source when, for
+every key, the destination's history ends with the source's (a source entry the matching cannot place is
+a `missing version` or `missing delete marker` difference), and every matched version pair has the same
+headers, user metadata, tags and lock state (the rules of `verify`, version by version: HEAD and
+GetObjectTagging with VersionId on both sides). Destination versions no source entry matches (deleted for
+good at the source, or left beneath a history written again) are counted, never a difference.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import s3
+from .history import HistoryEntry, KeyHistory, plan_history
+from .locations import Location
+from .plan import merge_join
+from .settings import Settings
+from .verify import Difference, VerifyReport, compare_heads, open_sides, tag_pairs
+from .version_listing import iter_histories, iter_version_pages
+
+
+def missing_entries(key: str, source: KeyHistory | None, dest: KeyHistory | None) -> tuple[list[Difference], list[tuple[HistoryEntry, HistoryEntry]]]:
+    """The entries the destination's history lacks, as differences, and the matched (source, dest) pairs."""
+    plan = plan_history(source.entries if source else (), dest.entries if dest else ())
+    differences = [
+        Difference(key, "missing delete marker" if entry.is_delete_marker else "missing version", entry.version_id, None)
+        for entry in plan.to_write
+    ]
+    return differences, ([] if plan.to_write else list(plan.matched))
+
+
+def compare_version(sides: tuple[Any, Any, Location, Location], key: str, pair: tuple[HistoryEntry, HistoryEntry],
+                    now: datetime) -> list[Difference]:
+    source_client, dest_client, source, dest = sides
+    src, dst = pair
+    source_args = {"Bucket": source.bucket, "Key": source.absolute_key(key), "VersionId": src.version_id}
+    dest_args = {"Bucket": dest.bucket, "Key": dest.absolute_key(key), "VersionId": dst.version_id}
+    differences = compare_heads(key, source_client.head_object(**source_args), dest_client.head_object(**dest_args), now)
+    source_tags = tag_pairs(source_client.get_object_tagging(**source_args).get("TagSet", []))
+    dest_tags = tag_pairs(dest_client.get_object_tagging(**dest_args).get("TagSet", []))
+    if source_tags != dest_tags:
+        differences.append(Difference(key, "tags", source_tags, dest_tags))
+    return [Difference(d.key, f"{d.what} of version {src.version_id}", d.source, d.destination) for d in differences]
+
+
+def verify_versions(
+    source_client, dest_client, source: Location, dest: Location, *, concurrency: int = 16, page_size: int = 1000,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> VerifyReport:
+    report = VerifyReport(source=str(source), destination=str(dest))
+    sides = (source_client, dest_client, source, dest)
+
+    def counted(histories, name):
+        for history in histories:
+            for _ in history.entries:
+                report.count(name)
+            yield history
+
+    source_histories = counted(iter_histories(iter_version_pages(source_client, source, page_size=page_size)), "source_objects")
+    dest_histories = counted(iter_histories(iter_version_pages(dest_client, dest, page_size=page_size)), "destination_objects")
+    in_flight = threading.BoundedSemaphore(concurrency * 4)
+
+    def read_one(key: str, pair: tuple[HistoryEntry, HistoryEntry]) -> None:
+        try:
+            report.add(compare_version(sides, key, pair, now()))
+            report.count("compared")
+        except ClientError as exc:
+            if s3.is_vanished(exc):
+                report.count("vanished")
+            else:
+                report.add_error(key, f"version {pair[0].version_id}: {s3.describe(exc)}")
+        except (BotoCoreError, Exception) as exc:  # one unreadable version must not hide the others' differences
+            report.add_error(key, f"version {pair[0].version_id}: {type(exc).__name__}: {exc}")
+        finally:
+            in_flight.release()
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bucketsync-verify") as pool:
+        for src, dst in merge_join(source_histories, dest_histories):  # type: ignore[arg-type]
+            key = src.key if src is not None else dst.key
+            differences, pairs = missing_entries(key, src, dst)
+            report.add(differences)
+            for pair in pairs:
+                if pair[0].is_delete_marker:
+                    continue
+                in_flight.acquire()
+                pool.submit(read_one, key, pair)
+    return report
+
+
+def run_verify_versions(settings: Settings, source_url: str, dest_url: str) -> VerifyReport:
+    source_client, dest_client, source, dest = open_sides(settings, source_url, dest_url)
+    return verify_versions(
+        source_client, dest_client, source, dest, concurrency=settings.concurrency, page_size=settings.page_size
+    )
