@@ -159,13 +159,7 @@ def entry_from_json(data: Mapping[str, Any]) -> ObjectEntry:
 
 
 def action_to_json(action: PlannedAction) -> dict[str, Any]:
-    return {
-        "kind": action.kind,
-        "key": action.key,
-        "source": action.source.to_json() if action.source else None,
-        "dest": action.dest.to_json() if action.dest else None,
-        "reason": action.reason,
-    }
+    return action.to_json()  # the planner writes it (batches_of); the contract above names its fields
 
 
 def action_from_json(data: Mapping[str, Any]) -> PlannedAction:
