@@ -158,3 +158,23 @@ def test_a_failed_object_gives_exit_code_1(monkeypatch, moto_server, s3, locked_
     assert (summary.copied, summary.failed) == (1, 1)
     assert summary.failures[0]["key"] == "cold.txt"
     assert summary.exit_code() == 1
+
+
+def test_an_error_escaping_a_copy_thread_fails_the_run_instead_of_vanishing(monkeypatch, moto_server, s3, locked_buckets):
+    """The embedded pool looks at its futures: a bug outside execute() (here: in the progress callback, run
+    on a copy thread) ends the run `failed` with an internal error, not `finished` with a count short."""
+    import threading
+
+    source, dest = locked_buckets
+    seed(s3, source, [Seed(f"k{n}", b"x") for n in range(6)])
+    request, ctx = prepare(monkeypatch, moto_server, moto_server, f"s3://{source}", f"s3://{dest}")
+
+    def progress(summary):
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("progress display broke")
+
+    summary = run_embedded(ctx, request, on_progress=progress)
+
+    assert summary.state == "failed"
+    assert summary.error == "internal error: RuntimeError: progress display broke"
+    assert summary.exit_code() == 2
