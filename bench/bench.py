@@ -22,7 +22,7 @@ from pathlib import Path
 
 from common import BENCH_DIR, ROOT, Endpoint
 from install import ensure_tools
-from server import MotoServer, S3Server
+from server import MotoServer, S3Server, delayed
 from tables import render, render_targets, summarise, targets
 from tools import make_tools
 from workloads import ALL_WORKLOADS, DEFAULT_WORKLOADS, RUNNERS, Session
@@ -69,6 +69,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "working tree installed in .venv (which other people may be editing)")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="run nothing: print the tables of an earlier results file")
+    parser.add_argument("--delay-ms", type=float, default=0.0,
+                        help="one-way delay (ms, each direction) a loopback proxy adds in front of the S3 server")
     parser.add_argument("--seed-threads", type=int, default=16)
     parser.add_argument("--ceiling-threads", type=int, default=16)
     args = parser.parse_args(argv)
@@ -110,6 +112,7 @@ def main(argv: list[str]) -> int:
             "server": "external " + args.endpoint_url if args.endpoint_url else f"moto {found['moto'].version} (one server per workload)",
             "bucketsync_source": bucketsync_source() if not args.bucketsync_rev else {"revision": tools["bucketsync"].version},
             "scale": args.scale,
+            "delay_ms": args.delay_ms,
             "repeats": args.repeats,
             "loop_repeats": args.loop_repeats,
         },
@@ -125,6 +128,7 @@ def main(argv: list[str]) -> int:
             server: S3Server = S3Server(Endpoint(args.endpoint_url, args.access_key_id, args.secret_access_key, args.region))
         else:
             server = MotoServer(workdir)
+        server = delayed(server, args.delay_ms)
         session = Session(args, server, tools, workdir / workload.lower(), tag)
         began = time.monotonic()
         try:

@@ -18,6 +18,7 @@ preloaded several times, e.g. `src=100000@logs/ --preload src=1000@data/`).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import bisect
 import sys
 import threading
@@ -79,7 +80,19 @@ def list_objects_v2(self, bucket, prefix, delimiter, continuation_token, start_a
 models.S3Backend.list_objects_v2 = list_objects_v2
 
 
+def key_name(index: int, layout: str) -> str:
+    """W5/W6 key names: `p<nn>/empty-<index>` (50 prefixes), `q<nnn>/empty-<index>` (100), or hash-named."""
+    if layout == "flat":
+        return hashlib.sha1(str(index).encode()).hexdigest()
+    if layout == "p100":
+        return f"q{index % 100:03d}/empty-{index:07d}"
+    return f"p{index % 50:02d}/empty-{index:07d}"
+
+
 def preload(spec: str) -> None:
+    """`bucket=count[+seconds ahead][@stem][%layout]`: keys `<stem><index>`, or by layout (p50, the default;
+    p100; flat)."""
+    spec, _, layout = spec.partition("%")
     bucket, _, rest = spec.partition("=")
     rest, _, stem = rest.partition("@")
     count, _, shift = rest.partition("+")
@@ -88,7 +101,7 @@ def preload(spec: str) -> None:
         backend.create_bucket(bucket, "us-east-1")
     ahead = timedelta(seconds=float(shift or 0))
     for index in range(int(count)):
-        name = f"{stem}{index:07d}" if stem else f"p{index % 50:02d}/empty-{index:07d}"
+        name = f"{stem}{index:07d}" if stem else key_name(index, layout or "p50")
         key = backend.put_object(bucket, name, b"", disable_notification=True)
         if ahead:
             key.last_modified = key.last_modified + ahead

@@ -141,7 +141,7 @@ class MotoServer(S3Server):
             env=env,
             start_new_session=True,
         )
-        patience = 60 + sum(int(spec.split("=")[1].split("+")[0]) for spec in self.preload) / 5000
+        patience = 60 + sum(int(re.search(r"=(\d+)", spec).group(1)) for spec in self.preload) / 5000
         deadline = time.monotonic() + patience
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -201,3 +201,45 @@ class MotoServer(S3Server):
         if self._ps is None:
             return None
         return self._ps.memory_info().rss / (1024 * 1024)
+
+
+class DelayedServer(S3Server):
+    """A server reached through bench/delay_proxy.py: every tool sees `delay_ms` more each way (a far
+    endpoint); the request log and CPU figures are the inner server's."""
+
+    def __init__(self, inner: S3Server, delay_ms: float) -> None:
+        from dataclasses import replace
+
+        from delay_proxy import DelayProxy
+
+        self.inner = inner
+        self.delay_ms = delay_ms
+        port = int(urlsplit(inner.endpoint.url).port or 80)
+        self.proxy = DelayProxy(port, delay_ms)
+        super().__init__(replace(inner.endpoint, url=f"http://127.0.0.1:{self.proxy.port}"))
+        self.name = inner.name
+
+    def start(self) -> None:
+        self.inner.start()
+        self.proxy.start()
+
+    def stop(self) -> None:
+        self.proxy.stop()
+        self.inner.stop()
+
+    def log_offset(self) -> int | None:
+        return self.inner.log_offset()
+
+    def requests_between(self, start: int | None, end: int | None, buckets: set[str]) -> dict[str, int] | None:
+        return self.inner.requests_between(start, end, buckets)
+
+    def cpu_seconds(self) -> float | None:
+        return self.inner.cpu_seconds()
+
+    def rss_mib(self) -> float | None:
+        return self.inner.rss_mib()
+
+
+def delayed(server: S3Server, delay_ms: float) -> S3Server:
+    """The server behind a delay proxy when `delay_ms` > 0, else itself."""
+    return DelayedServer(server, delay_ms) if delay_ms > 0 else server

@@ -184,6 +184,26 @@ def targets(summaries: list[dict]) -> list[dict]:
                 results.append({"target": f"{workload}: {name} within 10 % of the best of aws / s5cmd",
                                 "measured": f"{dist['wall_median_s']:.2f} s vs {best['tool']} {best['wall_median_s']:.2f} s = {ratio:.2f}×",
                                 "met": ratio <= 1.10 and dist["correct_runs"] == dist["runs"]})
+    for layout in ("flat", "p100"):
+        rows = rows_of("W6", layout)
+        peers = [rows[name] for name in ("s5cmd", "rclone-checksum", "rclone-fast-list", "aws") if name in rows]
+        best = min(peers, key=lambda row: row["wall_median_s"]) if peers else None
+        one, four = rows.get("bucketsync-dist-1w"), rows.get("bucketsync-dist-4w")
+        if one and four:
+            speedup = one["wall_median_s"] / four["wall_median_s"]
+            results.append({"target": f"W6 {layout}: distributed 4 processes at least 2.5× as fast as 1",
+                            "measured": f"{one['wall_median_s']:.2f} s / {four['wall_median_s']:.2f} s = {speedup:.2f}×",
+                            "met": speedup >= 2.5})
+        if four and best:
+            ratio = four["wall_median_s"] / best["wall_median_s"]
+            results.append({"target": f"W6 {layout}: distributed 4 processes faster than every peer",
+                            "measured": f"{four['wall_median_s']:.2f} s vs {best['tool']} {best['wall_median_s']:.2f} s = {ratio:.2f}×",
+                            "met": ratio < 1.0})
+        if "bucketsync" in rows and best:
+            ratio = rows["bucketsync"]["wall_median_s"] / best["wall_median_s"]
+            results.append({"target": f"W6 {layout}: embedded within 1.1× of the best peer",
+                            "measured": f"{rows['bucketsync']['wall_median_s']:.2f} s vs {best['tool']} {best['wall_median_s']:.2f} s = {ratio:.2f}×",
+                            "met": ratio <= 1.1})
     rows = rows_of("W3", "no-change")
     if "bucketsync" in rows and "s5cmd" in rows:
         ratio = rows["bucketsync"]["wall_median_s"] / rows["s5cmd"]["wall_median_s"]

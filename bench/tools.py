@@ -227,6 +227,8 @@ class S5cmdSync(Tool):
 
 
 class RcloneSync(Tool):
+    extra_args: tuple[str, ...] = ()
+
     def command(self, job: Job) -> Command:
         env = clean_env(job)
         env.update(
@@ -238,7 +240,7 @@ class RcloneSync(Tool):
             RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=job.endpoint.secret_access_key,
             RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE="true",
         )
-        argv = [self.path, "sync", f"bench:{job.source}", f"bench:{job.dest}"]
+        argv = [self.path, "sync", f"bench:{job.source}", f"bench:{job.dest}", *self.extra_args]
         if job.locks:
             argv += RCLONE_LOCK_FLAGS
         return Command(argv, env)
@@ -288,7 +290,12 @@ def make_tools(found: dict[str, Found], ceiling_threads: int, bucketsync_source:
         "ceiling": Ceiling(ceiling_threads),
     }
     redis_missing = None if redis_binary() else "redis-server not found (scripts/test installs it)"
-    for workers in (1, 2):
+    for flags, name in (((), "rclone-checksum"), (("--fast-list",), "rclone-fast-list")):
+        # W6: --checksum (size and ETag): without it rclone rewrites every object lacking its mtime metadata.
+        variant = RcloneSync(name, PEER, found["rclone"].path, found["rclone"].version, found["rclone"].reason)
+        variant.extra_args = ("--checksum", *flags)
+        tools[name] = variant
+    for workers in (1, 2, 4):
         tool = BucketsyncDistributed(workers, ours.path, ours.version, ours.reason or redis_missing)
         tool.source_dir = ours.source_dir
         tools[tool.name] = tool

@@ -10,6 +10,8 @@ W5  200,000 × 0 bytes, no-change re-sync at 50k and at 200k objects (peak RSS f
 W8  version histories: 2,000 keys × 5 versions of 1 KiB, a third of the keys with every version under
     retention, every tenth key ending in a delete marker; `sync --all-versions` into a fresh lock-enabled
     destination, then a no-change re-sync (every version's lock checked). Off by default.
+W6  listing-bound: no-change re-sync of 200,000 × 0 bytes, hash-named (flat) and under 100 prefixes; meant
+    for --delay-ms 50 (a far endpoint). Off by default.
 Counts scale with --scale (at least a handful of objects each); object sizes do not.
 """
 
@@ -41,11 +43,11 @@ from data import (
     small_objects,
 )
 from measure import run_measured
-from server import WRITES, MotoServer, S3Server
+from server import WRITES, MotoServer, S3Server, delayed
 from tools import Job, Tool
 from verify import Verdict, verify_copy, verify_locks
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W8")
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W8")
 DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4")
 
 # Which tools take part in which workload (those unavailable drop out with their reason).
@@ -57,6 +59,7 @@ WORKLOAD_TOOLS = {
     "W4": ("bucketsync", *DISTRIBUTED, "aws+loop", "rclone", "ceiling"),
     "W5": ("bucketsync", *DISTRIBUTED, "aws", "s5cmd", "ceiling"),
     "W8": ("bucketsync", *DISTRIBUTED, "ceiling"),
+    "W6": ("bucketsync", *DISTRIBUTED, "bucketsync-dist-4w", "s5cmd", "rclone-checksum", "rclone-fast-list", "aws"),
 }
 NOT_IN_WORKLOAD = {
     ("W4", "aws"): "copies no lock state (its W4 entry is aws+loop)",
@@ -392,11 +395,36 @@ def run_w5(session: Session, scale: float) -> None:
         session.clean_up(source, dest)
 
 
-def _w5_runs(session: Session, tools: list[Tool], source: str, dest: str, total: int) -> None:
+def run_w6(session: Session, scale: float) -> None:
+    """Listing-bound no-change re-sync: flat hash-named keys, then keys under 100 prefixes, each on a moto of
+    its own (indexed listing, both buckets preloaded, the destination 2 s newer), behind the delay proxy."""
+    total = scaled(200_000, scale, 1000)
+    tools = session.tools_for("W6")
+    if session.external:
+        session.say("W6: runs on our own moto only (preloaded buckets)")
+        return
+    for layout in ("flat", "p100"):
+        source, dest = session.bucket("w6", layout, "src"), session.bucket("w6", layout, "dst")
+        started = time.monotonic()
+        own_server = delayed(MotoServer(session.workdir / f"server-{layout}", indexed_listing=True,
+                                        preload=(f"{source}={total}%{layout}", f"{dest}={total}+2%{layout}")),
+                             session.args.delay_ms)
+        own_server.start()
+        session.use_server(own_server)
+        session.say(f"W6 {layout}: {total} objects preloaded into both buckets in {time.monotonic() - started:.0f} s, "
+                    f"delay {session.args.delay_ms:g} ms each way")
+        try:
+            _w5_runs(session, tools, source, dest, total, workload="W6", phase=f"no-change {total} {layout}")
+        finally:
+            own_server.stop()
+
+
+def _w5_runs(session: Session, tools: list[Tool], source: str, dest: str, total: int, workload: str = "W5",
+             phase: str | None = None) -> None:
     listing = list_all(session.client, source)
     for repeat in range(session.args.w5_repeats):
         for tool in session.rotated(tools, repeat):
-            stem = f"W5-{tool.name}-{total}-{repeat}".replace("+", "")
+            stem = f"{workload}-{tool.name}-{total}-{repeat}".replace("+", "")
 
             def verify_no_write(extras: dict) -> Verdict:
                 writes = extras.get("requests_to_dest_that_write")
@@ -408,10 +436,10 @@ def _w5_runs(session: Session, tools: list[Tool], source: str, dest: str, total:
                     verdict.problem(f"{writes} write requests in a no-change re-sync")
                 return verdict
 
-            session.measure("W5", f"no-change {total}", tool, session.job(tool, source, dest, False, stem),
+            session.measure(workload, phase or f"no-change {total}", tool, session.job(tool, source, dest, False, stem),
                             repeat, Expect(total, 0), verify_no_write)
     final = verify_copy(session.client, source, listing, dest)
-    session.say(f"W5 {total}: destination listing after all runs {'matches' if final.correct else 'DIFFERS'}")
+    session.say(f"{workload} {total}: destination listing after all runs {'matches' if final.correct else 'DIFFERS'}")
 
 
 VERSIONS_PER_KEY = 5
@@ -501,4 +529,4 @@ def run_w8(session: Session, scale: float) -> None:
     # Locked destinations cannot be deleted; a moto server of our own goes away with them.
 
 
-RUNNERS = {"W1": run_w1, "W2": run_w2, "W3": run_w3, "W4": run_w4, "W5": run_w5, "W8": run_w8}
+RUNNERS = {"W1": run_w1, "W2": run_w2, "W3": run_w3, "W4": run_w4, "W5": run_w5, "W6": run_w6, "W8": run_w8}
