@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from . import report, s3
+from . import report
 from .errors import BucketsyncError, UsageError
 from .outcomes import RunSummary
 from .settings import load_settings
@@ -409,6 +409,8 @@ def main() -> None:
         err.print(f"bucketsync: {exc}", highlight=False, markup=False)
         sys.exit(EXIT_ERROR)
     except (ClientError, BotoCoreError) as exc:
+        from . import s3  # boto3 loads only for commands that talk to S3
+
         err.print(f"bucketsync: S3 error: {s3.describe(exc)}", highlight=False, markup=False)
         sys.exit(EXIT_ERROR)
     except (KeyboardInterrupt, getattr(click_exceptions, "Abort", KeyboardInterrupt)):

@@ -25,9 +25,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import redis
+if TYPE_CHECKING:  # redis is imported where a shared limiter is used: an embedded run never loads it
+    import redis
 
 log = logging.getLogger("bucketsync.pacing")
 
@@ -90,6 +91,8 @@ class SharedPacer:
         self._warned = False
 
     def reserve(self, cost: float) -> float:
+        import redis  # loaded already: this limiter was given a client
+
         try:
             return float(self._script(keys=[self.key], args=[cost / self.rate, self.ttl]))
         except redis.RedisError as exc:
@@ -166,6 +169,8 @@ class SlowdownCount:
         with self._lock:
             self.total += 1
         if self.on_slowdown is not None:
+            import redis  # only a distributed run records SlowDowns elsewhere, in Redis
+
             try:
                 self.on_slowdown()
             except redis.RedisError as exc:

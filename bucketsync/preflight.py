@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,10 +220,19 @@ def check_lock_readable(client, side: str, location: Location) -> None:
 
 
 def check_buckets(source_client, dest_client, source: Location, dest: Location) -> tuple[bool, bool]:
-    """Both buckets reachable with these credentials; returns whether each has Object Lock."""
-    _check_bucket(source_client, "source", source)
-    _check_bucket(dest_client, "destination", dest)
-    return lock_enabled(source_client, "source", source.bucket), lock_enabled(dest_client, "destination", dest.bucket)
+    """Both buckets reachable with these credentials; returns whether each has Object Lock.
+
+    The four requests go out at once (over a far endpoint each is a round trip); their answers are read
+    in the order they would have been sent, so the error reported is the one a serial check would meet."""
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="bucketsync-preflight") as pool:
+        checks = [
+            pool.submit(_check_bucket, source_client, "source", source),
+            pool.submit(_check_bucket, dest_client, "destination", dest),
+            pool.submit(lock_enabled, source_client, "source", source.bucket),
+            pool.submit(lock_enabled, dest_client, "destination", dest.bucket),
+        ]
+        answers = [check.result() for check in checks]
+    return answers[2], answers[3]
 
 
 def check_dest_versioning(client, dest: Location) -> None:
