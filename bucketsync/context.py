@@ -17,6 +17,7 @@ from .preflight import run_preflight
 from .s3 import make_client
 from .server_quirks import ServerQuirks, dest_client_for, detect_server_quirks
 from .settings import Settings
+from .write_checks import WriteChecks
 
 __all__ = ["RunRequest", "execution_context", "make_clients", "new_run_id", "prepare_run"]
 
@@ -33,7 +34,10 @@ def make_clients(
     return make_client(settings.source, settings, pacing), dest_client_for(settings, quirks, pacing)
 
 
-def execution_context(settings: Settings, request: RunRequest, clients: tuple[Any, Any]) -> ExecutionContext:
+def execution_context(
+    settings: Settings, request: RunRequest, clients: tuple[Any, Any], write_checks: WriteChecks | None = None
+) -> ExecutionContext:
+    """`write_checks`: what this process has learnt so far in this run (workers keep one per run); new if None."""
     source_client, dest_client = clients
     return ExecutionContext(
         source_client=source_client,
@@ -44,6 +48,7 @@ def execution_context(settings: Settings, request: RunRequest, clients: tuple[An
         server_side=settings.source.same_account_as(settings.dest),
         source_lock_enabled=request.source_lock_enabled,
         dry_run=request.dry_run,
+        write_checks=write_checks or WriteChecks(),
     )
 
 

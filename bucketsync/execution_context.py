@@ -9,6 +9,7 @@ from typing import Any
 
 from .locations import Location
 from .settings import Settings
+from .write_checks import WriteChecks
 
 
 @dataclass
@@ -24,6 +25,8 @@ class ExecutionContext:
     source_lock_enabled: bool
     dry_run: bool = False
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    # What the destination server honours per write path, learnt from this run's writes in this process.
+    write_checks: WriteChecks = field(default_factory=WriteChecks)
 
 
 @dataclass

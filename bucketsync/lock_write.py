@@ -6,8 +6,8 @@ and CreateMultipartUpload, moto on CreateMultipartUpload). So the new version is
 and what it lacks is set with PutObjectRetention / PutObjectLegalHold, counted as `lock_set_after_write`
 with the seconds it stood unprotected. Never trusted, never reported as copied when it is not there.
 
-A WrittenVersion carries what the write asked for; a read-back of other attributes a server may have
-ignored (tags, metadata) belongs beside settle_lock, reading the same value.
+A WrittenVersion carries what the write asked for; the tags, metadata and content headers a server may
+have ignored are read back from the same HEAD and set in settle_write.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from .carried_attributes import AskedAttributes
 from .lockrules import LockDecision, decide_lock
 from .model import LockState
 from .outcomes import LOCK_SET_AFTER_WRITE
@@ -33,6 +35,7 @@ class WrittenVersion:
     lock: LockState  # the lock state asked for: the source version's
     written_at: float = field(default_factory=time.monotonic)  # monotonic clock, right after the write
     notes: tuple[str, ...] = ()  # what the copy noticed (e.g. changed_since_listing)
+    asked: AskedAttributes | None = None  # tags, metadata, headers asked for; None: nothing to check
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,15 @@ def apply_lock(client, bucket: str, key: str, version_id: str | None, decision: 
         call(client, "put_object_legal_hold", **target, LegalHold={"Status": "ON" if decision.legal_hold else "OFF"})
 
 
-def settle_lock(client, bucket: str, written: WrittenVersion, now: datetime) -> LockSettlement:
-    """Read the new version's lock state back and set what the server did not apply on the write."""
+def settle_lock(
+    client, bucket: str, written: WrittenVersion, now: datetime, head: dict[str, Any] | None = None
+) -> LockSettlement:
+    """Read the new version's lock state back (or take `head`, its HEAD answer already read) and set what
+    the server did not apply on the write."""
     if written.lock.is_empty():
         return LockSettlement()
-    head = call(client, "head_object", Bucket=bucket, Key=written.key, VersionId=written.version_id)
+    if head is None:
+        head = call(client, "head_object", Bucket=bucket, Key=written.key, VersionId=written.version_id)
     decision = decide_lock(written.lock, LockState.from_head(head), now)
     if not decision.changes_anything():
         return LockSettlement(decision.notes)

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from . import s3
 from .copy_plan import CopyPlan, copy_method, plan_copy
 from .execution_context import ActionTrace, ExecutionContext
+from .carried_attributes import asked_attributes
 from .lock_write import WrittenVersion
 from .lockrules import write_lock_args
 from .model import LockState, ObjectEntry, parts_in_etag, quoted_etag, same_etag
@@ -37,8 +38,14 @@ def copy_server_side(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, tr
     src_key = ctx.source.absolute_key(rel_key)
     notes: tuple[str, ...] = ()
     version: SourceVersion | None = None
-    if ctx.source_lock_enabled or copy_method(entry.size, entry.etag, ctx.settings.multipart_threshold) == "multipart":
-        # Its lock, its version id and its part layout are needed; a plain single copy pins by ETag instead.
+    if (
+        ctx.source_lock_enabled
+        or copy_method(entry.size, entry.etag, ctx.settings.multipart_threshold) == "multipart"
+        or ctx.write_checks.take_source_read()
+    ):
+        # Its lock, its version id and its part layout are needed (or, while this run has not yet seen
+        # the server honour CopyObject's directives, what the copy asks for); a plain single copy pins by
+        # ETag instead.
         version = _read_version(ctx, src_key, trace)
         if not same_etag(version.etag, entry.etag):
             notes = with_note(notes, CHANGED_SINCE_LISTING)
@@ -62,7 +69,9 @@ def _read_version(ctx: ExecutionContext, src_key: str, trace: ActionTrace) -> So
 def _plan(ctx: ExecutionContext, src_key: str, version: SourceVersion) -> CopyPlan:
     source_part_size = None
     if parts_in_etag(version.etag) > 0:
-        source_part_size = first_part_size(ctx.source_client, ctx.source.bucket, src_key, version)
+        source_part_size = first_part_size(
+            ctx.source_client, ctx.source.bucket, src_key, version, ctx.settings.multipart_chunksize
+        )
     return plan_copy(
         "server_side", version.size, version.etag, multipart_threshold=ctx.settings.multipart_threshold,
         multipart_chunksize=ctx.settings.multipart_chunksize, source_part_size=source_part_size,
@@ -87,6 +96,9 @@ def _copy_version(
     if plan.method == "multipart":
         return _copy_in_parts(ctx, rel_key, version, plan, notes)
     answer = _copy_object(ctx, rel_key, version.version_id, version.etag, write_lock_args(version.lock, ctx.now()))
+    tags = None  # the COPY directive carries them: read only while this run still checks that it does
+    if ctx.write_checks.needs_check("copy_object", "tags"):
+        tags = read_source_tags(ctx.source_client, ctx.source.bucket, src_key, version)
     return WrittenVersion(
         key=ctx.dest.absolute_key(rel_key),
         version_id=answer.get("VersionId"),
@@ -94,6 +106,7 @@ def _copy_version(
         size=version.size,
         lock=version.lock,
         notes=notes,
+        asked=asked_attributes("copy_object", version.head, tags),
     )
 
 
@@ -154,4 +167,5 @@ def _copy_in_parts(
     return WrittenVersion(
         key=dst_key, version_id=new_version_id, source_version_id=version.version_id,
         size=version.size, lock=version.lock, notes=notes,
+        asked=asked_attributes("create_multipart_upload", version.head, tags),
     )
