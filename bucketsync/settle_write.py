@@ -83,13 +83,19 @@ def settle_write(client, bucket: str, written: WrittenVersion, now: datetime, ch
     return Settlement(notes + lock.notes, lock.unprotected_seconds)
 
 
+def _addressable(version_id: str | None) -> str | None:
+    # An unversioned bucket's writes answer VersionId "null" (moto), which moto then refuses as a
+    # versionId argument: the key alone names that object.
+    return None if version_id == "null" else version_id
+
+
 def _version_id(written: WrittenVersion, head: dict[str, Any] | None) -> str | None:
     # Ceph RGW's CopyObject answer names no VersionId: its HEAD (of the newest version) does.
-    return written.version_id or (head or {}).get("VersionId")
+    return _addressable(written.version_id or (head or {}).get("VersionId"))
 
 
 def _head(client, bucket: str, written: WrittenVersion) -> dict[str, Any]:
-    return call(client, "head_object", Bucket=bucket, Key=written.key, VersionId=written.version_id)
+    return call(client, "head_object", Bucket=bucket, Key=written.key, VersionId=_addressable(written.version_id))
 
 
 def _read_tags(client, bucket: str, written: WrittenVersion, head: dict[str, Any]) -> list[dict[str, str]]:
