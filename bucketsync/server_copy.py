@@ -38,11 +38,14 @@ def copy_server_side(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, tr
     src_key = ctx.source.absolute_key(rel_key)
     notes: tuple[str, ...] = ()
     version: SourceVersion | None = None
-    if (
+    reads_version = (
         ctx.source_lock_enabled
         or copy_method(entry.size, entry.etag, ctx.settings.multipart_threshold) == "multipart"
         or ctx.write_checks.take_source_read()
-    ):
+    )
+    if not reads_version and ctx.write_checks.is_trusted("copy_object"):
+        ctx.write_checks.count_saved(2)  # the source's HEAD and the copy's, besides any tag reads
+    if reads_version:
         # Its lock, its version id and its part layout are needed (or, while this run has not yet seen
         # the server honour CopyObject's directives, what the copy asks for); a plain single copy pins by
         # ETag instead.
@@ -99,6 +102,8 @@ def _copy_version(
     tags = None  # the COPY directive carries them: read only while this run still checks that it does
     if ctx.write_checks.needs_check("copy_object", "tags"):
         tags = read_source_tags(ctx.source_client, ctx.source.bucket, src_key, version)
+    elif version.head.get("TagCount"):
+        ctx.write_checks.count_saved(2)  # the source's tags and the copy's, not read
     return WrittenVersion(
         key=ctx.dest.absolute_key(rel_key),
         version_id=answer.get("VersionId"),
