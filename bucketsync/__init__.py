@@ -16,22 +16,24 @@ Layers, top to bottom; a module imports only modules of the layers below its own
       | history_execute | version_pages       one key's history -> outcomes; a coordinator's version page
     preflight | execute | listing | report    checks; one action -> ObjectOutcome; pages; the report;
       | server_quirks | version_listing       what the destination server needs; whole per-key histories
-    server_copy | streamed_copy               the two copy paths
+    server_copy | streamed_copy               the two copy paths; reading a new version back (lock,
+      | settle_write                          tags, metadata, headers) and setting what it lacks
     multipart | lock_write | source_version   one multipart upload; lock read-back and write; the source's HEAD
     s3 | schedules                            boto3 clients; scheduled jobs from the environment
     messages | task_labels | patience         the message contract; Flower labels; waiting out Redis;
       | s3_calls | execution_context          per-call argument allow-lists; what one process needs for a run;
       | copy_plan | pacing | metrics         pure: single or multipart, part size and ranges; request and
       | version_plan                          bandwidth limits; run reports -> metric series; history actions
-    plan | outcomes | history                 pure core: what to do per key; what happened; version histories
+    plan | outcomes | history                 pure core: what to do per key; what happened; version histories;
+      | carried_attributes                    what a write asked for besides the lock, and whether it is held
     lockrules | locations | filters           pure core: lock decisions; s3:// URLs; --exclude/--include;
-      | keyspace                              key ranges and split points
+      | keyspace | write_checks               key ranges and split points; what a server proved to honour
     model | settings                          pure core: object values; all configuration
     copy_options                              pure core: storage class and encryption of copies
     errors                                    the exception tree
 
 The pure core (model, plan, lockrules, locations, outcomes, messages, copy_plan, filters, history, keyspace,
-copy_options, version_plan) imports no S3, Redis or Celery code.
+copy_options, version_plan, write_checks, carried_attributes) imports no S3, Redis or Celery code.
 """
 
 __version__ = "0.1.0"

@@ -20,6 +20,7 @@ from .preflight import run_preflight
 from .s3 import make_client
 from .server_quirks import ServerQuirks, dest_client_for, detect_server_quirks
 from .settings import Settings
+from .write_checks import WriteChecks
 
 __all__ = ["RunRequest", "execution_context", "make_clients", "new_run_id", "prepare_run"]
 
@@ -43,7 +44,10 @@ def uses_sse_c(settings: Settings) -> bool:
     return settings.source.sse_c_key is not None or settings.dest.sse_c_key is not None
 
 
-def execution_context(settings: Settings, request: RunRequest, clients: tuple[Any, Any]) -> ExecutionContext:
+def execution_context(
+    settings: Settings, request: RunRequest, clients: tuple[Any, Any], write_checks: WriteChecks | None = None
+) -> ExecutionContext:
+    """`write_checks`: what this process has learnt so far in this run (workers keep one per run); new if None."""
     source_client, dest_client = clients
     return ExecutionContext(
         source_client=source_client,
@@ -55,6 +59,7 @@ def execution_context(settings: Settings, request: RunRequest, clients: tuple[An
         source_lock_enabled=request.source_lock_enabled,
         dry_run=request.dry_run,
         copy_options=request.copy_options(settings),
+        write_checks=write_checks or WriteChecks(),
     )
 
 

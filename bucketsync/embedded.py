@@ -115,5 +115,8 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
         log.error("run %s: internal error in a copy thread", request.run_id, exc_info=broken[0])
         error = f"internal error: {type(broken[0]).__name__}: {broken[0]}"
     summary = tally.finish(state="failed", error=error) if error else tally.finish()
+    checks = ctx.write_checks
+    log.info("run %s: what the destination honoured per write path: %s; read-back requests spared: %d",
+             request.run_id, checks.summary(), checks.saved_requests)
     notify()
     return summary

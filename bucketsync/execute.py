@@ -6,7 +6,8 @@ This module only dispatches; each job has its own module:
     server_copy.py     one endpoint and credentials: CopyObject / UploadPartCopy, pinned to the version
     streamed_copy.py   two endpoints or credentials: GET -> PutObject / multipart upload, bounded memory
     multipart.py       a multipart upload: create, abort on any failure, complete (lost-answer proof)
-    lock_write.py      read the new version back and set the lock the server did not apply
+    settle_write.py    read the new version back (lock, tags, metadata, headers) and set what the server did not apply
+    write_checks.py    which of those this run's destination has proved to honour, per write path
     s3_calls.py        the arguments each S3 call may carry (allow-lists)
 
 Retries of single requests (503 SlowDown, reset connections) are botocore's, from the client's retry
@@ -24,13 +25,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import s3
 from .execution_context import ActionTrace, ExecutionContext
 from .copy_options import NOT_IN_ACTIVE_TIER
-from .lock_write import apply_lock, settle_lock
+from .lock_write import apply_lock
 from .lockrules import decide_lock
 from .model import LockState, ObjectEntry, same_etag
 from .outcomes import CHANGED_SINCE_LISTING, ObjectOutcome, with_note
 from .plan import PlannedAction
 from .s3_calls import call
 from .server_copy import copy_server_side
+from .settle_write import WriteNotHeld, settle_write
 from .source_version import SourceChanged
 from .streamed_copy import copy_streamed
 
@@ -59,6 +61,8 @@ def guarded(what: str, key: str, trace: ActionTrace, work: Callable[[], ObjectOu
                 reason=f"source object disappeared: {s3.describe(exc)}",
             )
         return ObjectOutcome(key, "failed", version_id=trace.source_version_id, reason=s3.describe(exc))
+    except WriteNotHeld as exc:
+        return ObjectOutcome(key, "failed", version_id=trace.source_version_id, reason=str(exc))
     except SourceChanged:
         return ObjectOutcome(
             key, "failed", version_id=trace.source_version_id,
@@ -102,7 +106,9 @@ def copy_and_settle(
         return ObjectOutcome(key, "copied", version_id=pinned_version_id, bytes_copied=entry.size)
     copy = copy_server_side if ctx.server_side else copy_streamed
     written = copy(ctx, key, entry, trace, pinned_version_id)
-    settled = settle_lock(ctx.dest_client, ctx.dest.bucket, written, ctx.now(), ctx.copy_options.dest_reads())
+    settled = settle_write(
+        ctx.dest_client, ctx.dest.bucket, written, ctx.now(), ctx.write_checks, ctx.copy_options.dest_reads()
+    )
     notes = written.notes + settled.notes
     if changed:
         notes = with_note(notes, CHANGED_SINCE_LISTING)

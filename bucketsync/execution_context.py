@@ -10,6 +10,7 @@ from typing import Any
 from .copy_options import CopyOptions
 from .locations import Location
 from .settings import Settings
+from .write_checks import WriteChecks
 
 
 @dataclass
@@ -26,6 +27,8 @@ class ExecutionContext:
     dry_run: bool = False
     copy_options: CopyOptions = field(default_factory=CopyOptions)  # storage class, encryption, SSE-C keys
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    # What the destination server honours per write path, learnt from this run's writes in this process.
+    write_checks: WriteChecks = field(default_factory=WriteChecks)
 
 
 @dataclass

@@ -6,8 +6,8 @@ and CreateMultipartUpload, moto on CreateMultipartUpload). So the new version is
 and what it lacks is set with PutObjectRetention / PutObjectLegalHold, counted as `lock_set_after_write`
 with the seconds it stood unprotected. Never trusted, never reported as copied when it is not there.
 
-A WrittenVersion carries what the write asked for; a read-back of other attributes a server may have
-ignored (tags, metadata) belongs beside settle_lock, reading the same value.
+A WrittenVersion carries what the write asked for; the tags, metadata and content headers a server may
+have ignored are read back from the same HEAD and set in settle_write.py.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .carried_attributes import AskedAttributes
 from .lockrules import LockDecision, decide_lock
 from .model import LockState
 from .outcomes import LOCK_SET_AFTER_WRITE
@@ -35,6 +36,7 @@ class WrittenVersion:
     lock: LockState  # the lock state asked for: the source version's
     written_at: float = field(default_factory=time.monotonic)  # monotonic clock, right after the write
     notes: tuple[str, ...] = ()  # what the copy noticed (e.g. changed_since_listing)
+    asked: AskedAttributes | None = None  # tags, metadata, headers asked for; None: nothing to check
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,16 @@ def apply_lock(client, bucket: str, key: str, version_id: str | None, decision: 
 
 
 def settle_lock(
-    client, bucket: str, written: WrittenVersion, now: datetime, reads: Mapping[str, Any] | None = None
+    client, bucket: str, written: WrittenVersion, now: datetime, head: dict[str, Any] | None = None,
+    reads: Mapping[str, Any] | None = None,
 ) -> LockSettlement:
-    """Read the new version's lock state back and set what the server did not apply on the write.
-    `reads`: the destination's SSE-C key arguments, if any (a HEAD of an SSE-C object needs them)."""
+    """Read the new version's lock state back (or take `head`, its HEAD answer already read) and set what
+    the server did not apply on the write. `reads`: the destination's SSE-C key arguments, if any (a HEAD
+    of an SSE-C object needs them)."""
     if written.lock.is_empty():
         return LockSettlement()
-    head = call(client, "head_object", Bucket=bucket, Key=written.key, VersionId=written.version_id, carry=reads)
+    if head is None:
+        head = call(client, "head_object", Bucket=bucket, Key=written.key, VersionId=written.version_id, carry=reads)
     decision = decide_lock(written.lock, LockState.from_head(head), now)
     if not decision.changes_anything():
         return LockSettlement(decision.notes)

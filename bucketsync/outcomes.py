@@ -25,6 +25,8 @@ Status = Literal[
 # Notes an outcome can carry besides the lock-rule notes.
 CHANGED_SINCE_LISTING = "changed_since_listing"  # the source was overwritten after listing; its newer version was copied
 LOCK_SET_AFTER_WRITE = "lock_set_after_write"  # the server ignored lock arguments on the write; set right after
+TAGS_SET_AFTER_WRITE = "tags_set_after_write"  # the server ignored the tags asked on the write; set right after
+METADATA_SET_AFTER_WRITE = "metadata_set_after_write"  # ... user metadata or content headers: rewritten right after
 
 
 def with_note(notes: tuple[str, ...], note: str) -> tuple[str, ...]:
@@ -59,6 +61,8 @@ COUNTERS = (
     "delete_markers_copied",
     "versions_kept",
     "versions_rewritten",
+    "tags_set_after_write",
+    "metadata_set_after_write",
 )
 
 # The counter of a status where it is not named like the status itself.
@@ -78,6 +82,9 @@ def counts_of(outcome: ObjectOutcome) -> dict[str, int]:
         counts["lock_set_after_write"] = 1
     if CHANGED_SINCE_LISTING in outcome.notes:
         counts["changed_since_listing"] = 1
+    for note in (TAGS_SET_AFTER_WRITE, METADATA_SET_AFTER_WRITE):
+        if note in outcome.notes:
+            counts[note] = 1
     return counts
 
 
@@ -149,6 +156,8 @@ class RunSummary:
     delete_markers_copied: int = 0  # --all-versions: source delete markers written at the destination
     versions_kept: int = 0  # --all-versions: destination versions no source version matches, left in place
     versions_rewritten: int = 0  # --all-versions: destination versions left beneath a history written again
+    tags_set_after_write: int = 0  # copies whose server ignored the tags asked on the write: set right after
+    metadata_set_after_write: int = 0  # ... the user metadata or content headers: the copy was rewritten with them
     max_unprotected_seconds: float = 0.0
     slowdowns: int = 0  # 503 SlowDown answers met (botocore retried them)
     failures: list[dict[str, Any]] = field(default_factory=list)

@@ -69,6 +69,12 @@ def render_text(summary: RunSummary) -> str:
             f"  lock set after the write (server ignored lock arguments): {summary.lock_set_after_write}, "
             f"longest unprotected {summary.max_unprotected_seconds:.3f} s"
         )
+    if summary.tags_set_after_write:
+        lines.append(f"  tags set after the write (server ignored them): {summary.tags_set_after_write}")
+    if summary.metadata_set_after_write:
+        lines.append(
+            f"  metadata or headers rewritten after the write (server ignored them): {summary.metadata_set_after_write}"
+        )
     if summary.changed_since_listing:
         lines.append(f"  changed at the source during the run (newer version copied): {summary.changed_since_listing}")
     if summary.slowdowns:

@@ -19,6 +19,7 @@ from .messages import RunRequest
 from .pacing import RunPacing
 from .server_quirks import ServerQuirks
 from .settings import Settings, load_settings
+from .write_checks import WriteChecks
 
 _lock = threading.RLock()
 _settings: Settings | None = None
@@ -46,6 +47,12 @@ def _run_clients(run_id: str, requests_per_second: float | None, bandwidth: int 
     workers and count its 503 SlowDown answers."""
     pacing = run_pacing(ledger(), run_id, requests_per_second, bandwidth)
     return make_clients(worker_settings(), quirks, pacing)
+
+
+@lru_cache(maxsize=4)
+def _run_write_checks(run_id: str) -> WriteChecks:
+    """What this process has learnt in one run about the destination server: shared by its batches."""
+    return WriteChecks()
 
 
 def run_pacing(run_ledger: Ledger, run_id: str, requests_per_second: float | None, bandwidth: int | None) -> RunPacing:
@@ -76,4 +83,5 @@ def execution_context(request: RunRequest) -> ExecutionContext:
     with _lock:
         clients = _run_clients(request.run_id, request.max_requests_per_second, request.max_bandwidth,
                                ServerQuirks.from_json(request.server_quirks))
-    return build_execution_context(settings, request, clients)
+        checks = _run_write_checks(request.run_id)
+    return build_execution_context(settings, request, clients, checks)

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from . import s3
 from .copy_plan import CopyPlan, copy_method, part_ranges, plan_copy
 from .execution_context import ActionTrace, ExecutionContext
+from .carried_attributes import asked_attributes
 from .lock_write import WrittenVersion
 from .lockrules import write_lock_args
 from .model import LockState, ObjectEntry, parts_in_etag, quoted_etag, same_etag
@@ -45,8 +46,17 @@ def copy_server_side(
         return _copy_version(ctx, rel_key, entry, version, ())
     notes: tuple[str, ...] = ()
     version: SourceVersion | None = None
-    if ctx.source_lock_enabled or copy_method(entry.size, entry.etag, ctx.settings.multipart_threshold) == "multipart":
-        # Its lock, its version id and its part layout are needed; a plain single copy pins by ETag instead.
+    reads_version = (
+        ctx.source_lock_enabled
+        or copy_method(entry.size, entry.etag, ctx.settings.multipart_threshold) == "multipart"
+        or ctx.write_checks.take_source_read()
+    )
+    if not reads_version and ctx.write_checks.is_trusted("copy_object"):
+        ctx.write_checks.count_saved(2)  # the source's HEAD and the copy's, besides any tag reads
+    if reads_version:
+        # Its lock, its version id and its part layout are needed (or, while this run has not yet seen
+        # the server honour CopyObject's directives, what the copy asks for); a plain single copy pins by
+        # ETag instead.
         version = _read_version(ctx, src_key, trace)
         if not same_etag(version.etag, entry.etag):
             notes = with_note(notes, CHANGED_SINCE_LISTING)
@@ -74,7 +84,8 @@ def _plan(ctx: ExecutionContext, src_key: str, version: SourceVersion) -> CopyPl
     source_part_size = None
     if parts_in_etag(version.etag) > 0:
         source_part_size = first_part_size(
-            ctx.source_client, ctx.source.bucket, src_key, version, ctx.copy_options.source_reads()
+            ctx.source_client, ctx.source.bucket, src_key, version, ctx.settings.multipart_chunksize,
+            ctx.copy_options.source_reads(),
         )
     return plan_copy(
         "server_side", version.size, version.etag, multipart_threshold=ctx.settings.multipart_threshold,
@@ -104,6 +115,11 @@ def _copy_version(
     )
     if _encryption_ignored(ctx, answer):
         return _copy_in_parts(ctx, rel_key, version, _one_part(version), notes)
+    tags = None  # the COPY directive carries them: read only while this run still checks that it does
+    if ctx.write_checks.needs_check("copy_object", "tags"):
+        tags = read_source_tags(ctx.source_client, ctx.source.bucket, src_key, version)
+    elif version.head.get("TagCount"):
+        ctx.write_checks.count_saved(2)  # the source's tags and the copy's, not read
     return WrittenVersion(
         key=ctx.dest.absolute_key(rel_key),
         version_id=answer.get("VersionId"),
@@ -111,6 +127,7 @@ def _copy_version(
         size=version.size,
         lock=version.lock,
         notes=notes,
+        asked=asked_attributes("copy_object", version.head, tags),
     )
 
 
@@ -195,4 +212,5 @@ def _copy_in_parts(
     return WrittenVersion(
         key=dst_key, version_id=new_version_id, source_version_id=version.version_id,
         size=version.size, lock=version.lock, notes=notes,
+        asked=asked_attributes("create_multipart_upload", version.head, tags),
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from .model import LockState, same_etag
+from .copy_plan import guess_part_size
+from .model import LockState, parts_in_etag, same_etag
 from .s3_calls import CONTENT_HEADERS, call
 
 
@@ -50,10 +51,19 @@ def read_source_version(
     )
 
 
-def first_part_size(client, bucket: str, key: str, version: SourceVersion, reads: Mapping[str, Any] | None = None) -> int:
-    """The size of a multipart source's first part (HEAD with PartNumber=1)."""
+def first_part_size(
+    client, bucket: str, key: str, version: SourceVersion, chunksize: int, reads: Mapping[str, Any] | None = None
+) -> int:
+    """The size of a multipart source's first part (HEAD with PartNumber=1). `reads`: the source's SSE-C key
+    arguments, if any.
+
+    Only an answer naming PartsCount describes a part: Ceph RGW ignores partNumber and answers with the
+    whole object. Then the part size is guessed from the size and the part count in the ETag.
+    """
     head = call(client, "head_object", Bucket=bucket, Key=key, VersionId=version.version_id, PartNumber=1, carry=reads)
-    return int(head["ContentLength"])
+    if "PartsCount" in head:
+        return int(head["ContentLength"])
+    return guess_part_size(version.size, parts_in_etag(version.etag), chunksize)
 
 
 def read_source_tags(client, bucket: str, key: str, version: SourceVersion) -> list[dict[str, str]]:
@@ -80,6 +90,7 @@ def carried_args(version: SourceVersion, tags: list[dict[str, str]], lock_args: 
     args: dict[str, Any] = {name: version.head[name] for name in CONTENT_HEADERS if version.head.get(name)}
     args["Metadata"] = version.head.get("Metadata", {})
     if tags:
-        args["Tagging"] = urlencode([(tag["Key"], tag["Value"]) for tag in tags])
+        # Spaces as %20, not "+": Ceph RGW takes "+" in x-amz-tagging literally.
+        args["Tagging"] = urlencode([(tag["Key"], tag["Value"]) for tag in tags], quote_via=quote)
     args.update(lock_args)
     return args

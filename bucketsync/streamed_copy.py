@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from . import s3
 from .copy_plan import plan_copy
 from .execution_context import ActionTrace, ExecutionContext
+from .carried_attributes import asked_attributes
 from .lock_write import WrittenVersion
 from .lockrules import write_lock_args
 from .model import ObjectEntry, parts_in_etag, quoted_etag
@@ -71,7 +72,9 @@ def copy_streamed(
         carry.update(ctx.copy_options.dest_writes(version.storage_class))
         source_part_size = None
         if parts_in_etag(version.etag) > 0:
-            source_part_size = first_part_size(ctx.source_client, ctx.source.bucket, src_key, version, reads)
+            source_part_size = first_part_size(
+                ctx.source_client, ctx.source.bucket, src_key, version, ctx.settings.multipart_chunksize, reads
+            )
         plan = plan_copy(
             "streamed", version.size, version.etag, multipart_threshold=ctx.settings.multipart_threshold,
             multipart_chunksize=ctx.settings.multipart_chunksize, source_part_size=source_part_size,
@@ -84,17 +87,19 @@ def copy_streamed(
                     ContentLength=version.size, ContentMD5=content_md5, carry=carry,
                 )
             new_version_id = put.get("VersionId")
+            write_path = "put_object"
         else:
             with MultipartUpload(ctx.dest_client, ctx.dest.bucket, dst_key, carry) as upload:
                 for part in plan.parts:
                     with spooled(body, part.length, memory_limit) as (data, content_md5):
                         upload.upload_part(part, data, content_md5)
                 new_version_id = upload.complete()
+            write_path = "create_multipart_upload"
     finally:
         body.close()
     return WrittenVersion(
         key=dst_key, version_id=new_version_id, source_version_id=version.version_id,
-        size=version.size, lock=version.lock, notes=notes,
+        size=version.size, lock=version.lock, notes=notes, asked=asked_attributes(write_path, version.head, tags),
     )
 
 

@@ -14,7 +14,8 @@ Faults come from rules (`on(...)`, matched in order, each `times` times) and fro
 (`chaos(slowdown=…, reset=…)`) applied to requests no rule took. A rule can also run a callback after
 moto answered and before the client sees the answer (`after=`): the tests change the source there,
 "between listing and copy". `strip_headers` removes response headers (e.g. the lock fields HEAD leaves
-out for credentials without s3:GetObjectRetention). Counts of what was served are in `counts`;
+out for credentials without s3:GetObjectRetention); `strip_request_headers` removes request headers before
+forwarding (a server that ignores e.g. x-amz-tagging on one call; moto does not check signatures). Counts of what was served are in `counts`;
 every request with the status it was answered (None: reset) in `exchanges`, in the order answered; each
 request's arrival time and sizes in `seen` (request rates and bandwidth are measured from it).
 """
@@ -124,6 +125,7 @@ class Rule:
     answer: tuple[int, bytes] | None = None  # for action "answer": status, XML body
     after: Callable[[Request, Response], None] | None = None  # run before relaying moto's answer
     strip_headers: tuple[str, ...] = ()  # response headers to leave out (lower-case prefixes)
+    strip_request_headers: tuple[str, ...] = ()  # request headers moto does not see (lower-case prefixes)
     hits: int = 0
 
 
@@ -273,6 +275,11 @@ class FaultProxy:
         if action == "hold":
             self.held.set()
             self._release.wait(timeout=120)
+        if rule is not None and rule.strip_request_headers:
+            request = Request(
+                method=request.method, target=request.target, body=request.body,
+                headers={k: v for k, v in request.headers.items() if not k.startswith(rule.strip_request_headers)},
+            )
         try:
             response = self._forward(request)
         except OSError:

@@ -2,7 +2,10 @@
 
 The engine runs in this process against real moto servers through the recording proxy
 (tests/faults/proxy.py); each test executes one planned copy and reads back, in order, the operations
-the proxy saw, their key arguments and headers:
+the proxy saw, their key arguments and headers. These first tests copy on a run that has already seen
+its server honour tags, metadata and headers on every write path (`proven`), so only the lock is read
+back; the tests at the end show the read-backs of a run's first writes, and what a server that ignores
+them costs:
 
     server-side single     HeadObject, CopyObject (version pin, directives, lock headers), read-back
     server-side multipart  CreateMultipartUpload (metadata, tags, lock), UploadPartCopy per range,
@@ -26,6 +29,7 @@ from bucketsync.execute import execute
 from bucketsync.model import ObjectEntry
 from bucketsync.plan import PlannedAction
 from bucketsync.settings import load_settings
+from bucketsync.write_checks import ATTRIBUTES, TRUSTED_AFTER, WRITE_PATHS
 from conftest import set_side_env, unique_bucket
 from tests.faults.conftest import (  # noqa: F401 (the recording proxies, as fixtures)
     other_proxy,
@@ -36,7 +40,7 @@ from tests.faults.conftest import (  # noqa: F401 (the recording proxies, as fix
 )
 from tests.faults.proxy import Exchange
 
-from .helpers import Seed, in_days, list_keys, put_multipart, seed
+from .helpers import Seed, compare_object, in_days, list_keys, put_multipart, seed
 
 pytestmark = pytest.mark.integration
 
@@ -102,6 +106,16 @@ def prepare(monkeypatch, source_server, dest_server, source: str, dest: str, **s
     return prepare_run(load_settings(**settings), f"s3://{source}", f"s3://{dest}")
 
 
+def proven(prepared):
+    """The context of `prepare`'s run, once its server has held tags, metadata and headers on every path."""
+    _, ctx = prepared
+    for path in WRITE_PATHS:
+        for attribute in ATTRIBUTES:
+            for _ in range(TRUSTED_AFTER):
+                ctx.write_checks.record(path, attribute, True)
+    return ctx
+
+
 def copy_one(ctx, client, bucket: str, key: str):
     """Execute the planned copy of `key` as listed now; the outcome."""
     listed = list_keys(client, bucket)[key]
@@ -134,7 +148,7 @@ def test_server_side_single_copy_is_pinned_to_the_version_and_carries_the_lock(m
     source, dest = locked_pair
     seed(s3, source, [Seed("dir/a b.txt", b"single part", **LOCKED, **DESCRIBED)])
     version_id = s3.head_object(Bucket=source, Key="dir/a b.txt")["VersionId"]
-    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest)
+    ctx = proven(prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest))
     proxy.exchanges.clear()
 
     outcome = copy_one(ctx, s3, source, "dir/a b.txt")
@@ -158,7 +172,7 @@ def test_server_side_single_copy_is_pinned_to_the_version_and_carries_the_lock(m
 def test_server_side_single_copy_of_an_unversioned_source_is_pinned_by_etag(monkeypatch, moto_server, s3, proxy, plain_pair):
     source, dest = plain_pair
     s3.put_object(Bucket=source, Key="plain.txt", Body=b"no lock, no versions")
-    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest)
+    ctx = proven(prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest))
     proxy.exchanges.clear()
 
     copy_one(ctx, s3, source, "plain.txt")
@@ -177,8 +191,8 @@ def test_server_side_multipart_copy_of_a_large_single_part_object(monkeypatch, m
     body = os.urandom(11 * MiB)
     seed(s3, source, [Seed("big.bin", body, **LOCKED, **DESCRIBED)])
     version_id = s3.head_object(Bucket=source, Key="big.bin")["VersionId"]
-    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
-                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    ctx = proven(prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
+                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))
     proxy.exchanges.clear()
 
     outcome = copy_one(ctx, s3, source, "big.bin")
@@ -213,8 +227,8 @@ def test_server_side_multipart_copy_keeps_the_source_part_layout(monkeypatch, mo
     """A 2 × 6 MiB multipart source copies in 6 MiB parts (read with HEAD PartNumber=1): the same ETag."""
     source, dest = locked_pair
     etag = put_multipart(s3, source, "layout.bin", 12 * MiB, 6 * MiB)
-    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
-                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    ctx = proven(prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
+                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))
     proxy.exchanges.clear()
 
     copy_one(ctx, s3, source, "layout.bin")
@@ -238,8 +252,8 @@ def test_server_side_multipart_copy_of_an_unversioned_source_checks_the_etag_bef
     source, dest = plain_pair
     s3.put_object(Bucket=source, Key="big.bin", Body=os.urandom(6 * MiB))
     etag = s3.head_object(Bucket=source, Key="big.bin")["ETag"]
-    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
-                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    ctx = proven(prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
+                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))
     proxy.exchanges.clear()
 
     copy_one(ctx, s3, source, "big.bin")
@@ -274,7 +288,7 @@ def test_streamed_single_put_carries_md5_metadata_tags_and_lock(
     seed(s3, source, [Seed("s/one.txt", body, **LOCKED, **DESCRIBED)])
     version_id = s3.head_object(Bucket=source, Key="s/one.txt")["VersionId"]
     etag = s3.head_object(Bucket=source, Key="s/one.txt")["ETag"]
-    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(other_proxy, other_moto_server), source, dest)
+    ctx = proven(prepare(monkeypatch, through(proxy, moto_server), through(other_proxy, other_moto_server), source, dest))
     assert not ctx.server_side
     proxy.exchanges.clear()
     other_proxy.exchanges.clear()
@@ -309,8 +323,8 @@ def test_streamed_multipart_upload_sends_each_part_with_its_md5(
     etag = put_multipart(s3, source, "m.bin", 12 * MiB, 6 * MiB, lock=Seed("", b"", **LOCKED),
                          ContentType="text/x-test", Metadata={"owner": "ops"}, Tagging="class=a+b")
     body = s3.get_object(Bucket=source, Key="m.bin")["Body"].read()
-    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(other_proxy, other_moto_server), source, dest,
-                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    ctx = proven(prepare(monkeypatch, through(proxy, moto_server), through(other_proxy, other_moto_server), source, dest,
+                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))
     proxy.exchanges.clear()
     other_proxy.exchanges.clear()
 
@@ -333,3 +347,93 @@ def test_streamed_multipart_upload_sends_each_part_with_its_md5(
         assert_carries_nothing(part)
     assert remote.head_object(Bucket=dest, Key="m.bin")["ETag"] == etag
     assert "lock_set_after_write" in outcome.notes
+
+
+# ---------------------------------------------------------------- read-backs of tags, metadata, headers
+
+
+def test_a_runs_first_plain_copies_are_read_back_until_the_server_has_proved_itself(
+    monkeypatch, moto_server, s3, proxy, plain_pair
+):
+    """A plain copy needs no HEAD; while copy_object is unproven it reads its source and its copy back."""
+    source, dest = plain_pair
+    keys = [f"plain/{number}.txt" for number in range(TRUSTED_AFTER + 1)]
+    seed(s3, source, [Seed(key, b"described", **DESCRIBED) for key in keys])
+    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest)
+
+    per_copy = []
+    for key in keys:
+        proxy.exchanges.clear()
+        outcome = copy_one(ctx, s3, source, key)
+        per_copy.append(operations(sent(proxy, source, dest), source))
+        assert outcome.notes == ()  # moto's COPY directives carry everything: nothing set after
+
+    checked = [
+        ("HeadObject", "source"), ("CopyObject", "dest"), ("GetObjectTagging", "source"),
+        ("HeadObject", "dest"), ("GetObjectTagging", "dest"),
+    ]
+    assert per_copy == [checked] * TRUSTED_AFTER + [[("CopyObject", "dest")]]
+    assert ctx.write_checks.is_trusted("copy_object")
+    assert compare_object(s3, source, keys[-1], s3, dest, keys[-1]) == []
+
+
+def test_a_runs_first_streamed_puts_are_read_back_and_then_trusted(
+    monkeypatch, moto_server, other_moto_server, s3, proxy, other_proxy
+):
+    source, dest = unique_bucket("qsrc"), unique_bucket("qdst")
+    remote = other_moto_server.client()
+    s3.create_bucket(Bucket=source)
+    remote.create_bucket(Bucket=dest)
+    keys = [f"s/{number}.txt" for number in range(TRUSTED_AFTER + 2)]
+    seed(s3, source, [Seed(key, b"streamed", **DESCRIBED) for key in keys])
+    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(other_proxy, other_moto_server), source, dest)
+
+    writes = []
+    for key in keys:
+        other_proxy.exchanges.clear()
+        copy_one(ctx, s3, source, key)
+        writes.append([e.request.operation for e in sent(other_proxy, dest)])
+
+    assert writes == [["PutObject", "HeadObject", "GetObjectTagging"]] * TRUSTED_AFTER + [["PutObject"]] * 2
+    assert ctx.write_checks.saved_requests == 2 * 2  # a HEAD and a tag read per trusted copy
+    assert compare_object(s3, source, keys[-1], remote, dest, keys[-1]) == []
+
+
+def test_tags_and_metadata_a_server_ignored_on_create_multipart_upload_are_set_after(
+    monkeypatch, moto_server, s3, proxy, locked_pair
+):
+    """The proxy keeps x-amz-tagging and x-amz-meta-* from moto on CreateMultipartUpload (as Ceph RGW drops
+    the tags there): the copy is rewritten with its metadata (a new version), then tagged and locked."""
+    source, dest = locked_pair
+    body = os.urandom(6 * MiB)
+    seed(s3, source, [Seed("big.bin", body, **LOCKED, **DESCRIBED)])
+    _, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
+                     multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    proxy.on(lambda request: request.operation == "CreateMultipartUpload", times=None,
+             strip_request_headers=("x-amz-tagging", "x-amz-meta-"))
+    proxy.exchanges.clear()
+
+    outcome = copy_one(ctx, s3, source, "big.bin")
+
+    ops = operations(sent(proxy, source, dest), source)
+    assert ops[:10] == [
+        ("HeadObject", "source"), ("GetObjectTagging", "source"), ("CreateMultipartUpload", "dest"),
+        ("UploadPartCopy", "dest"), ("UploadPartCopy", "dest"), ("CompleteMultipartUpload", "dest"),
+        ("HeadObject", "dest"),  # one read-back: lock, metadata, headers and the tag count (0: no tag read)
+        ("CopyObject", "dest"), ("HeadObject", "dest"),  # the rewrite with the metadata, and its check
+        ("PutObjectTagging", "dest"),
+    ]
+    # The lock: asked on the rewrite too (moto applies it on CopyObject), else set after.
+    assert set(ops[10:]) <= {("PutObjectRetention", "dest"), ("PutObjectLegalHold", "dest")}
+    rewrite = sent(proxy, source, dest)[7]
+    assert rewrite.request.headers["x-amz-metadata-directive"] == "REPLACE"
+    assert rewrite.request.headers["x-amz-meta-owner"] == "ops"
+    assert rewrite.request.headers["content-type"] == "text/x-test"
+    assert {"tags_set_after_write", "metadata_set_after_write"} <= set(outcome.notes)
+    assert compare_object(s3, source, "big.bin", s3, dest, "big.bin") == []
+    assert s3.get_object(Bucket=dest, Key="big.bin")["Body"].read() == body
+    # The version the upload wrote stays behind, noncurrent; the rewritten one is current and locked.
+    assert len(s3.list_object_versions(Bucket=dest, Prefix="big.bin")["Versions"]) == 2
+    assert ctx.write_checks.summary()["create_multipart_upload/tags"] == "ignored"
+    assert ctx.write_checks.summary()["create_multipart_upload/metadata"] == "ignored"
+    assert ctx.write_checks.summary()["create_multipart_upload/headers"] == "checking"  # held: counted once

@@ -12,6 +12,8 @@ from bucketsync.outcomes import (
     CHANGED_SINCE_LISTING,
     COUNTERS,
     LOCK_SET_AFTER_WRITE,
+    METADATA_SET_AFTER_WRITE,
+    TAGS_SET_AFTER_WRITE,
     ObjectOutcome,
     RunSummary,
     RunTally,
@@ -43,6 +45,9 @@ COUNTS = [
     ("copied, lock set after write, changed since listing",
      ObjectOutcome("k", "copied", bytes_copied=7, notes=(CHANGED_SINCE_LISTING, LOCK_SET_AFTER_WRITE)),
      {"copied": 1, "bytes_copied": 7, "lock_set_after_write": 1, "changed_since_listing": 1}),
+    ("copied, tags and metadata set after write",
+     ObjectOutcome("k", "copied", bytes_copied=2, notes=(TAGS_SET_AFTER_WRITE, METADATA_SET_AFTER_WRITE)),
+     {"copied": 1, "bytes_copied": 2, "tags_set_after_write": 1, "metadata_set_after_write": 1}),
     ("refusal notes count nothing extra", ObjectOutcome("k", "skipped", notes=(SHORTEN_REFUSED, DOWNGRADE_REFUSED)),
      {"skipped": 1, "bytes_copied": 0}),
 ]
@@ -96,9 +101,10 @@ def test_run_tally_adds_outcomes_into_counters_and_lists():
 
     assert done is tally.summary
     assert (done.listed, done.copied, done.skipped, done.lock_updated, done.deleted, done.failed, done.vanished) == (
-        15, 3 + 4 + 2, 2 + 1, 1 + 1, 1, 1 + 2, 1 + 1)
-    assert done.bytes_copied == 42 + 5 + 7 + 1 + 3
+        15, 3 + 5 + 2, 2 + 1, 1 + 1, 1, 1 + 2, 1 + 1)
+    assert done.bytes_copied == 42 + 5 + 7 + 2 + 1 + 3
     assert (done.retention_expired, done.lock_set_after_write, done.changed_since_listing) == (3, 4, 1)
+    assert (done.tags_set_after_write, done.metadata_set_after_write) == (1, 1)
     assert done.max_unprotected_seconds == 0.25
     assert [item["reason"] for item in done.failures] == ["AccessDenied", "AccessDenied", "boom"]
     assert [item["key"] for item in done.vanished_keys] == ["k", "gone"]

@@ -34,6 +34,13 @@ TARGET = {"Bucket": "b", "Key": "k"}
          {**TARGET, "UploadId": "u", "PartNumber": 1, "Body": b"x"}),
         ("upload_part_copy", {**TARGET, "UploadId": "u", "PartNumber": 1, "CopySourceRange": None},
          {**TARGET, "UploadId": "u", "PartNumber": 1}),  # None: left out (the empty part names no range)
+        # a rewrite (MetadataDirective REPLACE) names metadata and headers itself: those it is sent
+        ("copy_object", {**TARGET, "CopySource": {"Bucket": "b", "Key": "k"}, "MetadataDirective": "REPLACE",
+                         "Metadata": {"m": "1"}, "ContentType": "text/html"},
+         {**TARGET, "CopySource": {"Bucket": "b", "Key": "k"}, "MetadataDirective": "REPLACE",
+          "Metadata": {"m": "1"}, "ContentType": "text/html", **LOCK}),
+        ("put_object_tagging", {**TARGET, "VersionId": "v", "Tagging": {"TagSet": []}},
+         {**TARGET, "VersionId": "v", "Tagging": {"TagSet": []}}),
         ("head_object", {**TARGET, "VersionId": None}, TARGET),
         ("complete_multipart_upload", {**TARGET, "UploadId": "u"}, {**TARGET, "UploadId": "u"}),
     ],
@@ -45,7 +52,7 @@ def test_request_args_take_only_what_the_call_allows(operation, args, expected):
 @pytest.mark.parametrize(
     "operation, stray",
     [
-        ("copy_object", "ContentType"),  # would fight the COPY directive
+        ("copy_object", "Tagging"),  # the TaggingDirective COPY carries the tags
         ("create_multipart_upload", "MetadataDirective"),  # CopyObject only (s3transfer strips it too)
         ("upload_part", "ObjectLockMode"),
         ("head_object", "IfMatch"),
