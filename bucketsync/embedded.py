@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,7 +22,7 @@ from .execute import ExecutionContext, execute
 from .listing import Page, iter_pages, prefetched
 from .model import ObjectEntry
 from .outcomes import ObjectOutcome, RunSummary, RunTally, utc_now_iso
-from .plan import PlannedAction, plan
+from .plan import plan
 
 log = logging.getLogger("bucketsync")
 
@@ -60,6 +60,58 @@ def _listed(side: str, pages: Iterator[Page]) -> Iterator[Page]:
         raise ListingFailed(f"listing the {side}: {s3.describe(exc)}") from exc
 
 
+Work = Callable[[], list[ObjectOutcome]]
+
+
+def run_planned(
+    request: RunRequest, concurrency: int, tally: RunTally, notify: Callable[[], None],
+    planned: Iterable[list[ObjectOutcome] | Work],
+) -> RunSummary:
+    """Drive a run's plan on a bounded thread pool: outcomes known at planning time are recorded at once,
+    work runs on the pool (at most 4 x concurrency in flight). Ends the tally `finished`; `failed` with the
+    error when planning (a listing) cannot go on or something escapes a copy thread; RunInterrupted on Ctrl-C
+    (queued work dropped, the work in flight finishes)."""
+    in_flight = threading.BoundedSemaphore(concurrency * 4)
+    broken: list[BaseException] = []  # what escaped a copy thread: a bug, never an object's failure
+
+    def record(outcomes: list[ObjectOutcome]) -> None:
+        for outcome in outcomes:
+            tally.add(outcome)
+        notify()
+
+    def run_one(work: Work) -> None:
+        try:
+            record(work())
+        finally:
+            in_flight.release()
+
+    def check(future: Future) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            broken.append(future.exception())
+
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bucketsync")
+    error: str | None = None
+    try:
+        for work in planned:
+            if not callable(work):
+                record(work)
+                continue
+            in_flight.acquire()
+            pool.submit(run_one, work).add_done_callback(check)
+            if broken:
+                break
+    except BucketsyncError as exc:  # a listing that cannot go on, or one out of key order
+        error = str(exc)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)  # the copies in flight finish; queued ones never start
+        raise RunInterrupted(tally.finish(state="failed", error="interrupted by the operator")) from None
+    pool.shutdown(wait=True)
+    if broken and error is None:
+        log.error("run %s: internal error in a copy thread", request.run_id, exc_info=broken[0])
+        error = f"internal error: {type(broken[0]).__name__}: {broken[0]}"
+    return tally.finish(state="failed", error=error) if error else tally.finish()
+
+
 def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: ProgressCallback | None = None) -> RunSummary:
     """Replicate source into destination; memory is bounded by the in-flight window, not the bucket."""
     settings = ctx.settings
@@ -77,44 +129,15 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
 
     dest_pages = iter_pages(ctx.dest_client, ctx.dest, page_size=settings.page_size, filters=filters)
     dest_entries = (entry for page in _listed("destination", prefetched(dest_pages)) for entry in page.entries)
-    in_flight = threading.BoundedSemaphore(settings.concurrency * 4)
-    broken: list[BaseException] = []  # what escaped a copy thread: a bug, never an object's failure
 
-    def record(outcome: ObjectOutcome) -> None:
-        tally.add(outcome)
-        notify()
-
-    def run_one(action: PlannedAction) -> None:
-        try:
-            record(execute(ctx, action))
-        finally:
-            in_flight.release()
-
-    def check(future: Future) -> None:
-        if not future.cancelled() and future.exception() is not None:
-            broken.append(future.exception())
-
-    pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="bucketsync")
-    error: str | None = None
-    try:
+    def planned() -> Iterator[list[ObjectOutcome] | Work]:
         for action in plan(source_entries(), dest_entries, request.plan_options(settings)):
             if action.kind == "skip":
-                record(ObjectOutcome(action.key, "skipped"))
-                continue
-            in_flight.acquire()
-            pool.submit(run_one, action).add_done_callback(check)
-            if broken:
-                break
-    except BucketsyncError as exc:  # a listing that cannot go on, or one out of key order
-        error = str(exc)
-    except KeyboardInterrupt:
-        pool.shutdown(wait=True, cancel_futures=True)  # the copies in flight finish; queued ones never start
-        raise RunInterrupted(tally.finish(state="failed", error="interrupted by the operator")) from None
-    pool.shutdown(wait=True)
-    if broken and error is None:
-        log.error("run %s: internal error in a copy thread", request.run_id, exc_info=broken[0])
-        error = f"internal error: {type(broken[0]).__name__}: {broken[0]}"
-    summary = tally.finish(state="failed", error=error) if error else tally.finish()
+                yield [ObjectOutcome(action.key, "skipped")]
+            else:
+                yield lambda action=action: [execute(ctx, action)]
+
+    summary = run_planned(request, settings.concurrency, tally, notify, planned())
     checks = ctx.write_checks
     log.info("run %s: what the destination honoured per write path: %s; read-back requests spared: %d",
              request.run_id, checks.summary(), checks.saved_requests)

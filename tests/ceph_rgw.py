@@ -18,8 +18,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
+
+from s3_clients import seeding_client
 
 RGW_ACCESS_KEY = "rgw-testing-access"
 RGW_SECRET_KEY = "rgw-testing-secret-do-not-leak-4b1e"
@@ -114,13 +114,8 @@ class CephRGW:
     pids: dict[str, int] = field(default_factory=dict)
 
     def client(self, access_key: str | None = None, secret_key: str | None = None):
-        return boto3.client(
-            "s3",
-            endpoint_url=self.url,
-            aws_access_key_id=access_key or self.access_key,
-            aws_secret_access_key=secret_key or self.secret_key,
-            region_name=self.region,
-            config=Config(retries={"mode": "standard", "max_attempts": 5}, s3={"addressing_style": "path"}),
+        return seeding_client(
+            self.url, access_key or self.access_key, secret_key or self.secret_key, self.region, path_style=True
         )
 
     def stop(self) -> None:

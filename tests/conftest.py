@@ -20,11 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from ceph_rgw import CephRGW, start_ceph_rgw
+from s3_clients import seeding_client
 from external_s3 import ExternalS3, ExternalS3Error, external_s3_from
 
 ACCESS_KEY = "testing-access"
@@ -73,13 +72,8 @@ class MotoServer:
     name: str = "moto"
 
     def client(self, access_key: str | None = None, secret_key: str | None = None):
-        return boto3.client(
-            "s3",
-            endpoint_url=self.url,
-            aws_access_key_id=access_key or self.access_key,
-            aws_secret_access_key=secret_key or self.secret_key,
-            region_name=self.region,
-            config=Config(retries={"mode": "standard", "max_attempts": 5}),
+        return seeding_client(
+            self.url, access_key or self.access_key, secret_key or self.secret_key, self.region, path_style=False
         )
 
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
+
+from s3_clients import seeding_client
 
 PREFIX = "BUCKETSYNC_TEST_S3_"
 NAMES = ("ENDPOINT_URL", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "REGION")
@@ -41,13 +41,8 @@ class ExternalS3:
         return urlsplit(self.url).port
 
     def client(self, access_key: str | None = None, secret_key: str | None = None):
-        return boto3.client(
-            "s3",
-            endpoint_url=self.url,
-            aws_access_key_id=access_key or self.access_key,
-            aws_secret_access_key=secret_key or self.secret_key,
-            region_name=self.region,
-            config=Config(retries={"mode": "standard", "max_attempts": 5}, s3={"addressing_style": "path"}),
+        return seeding_client(
+            self.url, access_key or self.access_key, secret_key or self.secret_key, self.region, path_style=True
         )
 
 
