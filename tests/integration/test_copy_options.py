@@ -167,11 +167,13 @@ def test_sse_c_copies_on_one_endpoint_stream_with_each_sides_key(monkeypatch, mo
     assert by_side(proxy.exchanges, source) == [
         ("GetObject", "source", src, None), ("GetObjectTagging", "source", None, None),
         ("PutObject", "dest", dst, None),
+        ("HeadObject", "dest", dst, None),  # the first writes of a run are read back, with the destination's key
         ("GetObject", "source", src, None), ("GetObjectTagging", "source", None, None),
         ("HeadObject", "source", src, None),  # its first part's size
         ("CreateMultipartUpload", "dest", dst, None),
         ("UploadPart", "dest", dst, None), ("UploadPart", "dest", dst, None), ("UploadPart", "dest", dst, None),
         ("CompleteMultipartUpload", "dest", None, None),
+        ("HeadObject", "dest", dst, None),
     ]
     assert all(e.request.headers.get(CUSTOMER) in (None, "AES256") for e in proxy.exchanges)
 
@@ -192,9 +194,11 @@ def test_streamed_copies_send_each_sides_sse_c_key(monkeypatch, moto_server, oth
     ] * 2
     assert by_side(other_proxy.exchanges, source) == [
         ("PutObject", "dest", dst, None),
+        ("HeadObject", "dest", dst, None),  # the first writes of a run are read back, with the destination's key
         ("CreateMultipartUpload", "dest", dst, None),
         ("UploadPart", "dest", dst, None), ("UploadPart", "dest", dst, None), ("UploadPart", "dest", dst, None),
         ("CompleteMultipartUpload", "dest", None, None),
+        ("HeadObject", "dest", dst, None),
     ]
 
 
