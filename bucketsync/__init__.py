@@ -24,7 +24,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     messages | task_labels | patience         the message contract; Flower labels; waiting out Redis;
       | s3_calls | execution_context          per-call argument allow-lists; what one process needs for a run;
       | copy_plan | pacing | metrics         pure: single or multipart, part size and ranges; request and
-      | version_plan                          bandwidth limits; run reports -> metric series; history actions
+      | version_plan | parallel_parts         bandwidth limits; run reports -> metric series; history actions;
+                                              multipart parts in parallel, bounded per object and process
     plan | outcomes | history                 pure core: what to do per key; what happened; version histories;
       | carried_attributes                    what a write asked for besides the lock, and whether it is held
     lockrules | locations | filters           pure core: lock decisions; s3:// URLs; --exclude/--include;
