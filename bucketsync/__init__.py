@@ -11,7 +11,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     coordinator | batches | distributed       one page; one batch; submit, resume, follow a run
       | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics
     publish | runtime | joblock               sending task messages; a worker's settings, clients, ledger;
-      | job_totals                            per-job metric totals in Redis, each run added once
+      | job_totals | lock_pass_record         per-job metric totals in Redis, each run added once; when a
+                                              job last did the lock pass
     celery_app | ledger | context             the Celery app; run totals in Redis; preflight -> RunRequest;
       | history_execute | version_pages       one key's history -> outcomes; a coordinator's version page
     preflight | execute | listing | report    checks; one action -> ObjectOutcome; pages; the report;
@@ -23,17 +24,19 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     messages | task_labels | patience         the message contract; Flower labels; waiting out Redis;
       | s3_calls | execution_context          per-call argument allow-lists; what one process needs for a run;
       | copy_plan | pacing | metrics         pure: single or multipart, part size and ranges; request and
-      | version_plan                          bandwidth limits; run reports -> metric series; history actions
+      | version_plan | parallel_parts         bandwidth limits; run reports -> metric series; history actions;
+                                              multipart parts in parallel, bounded per object and process
     plan | outcomes | history                 pure core: what to do per key; what happened; version histories;
       | carried_attributes                    what a write asked for besides the lock, and whether it is held
     lockrules | locations | filters           pure core: lock decisions; s3:// URLs; --exclude/--include;
-      | keyspace | write_checks               key ranges and split points; what a server proved to honour
+      | keyspace | write_checks               key ranges and split points; what a server proved to honour;
+      | lock_schedule                         whether a scheduled run does the lock pass
     model | settings                          pure core: object values; all configuration
     copy_options                              pure core: storage class and encryption of copies
     errors                                    the exception tree
 
 The pure core (model, plan, lockrules, locations, outcomes, messages, copy_plan, filters, history, keyspace,
-copy_options, version_plan, write_checks, carried_attributes) imports no S3, Redis or Celery code.
+copy_options, version_plan, write_checks, carried_attributes, lock_schedule) imports no S3, Redis or Celery code.
 """
 
 __version__ = "0.1.0"

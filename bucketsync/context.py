@@ -67,7 +67,7 @@ def prepare_run(
     settings: Settings, source_url: str, dest_url: str, *, delete: bool = False, dry_run: bool = False,
     job: str | None = None, run_id: str | None = None, pacing: RunPacing | None = None, filters: Filters = Filters(),
     storage_class: str | None = None, sse: str | None = None, sse_kms_key_id: str | None = None,
-    all_versions: bool = False,
+    all_versions: bool = False, lock_check: bool = True,
 ) -> tuple[RunRequest, ExecutionContext]:
     """Parse and check a run, then describe it; raises UsageError / SettingsError / PreflightError.
 
@@ -92,6 +92,6 @@ def prepare_run(
         source_lock_enabled=checked.source_lock_enabled, job=job, server_quirks=quirks.to_json(),
         max_requests_per_second=settings.max_requests_per_second, max_bandwidth=settings.max_bandwidth,
         filters=filters.to_json(), storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
-        all_versions=all_versions,
+        all_versions=all_versions, lock_check=lock_check and settings.lock_check,
     )
     return request, execution_context(settings, request, clients)

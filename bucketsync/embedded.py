@@ -49,6 +49,8 @@ def new_summary(request: RunRequest, mode: str) -> RunSummary:
         mode=mode,
         dry_run=request.dry_run,
         started_at=utc_now_iso(),
+        job=request.job,
+        lock_check=request.does_lock_pass,
     )
 
 

@@ -371,6 +371,7 @@ class Ledger:
             state=state,
             error=data.get("error"),
             job=request.get("job"),
+            lock_check=bool(request.get("source_lock_enabled")) and bool(request.get("lock_check", True)),
             max_unprotected_seconds=int(data.get("max_unprotected_ms", 0)) / 1000,
             slowdowns=int(data.get("slowdowns", 0)),
         )

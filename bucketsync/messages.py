@@ -85,6 +85,9 @@ class RunRequest:
     sse: str | None = None  # --sse: AES256 or aws:kms for every copy
     sse_kms_key_id: str | None = None  # --sse-kms-key-id (a key id or ARN: not a secret). SSE-C keys never travel.
     all_versions: bool = False  # replicate every version and delete marker, not only current versions
+    # Whether this run does the lock pass on unchanged objects: True means "as settings say"; a scheduled
+    # job with `lock_check_every` sets False for the runs between two lock passes.
+    lock_check: bool = True
 
     @property
     def key_filters(self) -> Filters:
@@ -98,9 +101,14 @@ class RunRequest:
             source_sse_c_key=settings.source.sse_c_key_bytes(), dest_sse_c_key=settings.dest.sse_c_key_bytes(),
         )
 
+    @property
+    def does_lock_pass(self) -> bool:
+        """Unchanged objects get their lock state read (the source has Object Lock, and this run checks)."""
+        return self.source_lock_enabled and self.lock_check
+
     def plan_options(self, settings: "Settings") -> PlanOptions:
         return PlanOptions(
-            delete=self.delete, lock_check=self.source_lock_enabled and settings.lock_check,
+            delete=self.delete, lock_check=self.does_lock_pass and settings.lock_check,
             etags_are_md5=self.copy_options(settings).etags_are_md5,
         )
 
@@ -145,6 +153,7 @@ class ScheduledJob:
     delete: bool = False
     filters: list[list[str]] = field(default_factory=list)  # Filters.to_json()
     all_versions: bool = False
+    lock_check_every: int | None = None  # seconds between two runs that do the lock pass (None: every run)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

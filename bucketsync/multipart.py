@@ -7,10 +7,15 @@ headers to CreateMultipartUpload, the SSE-C keys to the parts and to the HEAD.
         for part in plan.parts:
             upload.copy_part(part, copy_source)      # or upload.upload_part(part, body, md5)
         new_version_id = upload.complete()
+
+Parts may be sent from several threads at once (parallel_parts.py) and finish in any order; `complete()`
+lists them in part-number order, as CompleteMultipartUpload requires.
 """
 
 from __future__ import annotations
 
+import threading
+from bisect import insort
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -30,6 +35,7 @@ class MultipartUpload:
         self.carry = carry
         self.upload_id: str | None = None
         self.parts: list[dict[str, Any]] = []
+        self._parts_lock = threading.Lock()
         self.completed = False
 
     def __enter__(self) -> "MultipartUpload":
@@ -50,14 +56,18 @@ class MultipartUpload:
             self.client, "upload_part_copy", **self._target(), PartNumber=part.number, CopySource=copy_source,
             CopySourceRange=part.copy_source_range(), CopySourceIfMatch=copy_source_if_match, carry=self.carry,
         )
-        self.parts.append({"PartNumber": part.number, "ETag": answer["CopyPartResult"]["ETag"]})
+        self._add_part(part.number, answer["CopyPartResult"]["ETag"])
 
     def upload_part(self, part: PartRange, body: IO[bytes], content_md5: str) -> None:
         answer = call(
             self.client, "upload_part", **self._target(), PartNumber=part.number, Body=body,
             ContentLength=part.length, ContentMD5=content_md5, carry=self.carry,
         )
-        self.parts.append({"PartNumber": part.number, "ETag": answer["ETag"]})
+        self._add_part(part.number, answer["ETag"])
+
+    def _add_part(self, number: int, etag: str) -> None:
+        with self._parts_lock:
+            insort(self.parts, {"PartNumber": number, "ETag": etag}, key=lambda part: part["PartNumber"])
 
     def complete(self) -> str | None:
         """CompleteMultipartUpload; returns the new version id.

@@ -141,6 +141,7 @@ class RunSummary:
     state: str = "running"  # running, stalled (no progress for a while), finished, failed (see error)
     error: str | None = None
     job: str | None = None  # the schedule that started it, if any
+    lock_check: bool = False  # unchanged objects got their lock state read (lock-enabled source, not skipped)
     listed: int = 0
     excluded: int = 0  # source keys listed and left out by --exclude / --include (not those of a skipped prefix)
     copied: int = 0

@@ -18,6 +18,7 @@ from botocore.utils import parse_timestamp
 from .errors import SettingsError
 from .model import etag_body
 from .pacing import RunPacing
+from .parallel_parts import part_slot_count
 from .settings import Settings, SideSettings
 
 NO_SUCH_UPLOAD = "NoSuchUpload"
@@ -68,7 +69,8 @@ def make_client(
     """
     config = botocore.config.Config(
         retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
-        max_pool_connections=settings.concurrency + 4,
+        # One connection per object thread and per part thread (parallel_parts.py), and a few spare.
+        max_pool_connections=settings.concurrency + part_slot_count(settings.concurrency) + 4,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         s3={"addressing_style": side.addressing_style},

@@ -7,7 +7,8 @@ Plain functions; tasks.py wraps them as Celery tasks.
   (so `bucketsync runs` and `status` show it) and logged, and nothing starts. The run id is derived from
   the trigger's task id, so a redelivered trigger is recognised and never starts a second run.
 - `finalise_run` (task `bucketsync.run_finalise(run_id)`, sent once when a run has ended, as the ledger's
-  Lua scripts decide): releases the job's lock and logs the run's totals. Flower shows it as the last
+  Lua scripts decide): releases the job's lock, remembers a finished lock pass (for `lock_check_every`)
+  and logs the run's totals. Flower shows it as the last
   task of a run.
 - `refresh_job_lock_or_finalise`: after every coordinator page and copy batch (tasks.py calls it from
   Celery's task_postrun signal): refresh the job's lock while the run goes; send `run_finalise` once the
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +35,8 @@ from .job_totals import record_run_end
 from .joblock import JobLocks, lock_seconds
 from .ledger import Ledger
 from .locations import parse_location
+from .lock_pass_record import last_lock_pass, record_lock_pass
+from .lock_schedule import lock_pass_due
 from .messages import RunRequest, ScheduledJob
 from .outcomes import utc_now_iso
 from .publish import publish_run_end
@@ -82,10 +86,11 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
         log.warning("job %s: trigger skipped, run %s of this job is still running (recorded as run %s)",
                     job.name, holder, run_id)
         return result | {"result": "skipped", "running": holder}
+    lock_check = lock_pass_due(last_lock_pass(ledger.redis, job.name), time.time(), job.lock_check_every)
     try:
         request, _ = prepare_run(
             settings, job.source, job.destination, delete=job.delete, job=job.name, run_id=run_id,
-            filters=Filters.from_json(job.filters), all_versions=job.all_versions,
+            filters=Filters.from_json(job.filters), all_versions=job.all_versions, lock_check=lock_check,
         )
         start_run(settings, ledger, request)
     except (BucketsyncError, ClientError, BotoCoreError) as exc:
@@ -94,8 +99,9 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
         locks.release(job.name, run_id)
         log.error("job %s: run %s could not start: %s", job.name, run_id, reason)
         return result | {"result": "failed to start", "error": reason}
-    log.info("job %s: started run %s (%s -> %s)", job.name, run_id, request.source, request.destination)
-    return result | {"result": "started"}
+    log.info("job %s: started run %s (%s -> %s)%s", job.name, run_id, request.source, request.destination,
+             "" if request.does_lock_pass or not request.source_lock_enabled else ", lock pass not due")
+    return result | {"result": "started", "lock_check": request.does_lock_pass}
 
 
 def finalise_run(run_id: str) -> dict[str, Any]:
@@ -108,6 +114,7 @@ def finalise_run(run_id: str) -> dict[str, Any]:
     if job:
         job_locks(runtime.worker_settings()).release(job, run_id)
     record_run_end(ledger.redis, summary, ledger.ttl)
+    record_lock_pass(ledger.redis, summary)
     totals = {name: getattr(summary, name) for name in
               ("listed", "copied", "skipped", "lock_updated", "deleted", "failed", "vanished", "bytes_copied")}
     log.info("run %s%s %s: %s", run_id, f" (job {job})" if job else "", summary.state,

@@ -14,6 +14,10 @@ tables; `.yaml`/`.yml`: a list, or a `schedules:` list; `.json`: a list).
 `prefix`, when given, is appended to both URLs: `{source: s3://a, destination: s3://b, prefix: logs/}`
 replicates `s3://a/logs/` into `s3://b/logs/`.
 
+`lock_check_every`, when given (`90s`, `30m`, `24h`, `7d`), is how often unchanged objects get their lock
+check: a run does the lock pass only when the job's last run that did it, and finished without failures,
+started at least that long ago (lock_schedule.py decides, lock_pass_record.py remembers).
+
 `filters`, when given, is a list of one-key mappings `{exclude: PATTERN}` or `{include: PATTERN}`, in the
 order `bucketsync sync` would take its `--exclude` / `--include` options (the last match wins); patterns
 match keys relative to the source prefix (after `prefix` is appended).
@@ -35,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import SettingsError, UsageError
 from .locations import parse_location
+from .lock_schedule import parse_interval
 from .messages import ScheduledJob
 from .task_labels import label
 
@@ -113,6 +118,14 @@ class Schedule(BaseModel):
                 raise ValueError(f"each filter is {{exclude: PATTERN}} or {{include: PATTERN}}, not {item!r}")
         return value
     all_versions: bool = False  # replicate every version and delete marker (sync --all-versions)
+    lock_check_every: str | None = None  # e.g. 24h: unchanged objects get their lock check this often
+
+    @field_validator("lock_check_every")
+    @classmethod
+    def _interval_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_interval(value)
+        return value
 
     @field_validator("cron")
     @classmethod
@@ -141,6 +154,7 @@ class Schedule(BaseModel):
             delete=self.delete,
             filters=[[kind, pattern] for item in self.filters for kind, pattern in item.items()],
             all_versions=self.all_versions,
+            lock_check_every=parse_interval(self.lock_check_every) if self.lock_check_every else None,
         )
 
     def next_run(self, now: datetime | None = None) -> datetime:

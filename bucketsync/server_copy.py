@@ -10,6 +10,8 @@ or during a multipart copy, is copied again once at its new version; if it moves
 
 from __future__ import annotations
 
+from functools import partial
+
 from botocore.exceptions import ClientError
 
 from . import s3
@@ -21,6 +23,7 @@ from .lockrules import write_lock_args
 from .model import LockState, ObjectEntry, parts_in_etag, quoted_etag, same_etag
 from .multipart import MultipartUpload
 from .outcomes import CHANGED_SINCE_LISTING, with_note
+from .parallel_parts import part_slots
 from .s3_calls import call
 from .source_version import (
     SourceChanged,
@@ -197,8 +200,9 @@ def _copy_in_parts(
     copy_source, if_match = _pin(ctx, src_key, version.version_id, version.etag)
     try:
         with MultipartUpload(ctx.dest_client, ctx.dest.bucket, dst_key, carry) as upload:
-            for part in plan.parts:
-                upload.copy_part(part, copy_source, if_match)
+            part_slots(ctx.settings.concurrency).run(
+                partial(upload.copy_part, part, copy_source, if_match) for part in plan.parts
+            )
             if if_match:
                 # Pinned by ETag only, and some servers ignore CopySourceIfMatch: if the source moved while
                 # the parts were copied they may come from two versions. Never complete such a mix.

@@ -3,11 +3,13 @@
 One GET, pinned with If-Match on the listed ETag (a GET is atomic: one version whole); if the source was
 overwritten since listing, the version there now is copied and noted. Its body goes to one PutObject
 (a single-part source up to the multipart threshold, so its ETag stays comparable) or to a multipart
-upload, part after part.
+upload: the object's thread reads the next part from the GET while earlier parts upload, up to 4 parts
+of an object and `concurrency` parts of the process at once (parallel_parts.py).
 
 Memory: every body and part passes through a temporary file that stays in memory up to
-`multipart_chunksize` and spills to disk beyond it, so a thread holds at most that much, whatever the
-object's size; each upload carries the Content-MD5 of its bytes (S3 requires it, or a checksum, on
+`multipart_chunksize` and spills to disk beyond it. A part is read only once it holds one of the process's
+part slots, so a process holds at most (concurrency single-part bodies + concurrency parts) ×
+`multipart_chunksize` in memory, whatever the objects' sizes; each upload carries the Content-MD5 of its bytes (S3 requires it, or a checksum, on
 uploads that set Object Lock), computed while spooling.
 """
 
@@ -16,14 +18,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
 from botocore.exceptions import ClientError
 
 from . import s3
-from .copy_plan import plan_copy
+from .copy_plan import PartRange, plan_copy
 from .execution_context import ActionTrace, ExecutionContext
 from .carried_attributes import asked_attributes
 from .lock_write import WrittenVersion
@@ -31,6 +33,7 @@ from .lockrules import write_lock_args
 from .model import ObjectEntry, parts_in_etag, quoted_etag
 from .multipart import MultipartUpload
 from .outcomes import CHANGED_SINCE_LISTING, with_note
+from .parallel_parts import part_slots
 from .s3_calls import call
 from .settings import MiB
 from .source_version import SourceVersion, carried_args, first_part_size, read_source_tags
@@ -90,9 +93,7 @@ def copy_streamed(
             write_path = "put_object"
         else:
             with MultipartUpload(ctx.dest_client, ctx.dest.bucket, dst_key, carry) as upload:
-                for part in plan.parts:
-                    with spooled(body, part.length, memory_limit) as (data, content_md5):
-                        upload.upload_part(part, data, content_md5)
+                part_slots(ctx.settings.concurrency).run(_part_uploads(upload, plan.parts, body, memory_limit))
                 new_version_id = upload.complete()
             write_path = "create_multipart_upload"
     finally:
@@ -103,12 +104,36 @@ def copy_streamed(
     )
 
 
+def _part_uploads(
+    upload: MultipartUpload, parts: list[PartRange], body, memory_limit: int
+) -> Iterator[Callable[[], None]]:
+    """One upload job per part, each part read from the source stream when its job is taken (in the
+    object's thread, in order), and its spool closed once its upload has ended."""
+    for part in parts:
+        spool, content_md5 = read_spool(body, part.length, memory_limit)
+
+        def send(part: PartRange = part, spool: IO[bytes] = spool, content_md5: str = content_md5) -> None:
+            with spool:
+                upload.upload_part(part, spool, content_md5)
+
+        yield send
+
+
 @contextmanager
 def spooled(stream, length: int, memory_limit: int) -> Iterator[tuple[IO[bytes], str]]:
     """The next `length` bytes of `stream` in a temporary file (in memory up to `memory_limit`), rewound,
     with the base64 MD5 of those bytes. Raises IOError when the stream ends early."""
+    spool, content_md5 = read_spool(stream, length, memory_limit)
+    with spool:
+        yield spool, content_md5
+
+
+def read_spool(stream, length: int, memory_limit: int) -> tuple[IO[bytes], str]:
+    """The next `length` bytes of `stream` in an open temporary file, rewound (the caller closes it), and
+    their base64 MD5. Raises IOError when the stream ends early."""
     md5 = hashlib.md5()
-    with tempfile.SpooledTemporaryFile(max_size=memory_limit) as spool:
+    spool = tempfile.SpooledTemporaryFile(max_size=memory_limit)
+    try:
         remaining = length
         while remaining > 0:
             chunk = stream.read(min(remaining, READ_SIZE))
@@ -118,5 +143,8 @@ def spooled(stream, length: int, memory_limit: int) -> Iterator[tuple[IO[bytes],
             spool.write(chunk)
             remaining -= len(chunk)
         spool.seek(0)
-        yield spool, base64.b64encode(md5.digest()).decode()
+    except BaseException:
+        spool.close()
+        raise
+    return spool, base64.b64encode(md5.digest()).decode()
 

@@ -8,10 +8,10 @@ back; the tests at the end show the read-backs of a run's first writes, and what
 them costs:
 
     server-side single     HeadObject, CopyObject (version pin, directives, lock headers), read-back
-    server-side multipart  CreateMultipartUpload (metadata, tags, lock), UploadPartCopy per range,
+    server-side multipart  CreateMultipartUpload (metadata, tags, lock), UploadPartCopy per range (in parallel),
                            CompleteMultipartUpload, read-back, lock set after (moto ignores it on create)
     streamed single        GetObject (If-Match), PutObject (Content-MD5, metadata, tags, lock), read-back
-    streamed multipart     GetObject, CreateMultipartUpload, UploadPart per part (Content-MD5), complete
+    streamed multipart     GetObject, CreateMultipartUpload, UploadPart per part (Content-MD5, in parallel), complete
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from datetime import datetime
 from urllib.parse import parse_qs, unquote
 
@@ -98,6 +99,12 @@ def assert_carries_nothing(exchange: Exchange) -> None:
     headers = exchange.request.headers
     assert not [name for name in headers if name.startswith(("x-amz-meta-", "x-amz-object-lock", "x-amz-tagging"))], headers
     assert "x-amz-metadata-directive" not in headers and "x-amz-tagging-directive" not in headers
+
+
+def completed_part_numbers(complete) -> list[int]:
+    """The part numbers a CompleteMultipartUpload request lists, in its order."""
+    assert complete.request.operation == "CompleteMultipartUpload"
+    return [int(number) for number in re.findall(rb"<PartNumber>(\d+)</PartNumber>", complete.request.body)]
 
 
 def prepare(monkeypatch, source_server, dest_server, source: str, dest: str, **settings):
@@ -205,22 +212,49 @@ def test_server_side_multipart_copy_of_a_large_single_part_object(monkeypatch, m
         ("PutObjectRetention", "dest"), ("PutObjectLegalHold", "dest"),  # moto ignores lock args on create
     ]
     tagging, create, *parts = exchanges[1:6]
+    complete = exchanges[6]
     assert query(tagging, "versionId") == version_id
     assert_describes_object(create)
     assert_lock_headers(create)
     assert "x-amz-metadata-directive" not in create.request.headers  # directives are for CopyObject only
     upload_id = {query(part, "uploadId") for part in parts}
     assert len(upload_id) == 1 and upload_id != {None}
-    assert [query(part, "partNumber") for part in parts] == ["1", "2", "3"]
-    assert [part.request.headers["x-amz-copy-source-range"] for part in parts] == [
-        f"bytes=0-{5 * MiB - 1}", f"bytes={5 * MiB}-{10 * MiB - 1}", f"bytes={10 * MiB}-{11 * MiB - 1}",
+    # The parts run in parallel: sent in any order, each its own range; completed in part-number order.
+    assert sorted((query(part, "partNumber"), part.request.headers["x-amz-copy-source-range"]) for part in parts) == [
+        ("1", f"bytes=0-{5 * MiB - 1}"), ("2", f"bytes={5 * MiB}-{10 * MiB - 1}"),
+        ("3", f"bytes={10 * MiB}-{11 * MiB - 1}"),
     ]
+    assert completed_part_numbers(complete) == [1, 2, 3]
     assert {copy_source(part) for part in parts} == {(source, "big.bin", version_id)}
     assert not any("x-amz-copy-source-if-match" in part.request.headers for part in parts)
     for part in parts:
         assert_carries_nothing(part)
     assert outcome.bytes_copied == 11 * MiB and "lock_set_after_write" in outcome.notes
     assert s3.get_object(Bucket=dest, Key="big.bin")["Body"].read() == body
+
+
+def test_a_failed_part_aborts_the_upload_after_the_other_parts_have_ended(
+    monkeypatch, moto_server, s3, proxy, locked_pair
+):
+    """Parts run in parallel; part 2 is refused: nothing is completed, and the abort comes last."""
+    source, dest = locked_pair
+    seed(s3, source, [Seed("big.bin", os.urandom(16 * MiB))])
+    ctx = proven(prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
+                         multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))
+    proxy.on(lambda request: request.operation == "UploadPartCopy" and request.query.get("partNumber") == ["2"],
+             action="error", error=(403, "AccessDenied", "Access Denied"))
+    proxy.exchanges.clear()
+
+    listed = list_keys(s3, source)["big.bin"]
+    outcome = execute(ctx, PlannedAction("copy", "big.bin", source=ObjectEntry("big.bin", listed["Size"], listed["ETag"])))
+
+    assert outcome.status == "failed" and "AccessDenied" in outcome.reason, outcome
+    ops = [op for op, _ in operations(sent(proxy, source, dest), source)]
+    assert "CompleteMultipartUpload" not in ops
+    assert ops[-1] == "AbortMultipartUpload" and ops.count("AbortMultipartUpload") == 1
+    assert 2 <= ops.count("UploadPartCopy") <= 4  # part 2 and the others already started; none after the abort
+    assert s3.list_multipart_uploads(Bucket=dest).get("Uploads", []) == []
+    assert list_keys(s3, dest) == {}
 
 
 def test_server_side_multipart_copy_keeps_the_source_part_layout(monkeypatch, moto_server, s3, proxy, locked_pair):
@@ -240,9 +274,10 @@ def test_server_side_multipart_copy_keeps_the_source_part_layout(monkeypatch, mo
         ("CompleteMultipartUpload", "dest"),
     ]  # no lock asked: nothing to read back
     assert query(exchanges[1], "partNumber") == "1"
-    assert [e.request.headers["x-amz-copy-source-range"] for e in exchanges[4:6]] == [
-        f"bytes=0-{6 * MiB - 1}", f"bytes={6 * MiB}-{12 * MiB - 1}",
+    assert sorted((query(e, "partNumber"), e.request.headers["x-amz-copy-source-range"]) for e in exchanges[4:6]) == [
+        ("1", f"bytes=0-{6 * MiB - 1}"), ("2", f"bytes={6 * MiB}-{12 * MiB - 1}"),
     ]
+    assert completed_part_numbers(exchanges[6]) == [1, 2]
     assert s3.head_object(Bucket=dest, Key="layout.bin")["ETag"] == etag
 
 
@@ -340,7 +375,9 @@ def test_streamed_multipart_upload_sends_each_part_with_its_md5(
     create, *parts = writes[:3]
     assert_describes_object(create)
     assert_lock_headers(create)
+    parts.sort(key=lambda part: int(query(part, "partNumber")))  # uploaded in parallel: in any order
     assert [query(part, "partNumber") for part in parts] == ["1", "2"]
+    assert completed_part_numbers(writes[3]) == [1, 2]
     assert [part.request.body for part in parts] == [body[: 6 * MiB], body[6 * MiB :]]
     assert [part.request.headers["content-md5"] for part in parts] == [md5_b64(body[: 6 * MiB]), md5_b64(body[6 * MiB :])]
     for part in parts:

@@ -89,7 +89,7 @@ def test_schedules_file_in_toml_yaml_or_json(tmp_path, suffix, text):
     path = tmp_path / f"schedules{suffix}"
     path.write_text(text)
     [item] = load_schedules({"BUCKETSYNC_SCHEDULES_FILE": str(path)})
-    assert item.model_dump() == {**GOOD, "delete": False, "prefix": "", "filters": [], "all_versions": False}
+    assert item.model_dump() == {**GOOD, "delete": False, "prefix": "", "filters": [], "all_versions": False, "lock_check_every": None}
 
 
 def test_the_committed_example_is_valid():
