@@ -60,11 +60,18 @@ WRITES = frozenset(
 )
 
 
+# bucketsync's destination probe before a server-side run: a CopyObject of a key that does not exist,
+# which writes nothing (bucketsync/server_quirks.py). Counted apart, so a no-change run shows no write.
+QUIRK_PROBE_KEY = "bucketsync-quirk-probe-"
+
+
 def classify(method: str, target: str) -> tuple[str, str]:
     """(bucket, operation name) of one logged request (path-style addressing)."""
     parts = urlsplit(target)
     path = unquote(parts.path).lstrip("/")
     bucket, _, key = path.partition("/")
+    if key.startswith(QUIRK_PROBE_KEY):
+        return bucket, "QuirkProbe"
     level = "object" if key else "bucket"
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     for (verb, where, name), operation in SUBRESOURCES.items():
