@@ -43,6 +43,16 @@ class WorkerPool:
             time.sleep(0.2)
         return process
 
+    def restart_exited(self, concurrency: int = 2) -> int:
+        """Start a new worker for each one that has exited, as a supervisor (compose's restart policy) would;
+        returns how many. Celery's consumer can die on a broker that went away (kombu fails while restoring
+        unacknowledged messages on a connection it already released)."""
+        exited = [process for process in self.processes if process.poll() is not None]
+        for process in exited:
+            self.processes.remove(process)
+            self.start(f"restarted{time.time_ns()}", concurrency=concurrency)
+        return len(exited)
+
     def stop_all(self) -> None:
         for process in self.processes:
             stop(process)
