@@ -424,7 +424,7 @@ def _w5_runs(session: Session, tools: list[Tool], source: str, dest: str, total:
     listing = list_all(session.client, source)
     for repeat in range(session.args.w5_repeats):
         for tool in session.rotated(tools, repeat):
-            stem = f"{workload}-{tool.name}-{total}-{phase.split()[-1] if phase else ""}-{repeat}".replace("+", "")
+            stem = f"{workload}-{tool.name}-{total}-{phase.split()[-1] if phase else ''}-{repeat}".replace("+", "")
 
             def verify_no_write(extras: dict) -> Verdict:
                 writes = extras.get("requests_to_dest_that_write")
