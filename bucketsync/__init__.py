@@ -16,7 +16,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     celery_app | ledger | context             the Celery app; run totals in Redis; preflight -> RunRequest;
       | history_execute | version_pages       one key's history -> outcomes; a coordinator's version page
     preflight | execute | listing | report    checks; one action -> ObjectOutcome; pages; the report;
-      | server_quirks | version_listing       what the destination server needs; whole per-key histories
+      | server_quirks | version_listing       what the destination server needs; whole per-key histories;
+      | range_split                           where a listing is cut into ranges listed at once
     server_copy | streamed_copy               the two copy paths; reading a new version back (lock,
       | settle_write                          tags, metadata, headers) and setting what it lacks
     multipart | lock_write | source_version   one multipart upload; lock read-back and write; the source's HEAD
@@ -25,7 +26,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
       | s3_calls | execution_context          per-call argument allow-lists; what one process needs for a run;
       | copy_plan | pacing | metrics         pure: single or multipart, part size and ranges; request and
       | version_plan | parallel_parts         bandwidth limits; run reports -> metric series; history actions;
-                                              multipart parts in parallel, bounded per object and process
+      | fan_in                                multipart parts in parallel, bounded per object and process;
+                                              iterators drained on threads, read as one
     plan | outcomes | history                 pure core: what to do per key; what happened; version histories;
       | carried_attributes                    what a write asked for besides the lock, and whether it is held
     lockrules | locations | filters           pure core: lock decisions; s3:// URLs; --exclude/--include;

@@ -7,6 +7,7 @@ clients `prepare_run` made) and on the workers (from the clients `runtime` keeps
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .copy_options import check_choices
@@ -82,9 +83,12 @@ def prepare_run(
     source, dest = parse_location(source_url), parse_location(dest_url)
     check_not_overlapping(source, dest, same_endpoint=settings.source.endpoint_url == settings.dest.endpoint_url)
     clients = make_clients(settings, pacing=pacing)
-    checked = run_preflight(clients[0], clients[1], source, dest, all_versions=all_versions)
     server_side = settings.source.same_account_as(settings.dest)
-    quirks = detect_server_quirks(clients[1], dest.bucket) if server_side else ServerQuirks()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bucketsync-quirks") as probe:
+        # The quirk probe writes nothing: it goes out beside the preflight, whose errors come first.
+        probing = probe.submit(detect_server_quirks, clients[1], dest.bucket) if server_side else None
+        checked = run_preflight(clients[0], clients[1], source, dest, all_versions=all_versions)
+        quirks = probing.result() if probing else ServerQuirks()
     if quirks != ServerQuirks():
         clients = make_clients(settings, quirks, pacing)  # before any copy: built for them, never patched
     request = RunRequest(

@@ -19,14 +19,18 @@ from . import s3
 from .context import RunRequest
 from .errors import BucketsyncError
 from .execute import ExecutionContext, execute
+from .fan_in import interleaved
+from .keyspace import KeyRange
 from .listing import Page, iter_pages, prefetched
 from .model import ObjectEntry
 from .outcomes import ObjectOutcome, RunSummary, RunTally, utc_now_iso
 from .plan import plan
+from .range_split import split_key_space
 
 log = logging.getLogger("bucketsync")
 
 ProgressCallback = Callable[[RunSummary], None]
+SKIPS_PER_RECORD = 500  # unchanged keys recorded together
 
 
 class ListingFailed(BucketsyncError):
@@ -115,29 +119,53 @@ def run_planned(
 
 
 def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: ProgressCallback | None = None) -> RunSummary:
-    """Replicate source into destination; memory is bounded by the in-flight window, not the bucket."""
+    """Replicate source into destination; memory is bounded by the in-flight window, not the bucket.
+
+    The key space is cut into ranges (range_split.py) that are listed at once, each on both sides, each
+    planned on its own thread: the plan of a range needs only that range's keys of both sides."""
     settings = ctx.settings
     tally = RunTally(new_summary(request, "embedded"))
     notify = (lambda: on_progress(tally.summary)) if on_progress else (lambda: None)
-
     filters = request.key_filters  # excluded keys, on either side, are never planned: not copied, checked or deleted
+    options = request.plan_options(settings)
 
-    def source_entries() -> Iterator[ObjectEntry]:
-        pages = iter_pages(ctx.source_client, ctx.source, page_size=settings.page_size, filters=filters)
+    def source_entries(key_range: KeyRange) -> Iterator[ObjectEntry]:
+        pages = iter_pages(ctx.source_client, ctx.source, page_size=settings.page_size, filters=filters,
+                           key_range=key_range)
         for page in _listed("source", prefetched(pages)):
             tally.add_listed(len(page.entries), page.excluded)
             yield from page.entries
             notify()
 
-    dest_pages = iter_pages(ctx.dest_client, ctx.dest, page_size=settings.page_size, filters=filters)
-    dest_entries = (entry for page in _listed("destination", prefetched(dest_pages)) for entry in page.entries)
+    def dest_entries(key_range: KeyRange) -> Iterator[ObjectEntry]:
+        pages = iter_pages(ctx.dest_client, ctx.dest, page_size=settings.page_size, filters=filters,
+                           key_range=key_range)
+        return (entry for page in _listed("destination", prefetched(pages)) for entry in page.entries)
+
+    def planned_range(key_range: KeyRange) -> Iterator[list[ObjectOutcome] | Work]:
+        skipped: list[ObjectOutcome] = []
+        for action in plan(source_entries(key_range), dest_entries(key_range), options):
+            if action.kind == "skip":
+                skipped.append(ObjectOutcome(action.key, "skipped"))
+                if len(skipped) < SKIPS_PER_RECORD:
+                    continue
+            if skipped:
+                yield skipped
+                skipped = []
+            if action.kind != "skip":
+                yield lambda action=action: [execute(ctx, action)]
+        if skipped:
+            yield skipped
 
     def planned() -> Iterator[list[ObjectOutcome] | Work]:
-        for action in plan(source_entries(), dest_entries, request.plan_options(settings)):
-            if action.kind == "skip":
-                yield [ObjectOutcome(action.key, "skipped")]
-            else:
-                yield lambda action=action: [execute(ctx, action)]
+        try:
+            ranges = split_key_space(ctx.source_client, ctx.source, settings.listing_ranges)
+        except (ClientError, BotoCoreError) as exc:
+            raise ListingFailed(f"listing the source: {s3.describe(exc)}") from exc
+        if len(ranges) > 1:
+            log.info("run %s: listing %d key ranges at once", request.run_id, len(ranges))
+        yield from interleaved([lambda key_range=key_range: planned_range(key_range) for key_range in ranges],
+                               name="bucketsync-range")
 
     summary = run_planned(request, settings.concurrency, tally, notify, planned())
     checks = ctx.write_checks

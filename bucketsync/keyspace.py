@@ -96,3 +96,51 @@ def split_point(low: str | None, high: str | None) -> str | None:
     if point > low and (high is None or point < high):
         return point
     return None
+
+
+MAX_BOUNDARY_LENGTH = 16  # characters of a sampled key that an even split looks at
+
+
+def contiguous_ranges(boundaries: list[str]) -> list[KeyRange]:
+    """(None, b1], (b1, b2], ..., (bn, None]: every key in exactly one range, whatever the boundaries."""
+    cuts = sorted(set(boundaries))
+    edges: list[str | None] = [None, *cuts, None]
+    return [KeyRange(edges[index], edges[index + 1]) for index in range(len(edges) - 1)]
+
+
+def ranges_between_prefixes(prefixes: list[str], parts: int) -> list[KeyRange]:
+    """Ranges cut at common prefixes (`logs/`, `q017/`), each holding about as many of them: the keys under a
+    prefix P start after P, so a cut at P puts them in the range that follows it."""
+    ordered = sorted(set(prefixes))
+    parts = max(1, min(parts, len(ordered)))
+    return contiguous_ranges([ordered[len(ordered) * index // parts] for index in range(1, parts)])
+
+
+def ranges_from_sample(sample: list[str], parts: int) -> list[KeyRange]:
+    """Ranges for keys with no common prefixes (hash-named keys): the key space from the sample's first key
+    to the end of the alphabet the sample uses, cut into `parts` even stretches, the keys read as numbers
+    in that alphabet. Even for uniformly spread keys; still complete and disjoint for any others."""
+    keys = sorted(set(sample))
+    alphabet = sorted({char for key in keys for char in key})
+    if parts <= 1 or len(keys) < 2 or len(alphabet) < 2:
+        return [KeyRange()]
+    base, length = len(alphabet), min(MAX_BOUNDARY_LENGTH, max(len(key) for key in keys))
+    position = {char: index for index, char in enumerate(alphabet)}
+
+    def number(key: str) -> int:
+        digits = [position[char] for char in key[:length]] + [0] * (length - len(key[:length]))
+        value = 0
+        for digit in digits:
+            value = value * base + digit
+        return value
+
+    def text(value: int) -> str:
+        chars = []
+        for _ in range(length):
+            value, digit = divmod(value, base)
+            chars.append(alphabet[digit])
+        return "".join(reversed(chars)).rstrip(alphabet[0]) or alphabet[0]
+
+    low, high = number(keys[0]), base**length - 1
+    cuts = [text(low + (high - low) * index // parts) for index in range(1, parts)]
+    return contiguous_ranges([cut for cut in cuts if cut > keys[0]])

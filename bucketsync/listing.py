@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import queue
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .filters import Filters
+from .keyspace import KeyRange
 from .locations import Location
 from .model import ObjectEntry
 
 NO_FILTERS = Filters()
+WHOLE = KeyRange()
 
 
 @dataclass(frozen=True)
@@ -42,46 +45,60 @@ def entry_from_listing(location: Location, item: dict) -> ObjectEntry:
 
 def list_page(
     client, location: Location, *, page_size: int, token: str | None = None, start_after: str | None = None,
-    filters: Filters = NO_FILTERS,
+    filters: Filters = NO_FILTERS, key_range: KeyRange = WHOLE,
 ) -> Page:
-    """One ListObjectsV2 page: from `token` if given, else after `start_after` (relative to the prefix)."""
+    """One ListObjectsV2 page: from `token` if given, else after `start_after` (relative to the prefix).
+
+    Within `key_range` (relative keys): keys outside it are dropped, not counted, and the page is the
+    range's last once a key past its end was listed. Keys at or before its start are dropped too, so a
+    server that ignores StartAfter costs requests, never a key listed twice."""
     args = {"Bucket": location.bucket, "Prefix": location.prefix, "MaxKeys": page_size}
     if token:
         args["ContinuationToken"] = token
     elif start_after is not None:
         args["StartAfter"] = location.absolute_key(start_after)
     response = client.list_objects_v2(**args)
-    listed = [entry_from_listing(location, item) for item in response.get("Contents", ())]
+    answered = [entry_from_listing(location, item) for item in response.get("Contents", ())]
+    listed = [entry for entry in answered if key_range.contains(entry.key)]
+    past_end = bool(answered) and key_range.last is not None and answered[-1].key >= key_range.last
     entries = [entry for entry in listed if filters.includes(entry.key)]
-    next_token = response.get("NextContinuationToken") if response.get("IsTruncated") else None
+    next_token = response.get("NextContinuationToken") if response.get("IsTruncated") and not past_end else None
     last_key = listed[-1].key if listed else None
     skip_to = None
     if next_token and last_key is not None and not filters.includes(last_key):
         skip_to = filters.skip_after(last_key)
         if skip_to is not None and skip_to > last_key:
             next_token = None
+            if key_range.is_past(skip_to):
+                skip_to = None  # the excluded prefix runs past the range's end: the range is done
         else:
             skip_to = None
     return Page(entries, next_token, excluded=len(listed) - len(entries), skip_to=skip_to, last_key=last_key)
 
 
 def iter_pages(
-    client, location: Location, *, page_size: int, start_after: str | None = None, filters: Filters = NO_FILTERS
+    client, location: Location, *, page_size: int, start_after: str | None = None, filters: Filters = NO_FILTERS,
+    key_range: KeyRange = WHOLE,
 ) -> Iterator[Page]:
-    # lazily: at the first next()
-    first = list_page(client, location, page_size=page_size, start_after=start_after, filters=filters)
-    yield from pages_from(client, location, first, page_size=page_size, filters=filters)
+    """The pages of the listing (of `key_range`: from its start, to its end), lazily: at the first next()."""
+    if start_after is None:
+        start_after = key_range.start_after
+    first = list_page(client, location, page_size=page_size, start_after=start_after, filters=filters,
+                      key_range=key_range)
+    yield from pages_from(client, location, first, page_size=page_size, filters=filters, key_range=key_range)
 
 
 def pages_from(
-    client, location: Location, first: Page, *, page_size: int, filters: Filters = NO_FILTERS
+    client, location: Location, first: Page, *, page_size: int, filters: Filters = NO_FILTERS,
+    key_range: KeyRange = WHOLE,
 ) -> Iterator[Page]:
     """`first` (already fetched), then the pages that follow it."""
     page = first
     yield page
     while not page.is_last:
         page = list_page(
-            client, location, page_size=page_size, token=page.next_token, start_after=page.skip_to, filters=filters
+            client, location, page_size=page_size, token=page.next_token, start_after=page.skip_to, filters=filters,
+            key_range=key_range,
         )
         yield page
 
@@ -99,7 +116,7 @@ _DONE = object()
 
 
 def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
-    """The same pages, fetched up to `depth` ahead in a background thread.
+    """The same pages, fetched up to `depth` ahead in a background thread that starts at once.
 
     Listing both sides this way lets the source and destination requests overlap with each other and
     with the copying; memory stays bounded by `depth` pages per listing.
@@ -126,15 +143,20 @@ def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
         except BaseException as exc:  # handed to the consumer, raised there
             offer(exc)
 
-    thread = threading.Thread(target=fetch, name="bucketsync-listing", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = buffer.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
+    def read() -> Iterator[Page]:
+        try:
+            while True:
+                item = buffer.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+
+    # The first page is asked for now, not at the first next(): a run's two sides start listing together.
+    threading.Thread(target=fetch, name="bucketsync-listing", daemon=True).start()
+    reader = read()
+    weakref.finalize(reader, stop.set)  # a reader dropped unread stops the fetching too
+    return reader

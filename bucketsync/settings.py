@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     # Engine
     concurrency: int = Field(16, ge=1, le=512, description="parallel object operations per process")
     page_size: int = Field(1000, ge=1, le=1000, description="keys per listing page")
+    listing_ranges: int = Field(
+        4, ge=1, le=64, description="key ranges an embedded run lists at once, both sides (1: one stream)"
+    )
     multipart_threshold: int = Field(64 * MiB, ge=5 * MiB, le=5 * GiB)
     multipart_chunksize: int = Field(16 * MiB, ge=5 * MiB, le=5 * GiB)
     lock_check: bool = Field(True, description="read lock state of every object on lock-enabled sources")

@@ -1,0 +1,75 @@
+"""interleaved: every item of every producer once, bounded, the first error raised, producers stopped."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from bucketsync.fan_in import interleaved
+
+
+def test_every_item_of_every_producer_arrives_once_and_each_producer_keeps_its_order():
+    producers = [lambda n=n: iter([(n, i) for i in range(50)]) for n in range(5)]
+    items = list(interleaved(producers, depth=2))
+    assert sorted(items) == [(n, i) for n in range(5) for i in range(50)]
+    for n in range(5):
+        assert [i for m, i in items if m == n] == list(range(50))
+
+
+def test_producers_run_at_once():
+    def slow():
+        time.sleep(0.3)
+        yield 1
+
+    started = time.monotonic()
+    assert list(interleaved([slow] * 4)) == [1] * 4
+    assert time.monotonic() - started < 1.0  # one after another would take 1.2 s
+
+
+def test_the_first_error_reaches_the_reader_and_the_others_stop():
+    produced = []
+
+    def endless():
+        n = 0
+        while True:
+            produced.append(n)
+            yield n
+            n += 1
+
+    def broken():
+        yield "x"
+        raise ValueError("listing broke")
+
+    with pytest.raises(ValueError, match="listing broke"):
+        for _ in interleaved([endless, broken], depth=2):
+            time.sleep(0.001)
+    time.sleep(0.5)
+    count = len(produced)
+    time.sleep(0.5)
+    assert len(produced) == count  # stopped
+
+
+def test_a_reader_that_stops_early_stops_the_producers():
+    produced = []
+
+    def endless():
+        n = 0
+        while True:
+            produced.append(n)
+            yield n
+            n += 1
+
+    reader = interleaved([endless, endless], depth=3)
+    assert next(reader) == 0
+    reader.close()
+    time.sleep(0.5)
+    count = len(produced)
+    time.sleep(0.5)
+    assert len(produced) == count
+    assert count <= 2 * 3 * 2 + 2  # bounded by the buffer
+
+
+def test_one_producer_is_read_in_this_thread():
+    assert list(interleaved([lambda: iter([threading.current_thread().name])])) == [threading.current_thread().name]
