@@ -1,6 +1,7 @@
 """The embedded run of `sync --all-versions`: both sides' version listings as whole per-key histories,
 merge-joined and planned key by key; each key's history runs on one thread (its writes in order), different
-keys in parallel. The unit counted is a version or delete marker.
+keys in parallel. The unit counted is a version or delete marker: `listed` those of the keys the filters
+include, `excluded` those of the keys they leave out (whose histories are never planned, on either side).
 
 Ends as the current-versions run does (embedded.py): `finished`, `failed` with the error when a listing
 cannot go on, or RunInterrupted with the summary so far.
@@ -22,7 +23,7 @@ from .history_execute import execute_history
 from .listing import prefetched
 from .outcomes import ObjectOutcome, RunSummary, RunTally
 from .version_listing import VersionPage, iter_histories, iter_version_pages
-from .version_plan import plan_histories
+from .version_plan import filter_histories, plan_histories
 
 log = logging.getLogger("bucketsync")
 
@@ -42,16 +43,23 @@ def run_embedded_versions(
     tally = RunTally(new_summary(request, "embedded"))
     notify = (lambda: on_progress(tally.summary)) if on_progress else (lambda: None)
 
-    def counted(pages: Iterator[VersionPage]) -> Iterator[VersionPage]:
-        for page in pages:
-            tally.add_listed(page.size)
-            yield page
+    filters = request.key_filters  # a key they exclude is never planned, on either side (version_plan)
+
+    def counted(histories: Iterator[KeyHistory]) -> Iterator[KeyHistory]:
+        for history in histories:
+            taking_part = filter_histories((history,), filters)
+            tally.add_listed(taking_part.listed, taking_part.excluded)
+            yield from taking_part.included
             notify()
+
+    def included(histories: Iterator[KeyHistory]) -> Iterator[KeyHistory]:
+        for history in histories:
+            yield from filter_histories((history,), filters).included
 
     source_pages = prefetched(iter_version_pages(ctx.source_client, ctx.source, page_size=settings.page_size))
     dest_pages = prefetched(iter_version_pages(ctx.dest_client, ctx.dest, page_size=settings.page_size))
-    source: Iterator[KeyHistory] = iter_histories(counted(_listed("source", source_pages)))
-    dest: Iterator[KeyHistory] = iter_histories(_listed("destination", dest_pages))
+    source = counted(iter_histories(_listed("source", source_pages)))
+    dest = included(iter_histories(_listed("destination", dest_pages)))
 
     def planned():
         for action in plan_histories(source, dest, request.plan_options(settings)):

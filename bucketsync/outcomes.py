@@ -143,7 +143,8 @@ class RunSummary:
     job: str | None = None  # the schedule that started it, if any
     lock_check: bool = False  # unchanged objects got their lock state read (lock-enabled source, not skipped)
     listed: int = 0
-    excluded: int = 0  # source keys listed and left out by --exclude / --include (not those of a skipped prefix)
+    excluded: int = 0  # source keys listed and left out by --exclude / --include (not those of a skipped prefix);
+    # with --all-versions, the versions and delete markers of those keys
     copied: int = 0
     skipped: int = 0
     lock_updated: int = 0

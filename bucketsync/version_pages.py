@@ -15,16 +15,16 @@ from .execution_context import ExecutionContext
 from .messages import PageTask, RunRequest
 from .settings import Settings
 from .version_listing import list_histories_through, list_whole_keys, markers_from_token, page_token
-from .version_plan import HistoryAction, history_batches, plan_histories
+from .version_plan import HistoryAction, filter_histories, history_batches, plan_histories
 
 
 @dataclass(frozen=True)
 class PlannedVersionPage:
-    listed: int  # source versions and delete markers
+    listed: int  # source versions and delete markers of the keys the filters include
     actions: list[HistoryAction]
     next_token: str | None  # None: the listing has ended
-    last_key: str | None
-    excluded: int = 0  # filters do not apply to version histories (yet): nothing is excluded
+    last_key: str | None  # the page's last source key, included or not: the next page starts after it
+    excluded: int = 0  # source versions and delete markers of the keys the filters leave out
 
     @property
     def is_last(self) -> bool:
@@ -46,7 +46,8 @@ class PlannedVersionPage:
 def list_and_plan_versions(
     ctx: ExecutionContext, settings: Settings, request: RunRequest, task: PageTask
 ) -> PlannedVersionPage:
-    """List the page's whole source histories and the destination's for the same keys; plan them."""
+    """List the page's whole source histories and the destination's for the same keys; plan the keys the
+    filters include (an excluded key's histories, on either side, are neither copied, compared nor deleted)."""
     source_after, dest_after = markers_from_token(task.token)
     source = list_whole_keys(
         ctx.source_client, ctx.source, page_size=settings.page_size, after=source_after, after_key=task.start_after
@@ -57,6 +58,9 @@ def list_and_plan_versions(
         ctx.dest_client, ctx.dest, page_size=settings.page_size, after=dest_after, after_key=task.start_after,
         through=None if is_last else last_key,
     )
-    actions = list(plan_histories(source.histories, dest, request.plan_options(settings)))
+    filters = request.key_filters
+    source_part = filter_histories(source.histories, filters)
+    dest_part = filter_histories(dest, filters)
+    actions = list(plan_histories(source_part.included, dest_part.included, request.plan_options(settings)))
     token = None if is_last else page_token(source.next_marker, dest_marker)
-    return PlannedVersionPage(source.listed, actions, token, last_key)
+    return PlannedVersionPage(source_part.listed, actions, token, last_key, excluded=source_part.excluded)

@@ -6,6 +6,9 @@ of whole histories, one HistoryAction per key. Pure: no I/O.
                                              destination versions kept or left beneath a rewrite
     destination only                      -> its versions are kept (never deleted); with --delete a
                                              delete marker hides the key unless one already does
+
+With --exclude / --include a key takes part, or not, with its whole history (filter_histories): a key the
+filters exclude is never planned on either side, as in a current-versions run.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .filters import Filters
 from .history import HistoryEntry, HistoryPlan, KeyHistory, plan_history
 from .plan import PlanOptions, merge_join
 
@@ -63,6 +67,29 @@ class HistoryAction:
             kept=entries("kept"),
         )
         return cls(key=data["key"], plan=plan, check_locks=bool(data.get("check_locks")), delete=bool(data.get("delete")))
+
+
+@dataclass(frozen=True)
+class FilteredHistories:
+    """One side's histories under --exclude / --include; the unit counted is a version or delete marker."""
+
+    included: list[KeyHistory]  # the keys the filters include, in the order given
+    listed: int  # versions and delete markers of the included keys
+    excluded: int  # versions and delete markers of the keys the filters leave out
+
+
+def filter_histories(histories: Iterable[KeyHistory], filters: Filters) -> FilteredHistories:
+    """The histories of the keys `filters` include (each key decided by its name, relative to the prefix),
+    and how many entries each part holds."""
+    included: list[KeyHistory] = []
+    listed = excluded = 0
+    for history in histories:
+        if filters.includes(history.key):
+            included.append(history)
+            listed += len(history.entries)
+        else:
+            excluded += len(history.entries)
+    return FilteredHistories(included, listed, excluded)
 
 
 def plan_key(source: KeyHistory | None, dest: KeyHistory | None, options: PlanOptions) -> HistoryAction:

@@ -106,6 +106,49 @@ def test_a_history_spanning_listing_pages(s3_server, s3, locked_buckets, report_
     assert (second.report["copied"], second.report["delete_markers_copied"], second.report["skipped"]) == (0, 0, 9)
 
 
+def test_filters_take_whole_histories_in_or_out_on_both_sides(s3_server, s3, locked_buckets, report_path):
+    source, dest = locked_buckets
+    put_versions(s3, source, "a.txt", [b"a1", b"a2"])
+    put_versions(s3, source, "logs/1.log", [b"l1", b"l2"])
+    s3.delete_object(Bucket=source, Key="logs/1.log")
+    put_versions(s3, source, "logs/2.log", [b"m1", b"m2"])
+    put_versions(s3, source, "logs/keep/x.txt", [b"k1", b"k2"])
+    put_versions(s3, source, "z.txt", [b"z1", b"z2"])
+    s3.delete_object(Bucket=source, Key="z.txt")
+    put_versions(s3, dest, "logs/1.log", [b"other"])  # excluded: never compared, so never written over
+    put_versions(s3, dest, "logs/old.log", [b"old"])  # excluded: --delete leaves it visible, not counted as kept
+    put_versions(s3, dest, "stale.txt", [b"s1"])  # included, not in the source: --delete hides it
+    dest_before = history_shape(s3, dest)
+    filters = ("--exclude", "logs/*", "--include", "logs/keep/*", "--delete")
+    env = cli_env(s3_server, page_size="2")  # histories, excluded ones too, span listing pages
+
+    first = sync(f"s3://{source}", f"s3://{dest}", "--all-versions", *filters, env=env, report_path=report_path)
+
+    assert first.returncode == 0, explain(first)
+    report = first.report
+    counts = ("listed", "excluded", "copied", "delete_markers_copied", "deleted", "versions_kept", "versions_rewritten")
+    # listed: a.txt 2 + logs/keep/x.txt 2 + z.txt 2 and its marker; excluded: logs/1.log 2 + marker, logs/2.log 2
+    assert {name: report[name] for name in counts} == {
+        "listed": 7, "excluded": 5, "copied": 6, "delete_markers_copied": 1, "deleted": 1, "versions_kept": 1,
+        "versions_rewritten": 0,
+    }, explain(first)
+    source_shape, dest_shape = history_shape(s3, source), history_shape(s3, dest)
+    for key in ("a.txt", "logs/keep/x.txt", "z.txt"):
+        assert dest_shape[key] == source_shape[key], key
+    for key in ("logs/1.log", "logs/old.log"):
+        assert dest_shape[key] == dest_before[key], key
+    assert "logs/2.log" not in dest_shape
+    assert dest_shape["stale.txt"] == {"versions": ["s1"], "markers": 1, "latest": "DM"}
+
+    second = sync(f"s3://{source}", f"s3://{dest}", "--all-versions", *filters, env=env, report_path=report_path)
+
+    assert second.returncode == 0, explain(second)
+    again = second.report
+    assert (again["listed"], again["excluded"], again["skipped"]) == (7, 5, 7), explain(second)
+    assert (again["copied"], again["delete_markers_copied"], again["deleted"], again["versions_rewritten"]) == (0, 0, 0, 0)
+    assert history_shape(s3, dest) == dest_shape
+
+
 @pytest.mark.parametrize("s3_server", ["moto"], indirect=True)
 def test_a_destination_without_versioning_is_refused(s3_server, s3, report_path):
     source, dest = unique_bucket("src"), unique_bucket("dst")

@@ -96,6 +96,26 @@ def test_trigger_starts_skips_restarts_and_records_a_failed_start(ledger, moto_s
     assert locks.holder("nightly") is None  # a failed start does not block the next trigger
 
 
+def test_a_job_with_filters_and_all_versions_starts_a_run_that_carries_both(ledger, moto_server, s3, monkeypatch):
+    """The run's request is what its coordinators plan from: filtered whole histories (version_pages.py)."""
+    set_side_env(monkeypatch, "source", moto_server)
+    set_side_env(monkeypatch, "dest", moto_server)
+    settings = load_settings(broker_url=ledger_url(ledger))
+    source, dest = unique_bucket("trv-src"), unique_bucket("trv-dst")
+    for bucket in (source, dest):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    job = ScheduledJob(name="histories", source=f"s3://{source}", destination=f"s3://{dest}",
+                       filters=[["exclude", "tmp/*"], ["include", "tmp/keep/*"]], all_versions=True)
+
+    started = trigger(settings, ledger, JobLocks(ledger.redis, 60), job, "e" * 16)
+
+    assert started["result"] == "started", started
+    request = ledger.request("e" * 16)
+    assert request["all_versions"] is True
+    assert request["filters"] == [["exclude", "tmp/*"], ["include", "tmp/keep/*"]]
+
+
 def ledger_url(ledger: Ledger) -> str:
     kwargs = ledger.redis.connection_pool.connection_kwargs
     return f"redis://:{kwargs['password']}@{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
