@@ -159,7 +159,7 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
 
     def planned() -> Iterator[list[ObjectOutcome] | Work]:
         try:
-            ranges = split_key_space(ctx.source_client, ctx.source, settings.listing_ranges)
+            ranges = split_key_space(ctx.source_client, ctx.source, settings.listing_ranges, settings.page_size)
         except (ClientError, BotoCoreError) as exc:
             raise ListingFailed(f"listing the source: {s3.describe(exc)}") from exc
         if len(ranges) > 1:

@@ -24,29 +24,30 @@ WHOLE = KeyRange()
 DESCENTS = 2  # levels below the location a lone common prefix is followed
 
 
-def split_key_space(client, location: Location, parts: int) -> list[KeyRange]:
-    """Up to `parts` contiguous ranges of the location's relative keys, [WHOLE] when not worth cutting."""
+def split_key_space(client, location: Location, parts: int, page_size: int = 1000) -> list[KeyRange]:
+    """Up to `parts` contiguous ranges of the location's relative keys, [WHOLE] when not worth cutting
+    (the listing fits in one page of `page_size` keys)."""
     if parts <= 1:
         return [WHOLE]
-    ranges = _shape(client, location, "", parts, DESCENTS)
+    ranges = _shape(client, location, "", parts, DESCENTS, page_size)
     if len(ranges) > 1 and not _honours_start_after(client, location, ranges[0].last):
         log.warning("%s ignores StartAfter: listing it in one range", location.bucket)
         return [WHOLE]
     return ranges
 
 
-def _shape(client, location: Location, under: str, parts: int, descents: int) -> list[KeyRange]:
+def _shape(client, location: Location, under: str, parts: int, descents: int, page_size: int) -> list[KeyRange]:
     response = client.list_objects_v2(
-        Bucket=location.bucket, Prefix=location.absolute_key(under), Delimiter="/", MaxKeys=1000
+        Bucket=location.bucket, Prefix=location.absolute_key(under), Delimiter="/", MaxKeys=page_size
     )
     prefixes = [location.relative_key(item["Prefix"]) for item in response.get("CommonPrefixes", ())]
     keys = [location.relative_key(item["Key"]) for item in response.get("Contents", ())]
     truncated = bool(response.get("IsTruncated"))
     if len(prefixes) >= 2:
         return ranges_between_prefixes(prefixes, parts)
-    if len(prefixes) == 1 and descents > 0 and len(keys) < 1000:
-        # everything (but a few keys) under one prefix: its shape decides; the cuts still cover all keys
-        inner = _shape(client, location, prefixes[0], parts, descents - 1)
+    if len(prefixes) == 1 and descents > 0 and not truncated:
+        # everything (but a page's worth of keys) under one prefix: its shape decides; the cuts cover all keys
+        inner = _shape(client, location, prefixes[0], parts, descents - 1, page_size)
         return contiguous_ranges([key_range.last for key_range in inner[:-1] if key_range.last is not None])
     if truncated:
         return ranges_from_sample(keys, parts)
