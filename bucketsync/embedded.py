@@ -21,7 +21,7 @@ from .errors import BucketsyncError
 from .execute import ExecutionContext, execute
 from .fan_in import interleaved
 from .keyspace import KeyRange
-from .listing import Page, iter_pages, prefetched
+from .listing import Page, iter_pages, prefetched, request_page
 from .model import ObjectEntry
 from .outcomes import ObjectOutcome, RunSummary, RunTally, utc_now_iso
 from .plan import plan
@@ -129,22 +129,25 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
     filters = request.key_filters  # excluded keys, on either side, are never planned: not copied, checked or deleted
     options = request.plan_options(settings)
 
-    def source_entries(key_range: KeyRange) -> Iterator[ObjectEntry]:
-        pages = iter_pages(ctx.source_client, ctx.source, page_size=settings.page_size, filters=filters,
-                           key_range=key_range)
-        for page in _listed("source", prefetched(pages)):
+    def pages(client, location, key_range: KeyRange, first: Future | None) -> Iterator[Page]:
+        answer = first.result() if first is not None else None
+        yield from iter_pages(client, location, page_size=settings.page_size, filters=filters, key_range=key_range,
+                              first_answer=answer)
+
+    def source_entries(key_range: KeyRange, first: Future | None) -> Iterator[ObjectEntry]:
+        for page in _listed("source", prefetched(pages(ctx.source_client, ctx.source, key_range, first))):
             tally.add_listed(len(page.entries), page.excluded)
             yield from page.entries
             notify()
 
-    def dest_entries(key_range: KeyRange) -> Iterator[ObjectEntry]:
-        pages = iter_pages(ctx.dest_client, ctx.dest, page_size=settings.page_size, filters=filters,
-                           key_range=key_range)
-        return (entry for page in _listed("destination", prefetched(pages)) for entry in page.entries)
+    def dest_entries(key_range: KeyRange, first: Future | None) -> Iterator[ObjectEntry]:
+        listed = _listed("destination", prefetched(pages(ctx.dest_client, ctx.dest, key_range, first)))
+        return (entry for page in listed for entry in page.entries)
 
-    def planned_range(key_range: KeyRange) -> Iterator[list[ObjectOutcome] | Work]:
+    def planned_range(key_range: KeyRange, firsts: tuple[Future, Future] | tuple[None, None]):
         skipped: list[ObjectOutcome] = []
-        for action in plan(source_entries(key_range), dest_entries(key_range), options):
+        source, dest = source_entries(key_range, firsts[0]), dest_entries(key_range, firsts[1])
+        for action in plan(source, dest, options):
             if action.kind == "skip":
                 skipped.append(ObjectOutcome(action.key, "skipped"))
                 if len(skipped) < SKIPS_PER_RECORD:
@@ -158,14 +161,24 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
             yield skipped
 
     def planned() -> Iterator[list[ObjectOutcome] | Work]:
-        try:
-            ranges = split_key_space(ctx.source_client, ctx.source, settings.listing_ranges, settings.page_size)
-        except (ClientError, BotoCoreError) as exc:
-            raise ListingFailed(f"listing the source: {s3.describe(exc)}") from exc
+        # Where to cut is asked while both sides' first pages are: those start the first range whatever
+        # the cuts (it starts at the beginning), so cutting costs no round trip before listing.
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bucketsync-first-pages") as pool:
+            firsts = (pool.submit(request_page, ctx.source_client, ctx.source, page_size=settings.page_size),
+                      pool.submit(request_page, ctx.dest_client, ctx.dest, page_size=settings.page_size))
+            cutting = pool.submit(split_key_space, ctx.source_client, ctx.source, settings.listing_ranges,
+                                  settings.page_size)
+            try:
+                ranges = cutting.result()
+            except (ClientError, BotoCoreError) as exc:
+                raise ListingFailed(f"listing the source: {s3.describe(exc)}") from exc
         if len(ranges) > 1:
             log.info("run %s: listing %d key ranges at once", request.run_id, len(ranges))
-        yield from interleaved([lambda key_range=key_range: planned_range(key_range) for key_range in ranges],
-                               name="bucketsync-range")
+        producers = [
+            lambda key_range=key_range, index=index: planned_range(key_range, firsts if index == 0 else (None, None))
+            for index, key_range in enumerate(ranges)
+        ]
+        yield from interleaved(producers, name="bucketsync-range")
 
     summary = run_planned(request, settings.concurrency, tally, notify, planned())
     checks = ctx.write_checks

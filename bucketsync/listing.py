@@ -52,12 +52,23 @@ def list_page(
     Within `key_range` (relative keys): keys outside it are dropped, not counted, and the page is the
     range's last once a key past its end was listed. Keys at or before its start are dropped too, so a
     server that ignores StartAfter costs requests, never a key listed twice."""
+    response = request_page(client, location, page_size=page_size, token=token, start_after=start_after)
+    return page_of(response, location, filters=filters, key_range=key_range)
+
+
+def request_page(client, location: Location, *, page_size: int, token: str | None = None,
+                 start_after: str | None = None) -> dict:
+    """The ListObjectsV2 answer itself (list_page reads it into a Page)."""
     args = {"Bucket": location.bucket, "Prefix": location.prefix, "MaxKeys": page_size}
     if token:
         args["ContinuationToken"] = token
     elif start_after is not None:
         args["StartAfter"] = location.absolute_key(start_after)
-    response = client.list_objects_v2(**args)
+    return client.list_objects_v2(**args)
+
+
+def page_of(response: dict, location: Location, *, filters: Filters = NO_FILTERS, key_range: KeyRange = WHOLE) -> Page:
+    """A ListObjectsV2 answer as a Page: within `key_range`, the filters applied."""
     answered = [entry_from_listing(location, item) for item in response.get("Contents", ())]
     listed = [entry for entry in answered if key_range.contains(entry.key)]
     past_end = bool(answered) and key_range.last is not None and answered[-1].key >= key_range.last
@@ -78,13 +89,17 @@ def list_page(
 
 def iter_pages(
     client, location: Location, *, page_size: int, start_after: str | None = None, filters: Filters = NO_FILTERS,
-    key_range: KeyRange = WHOLE,
+    key_range: KeyRange = WHOLE, first_answer: dict | None = None,
 ) -> Iterator[Page]:
-    """The pages of the listing (of `key_range`: from its start, to its end), lazily: at the first next()."""
+    """The pages of the listing (of `key_range`: from its start, to its end), lazily: at the first next().
+    `first_answer`: the first page's ListObjectsV2 answer, asked for already."""
     if start_after is None:
         start_after = key_range.start_after
-    first = list_page(client, location, page_size=page_size, start_after=start_after, filters=filters,
-                      key_range=key_range)
+    if first_answer is None:
+        first = list_page(client, location, page_size=page_size, start_after=start_after, filters=filters,
+                          key_range=key_range)
+    else:
+        first = page_of(first_answer, location, filters=filters, key_range=key_range)
     yield from pages_from(client, location, first, page_size=page_size, filters=filters, key_range=key_range)
 
 

@@ -30,11 +30,12 @@ def prepare(monkeypatch, source_server, dest_server, source_url, dest_url):
 
 
 def after_listing(client, bucket: str, action) -> None:
-    """Run `action` once, right after the engine's first ListObjectsV2 of `bucket` returns."""
+    """Run `action` once, right after the engine's first ListObjectsV2 page of `bucket` returns (not the
+    request with a delimiter that decides the key ranges)."""
     done = []
 
     def hook(parsed, **_):
-        if not done and parsed.get("Name") == bucket:
+        if not done and parsed.get("Name") == bucket and not parsed.get("Delimiter"):
             done.append(True)
             action()
 
