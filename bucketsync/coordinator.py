@@ -16,7 +16,7 @@ of it runs.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,12 +24,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import runtime, s3
 from .execute import ExecutionContext
 from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN
-from .listing import entries_of, list_page, pages_from
+from .keyspace import KeyRange, contiguous_ranges
+from .listing import entries_of, list_page, page_of, pages_from, request_page
 from .messages import PageTask, RunRequest
 from .model import ObjectEntry
 from .outcomes import utc_now_iso
 from .plan import ListingOrderError, PlannedAction, batches_of, dest_range_for_page, plan
 from .publish import publish_batches, publish_page, queue_length
+from .range_split import split_key_space
 from .settings import Settings
 from .version_pages import list_and_plan_versions
 
@@ -63,24 +65,37 @@ class PlannedPage:
         return batches_of(self.work, settings.batch_size, settings.batch_max_bytes)
 
 
-def list_and_plan(ctx: ExecutionContext, settings: Settings, request: RunRequest, task: PageTask) -> PlannedPage:
-    """List the source page and its slice of the destination, and plan the page. Raises on listing errors."""
+def list_and_plan(
+    ctx: ExecutionContext, settings: Settings, request: RunRequest, task: PageTask,
+    first_answers: tuple[dict, dict] | None = None,
+) -> PlannedPage:
+    """List the source page and its slice of the destination, and plan the page. Raises on listing errors.
+    `first_answers`: both sides' answers for a first page (no token, no start), asked for already."""
     # The destination's slice starts after the previous page's last key: its first page is listed
     # while the source page is, and only the pages after it wait for the source's last key.
     filters = request.key_filters
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bucketsync-dest-listing") as pool:
-        first_dest_page = pool.submit(
-            list_page, ctx.dest_client, ctx.dest, page_size=settings.page_size, start_after=task.start_after,
-            filters=filters,
-        )
-        # Without a token (the first page, or the page after a skipped prefix) the source starts after start_after.
-        source_page = list_page(
-            ctx.source_client, ctx.source, page_size=settings.page_size, token=task.token, start_after=task.start_after,
-            filters=filters,
-        )
-        dest_pages = pages_from(
-            ctx.dest_client, ctx.dest, first_dest_page.result(), page_size=settings.page_size, filters=filters
-        )
+    lane = KeyRange(None, task.last)  # pages stop at the end of their lane
+    if first_answers is not None:
+        source_page = page_of(first_answers[0], ctx.source, filters=filters, key_range=lane)
+        first_dest = page_of(first_answers[1], ctx.dest, filters=filters, key_range=lane)
+        dest_pages = pages_from(ctx.dest_client, ctx.dest, first_dest, page_size=settings.page_size, filters=filters,
+                                key_range=lane)
+    else:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bucketsync-dest-listing") as pool:
+            first_dest_page = pool.submit(
+                list_page, ctx.dest_client, ctx.dest, page_size=settings.page_size, start_after=task.start_after,
+                filters=filters, key_range=lane,
+            )
+            # Without a token (a lane's first page, or the page after a skipped prefix) the source starts
+            # after start_after.
+            source_page = list_page(
+                ctx.source_client, ctx.source, page_size=settings.page_size, token=task.token,
+                start_after=task.start_after, filters=filters, key_range=lane,
+            )
+            dest_pages = pages_from(
+                ctx.dest_client, ctx.dest, first_dest_page.result(), page_size=settings.page_size, filters=filters,
+                key_range=lane,
+            )
     is_last = source_page.is_last
     # Every destination key after start_after and up to last_key is this page's; after a skip, the keys up
     # to the end of the skipped prefix are all excluded, so the next page's slice may start after it.
@@ -90,6 +105,39 @@ def list_and_plan(ctx: ExecutionContext, settings: Settings, request: RunRequest
     return PlannedPage(
         source_page.entries, actions, source_page.next_token, last_key, is_last, excluded=source_page.excluded
     )
+
+
+def cut_into_lanes(
+    ctx: ExecutionContext, settings: Settings, request: RunRequest, task: PageTask
+) -> tuple[PageTask, tuple[dict, dict] | None]:
+    """The first page of a run whose lanes are not decided: cut the key space into ranges (range_split.py)
+    while both sides' first pages are asked for (they start lane 0 whatever the cuts), record the lanes
+    (a redelivered first page gets the cuts recorded before), and publish the first page of every other
+    lane. Returns this page's task as lane 0, and the first answers."""
+    if request.all_versions or settings.listing_ranges <= 1:
+        return replace(task, lanes=1), None
+    ledger = runtime.ledger()
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bucketsync-first-pages") as pool:
+        answers = (pool.submit(request_page, ctx.source_client, ctx.source, page_size=settings.page_size),
+                   pool.submit(request_page, ctx.dest_client, ctx.dest, page_size=settings.page_size))
+        cutting = pool.submit(split_key_space, ctx.source_client, ctx.source, settings.listing_ranges,
+                              settings.page_size)
+        ranges = cutting.result()
+        first_answers = (answers[0].result(), answers[1].result())
+    ends = [key_range.last for key_range in ranges]
+    if len(ranges) > 1:
+        ends = ledger.set_lanes(request.run_id, ends) or [None]
+    return publish_other_lanes(request, task, ends), first_answers
+
+
+def publish_other_lanes(request: RunRequest, task: PageTask, ends: list[str | None]) -> PageTask:
+    """The first pages of lanes 1.. (a duplicate of one that went out before stands down at its claim);
+    returns `task` as the first page of lane 0."""
+    lanes = contiguous_ranges([end for end in ends[:-1] if end is not None])
+    for lane, key_range in enumerate(lanes[1:], start=1):
+        publish_page(request, PageTask(lane, None, key_range.start_after, lane=lane, lanes=len(lanes),
+                                       last=key_range.last))
+    return replace(task, lanes=len(lanes), last=lanes[0].last)
 
 
 def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
@@ -103,21 +151,30 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
     if queue_length() > settings.queue_high_water:
         publish_page(request, task, countdown=BACKPRESSURE_COUNTDOWN)
         return result | {"result": "deferred: queue above high-water mark"}
-    if not ledger.claim_page(run_id, task.page, task.claim_id, force=task.force_claim):
+    if not ledger.claim_page(run_id, task.page, task.claim_id, force=task.force_claim, lane=task.lane):
         return result | {"result": "duplicate coordinator stood down"}
 
     if ledger.is_registered(run_id, task.page):
         if not ledger.was_published(run_id, task.page):
             publish_batches(request, task.page, ledger.unfinished_batches(run_id).get(task.page, {}))
             ledger.mark_published(run_id, task.page)
-        cursor = ledger.cursor(run_id)
-        if not cursor.listing_done and cursor.next_page == task.page + 1:
+        if task.lanes == 0:  # the run's first page, redelivered after it was registered: lanes decided
+            task = publish_other_lanes(request, task, ledger.lane_ends(run_id))
+        cursor = ledger.cursor(run_id, task.lane)
+        if not cursor.lane_done and cursor.next_page == task.page + task.lanes:
             publish_page(request, task.next(cursor.token, cursor.last_key))
         return result | {"result": "resumed from the ledger"}
 
     try:
-        plan_page = list_and_plan_versions if request.all_versions else list_and_plan
-        page = plan_page(runtime.execution_context(request), settings, request, task)
+        ctx = runtime.execution_context(request)
+        first_answers = None
+        if task.lanes == 0:
+            task, first_answers = cut_into_lanes(ctx, settings, request, task)
+            result["lanes"] = task.lanes
+        if request.all_versions:
+            page = list_and_plan_versions(ctx, settings, request, task)
+        else:
+            page = list_and_plan(ctx, settings, request, task, first_answers)
     except (ClientError, BotoCoreError, ListingOrderError) as exc:
         # The listing cannot go on (botocore already retried what was transient): the run ends here.
         reason = str(exc) if isinstance(exc, ListingOrderError) else s3.describe(exc)
@@ -128,6 +185,7 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
     registered = ledger.register_page(
         run_id, task.page, batches=batches, listed=page.listed, skipped=page.skipped, excluded=page.excluded,
         token=page.next_token, last_key=page.last_key, is_last=page.is_last, finished_at=utc_now_iso(),
+        lane=task.lane, lanes=task.lanes,
     )
     if registered == REGISTERED_BEFORE:
         return result | {"result": "page registered by another coordinator: it publishes the batches"}

@@ -51,7 +51,7 @@ def start_run(settings: Settings, ledger: Ledger, request: RunRequest) -> None:
     meta = {"batch_size": settings.batch_size, "page_size": settings.page_size, "job": request.job}
     try:
         ledger.create_run(request.run_id, request.to_json(), meta, utc_now_iso())
-        publish_page(request, PageTask(page=0, token=None, start_after=None))
+        publish_page(request, PageTask(page=0, token=None, start_after=None, lanes=0))  # it cuts the lanes
     except (redis.RedisError, OperationalError) as exc:
         raise PreflightError(f"cannot submit the run to {redacted(settings.broker_url)}: {exc}") from None
 
@@ -76,14 +76,31 @@ def resume_run(settings: Settings, run_id: str) -> tuple[Ledger, str]:
     unfinished = ledger.unfinished_batches(run_id)
     for page, batches in unfinished.items():
         publish_batches(request, page, batches)
-    cursor = ledger.cursor(run_id)
-    relisting = not cursor.listing_done
-    if relisting:
-        publish_page(request, PageTask(cursor.next_page, cursor.token, cursor.last_key, force_claim=True))
+    relisting = open_lanes(ledger, run_id)
+    for task in relisting:
+        publish_page(request, task)
     ledger.mark(run_id, updated_at=time.time())
     batches = sum(len(b) for b in unfinished.values())
     done = f"run {run_id}: republished {batches} uncounted batch(es) of {len(unfinished)} page(s)"
-    return ledger, done + (f"; listing resumes at page {cursor.next_page}" if relisting else "")
+    pages = ", ".join(str(task.page) for task in relisting)
+    return ledger, done + (f"; listing resumes at page {pages}" if relisting else "")
+
+
+def open_lanes(ledger: Ledger, run_id: str) -> list[PageTask]:
+    """The next page of every lane whose listing has not ended, claimed anew (its message may be lost)."""
+    ends = ledger.lane_ends(run_id)
+    if ledger.cursor(run_id).listing_done:
+        return []
+    if len(ends) == 1 and not ledger.is_registered(run_id, 0):
+        return [PageTask(0, None, None, force_claim=True, lanes=0)]  # lanes not decided yet: the first page cuts them
+    starts = [None, *ends[:-1]]
+    tasks = []
+    for lane, last in enumerate(ends):
+        cursor = ledger.cursor(run_id, lane)
+        if not cursor.lane_done:
+            tasks.append(PageTask(cursor.next_page, cursor.token, cursor.last_key or starts[lane], force_claim=True,
+                                  lane=lane, lanes=len(ends), last=last))
+    return tasks
 
 
 REDIS_OUTAGE_PATIENCE = 300.0

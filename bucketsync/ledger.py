@@ -99,21 +99,27 @@ return 2
 """
 
 # ARGV: ttl, finished_at, now, page, batches, listed, skipped, next page, token, last key, is_last, excluded,
-#       then the batch payloads (JSON), one per batch
+#       lane (its cursor's field suffix: '' for lane 0), then the batch payloads (JSON), one per batch.
+# A run listed in lanes (key ranges) keeps a cursor per lane; the listing is done when the last page of
+# every lane is registered (`lanes_open`, set with the lanes; a run never cut has no such field: one lane).
 _REGISTER_PAGE = _GUARD + f"""
 if redis.call('SETBIT', {_PAGES}, ARGV[4], 1) == 1 then return {REGISTERED_BEFORE} end
 redis.call('HINCRBY', {_HASH}, 'pages_registered', 1)
 redis.call('HINCRBY', {_HASH}, 'listed', ARGV[6])
 redis.call('HINCRBY', {_HASH}, 'skipped', ARGV[7])
 redis.call('HINCRBY', {_HASH}, 'excluded', ARGV[12])
-redis.call('HSET', {_HASH}, 'next_page', ARGV[8], 'token', ARGV[9], 'last_key', ARGV[10], 'updated_at', ARGV[3])
+redis.call('HSET', {_HASH}, 'next_page' .. ARGV[13], ARGV[8], 'token' .. ARGV[13], ARGV[9],
+           'last_key' .. ARGV[13], ARGV[10], 'updated_at', ARGV[3])
 redis.call('HSET', {_PAGE_SUMMARIES}, 'listed:' .. ARGV[4],
            cjson.encode({{listed = tonumber(ARGV[6]), skipped = tonumber(ARGV[7]), batches = tonumber(ARGV[5]),
                          excluded = tonumber(ARGV[12])}}))
-if ARGV[11] == '1' then redis.call('HSET', {_HASH}, 'listing_done', '1') end
+if ARGV[11] == '1' then
+  redis.call('HSET', {_HASH}, 'lane_done' .. ARGV[13], '1')
+  if redis.call('HINCRBY', {_HASH}, 'lanes_open', -1) <= 0 then redis.call('HSET', {_HASH}, 'listing_done', '1') end
+end
 if tonumber(ARGV[5]) > 0 then
   redis.call('HSET', {_HASH}, 'pending:' .. ARGV[4], ARGV[5])
-  for i = 13, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 13), ARGV[i]) end
+  for i = 14, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 14), ARGV[i]) end
 else
   redis.call('SETBIT', {_PAGES_DONE}, ARGV[4], 1)
   redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
@@ -123,11 +129,12 @@ end
 return 1
 """
 
-# ARGV: ttl, page, claim id, force (0/1). The coordinator of a page is whoever claims it first; the same
-# claim id may claim again (a redelivered message); any other stands down, unless `resume` forces a new
-# claim because the owner's message was lost.
+# ARGV: ttl, page, claim id, force (0/1), lane (field suffix). The coordinator of a page is whoever claims
+# it first; the same claim id may claim again (a redelivered message); any other stands down, unless
+# `resume` forces a new claim because the owner's message was lost. Each lane has its own claim.
 _CLAIM_PAGE = _GUARD + f"""
-local current = redis.call('HGET', {_HASH}, 'coordinator')
+local field = 'coordinator' .. ARGV[5]
+local current = redis.call('HGET', {_HASH}, field)
 if current and ARGV[4] ~= '1' then
   local sep = string.find(current, ':', 1, true)
   local page = tonumber(string.sub(current, 1, sep - 1))
@@ -135,7 +142,7 @@ if current and ARGV[4] ~= '1' then
   if page > tonumber(ARGV[2]) then return 0 end
   if page == tonumber(ARGV[2]) and claim ~= ARGV[3] then return 0 end
 end
-redis.call('HSET', {_HASH}, 'coordinator', ARGV[2] .. ':' .. ARGV[3])
+redis.call('HSET', {_HASH}, field, ARGV[2] .. ':' .. ARGV[3])
 {_TOUCH}
 return 1
 """
@@ -146,6 +153,15 @@ for i = 3, #ARGV, 2 do redis.call('HSET', {_HASH}, ARGV[i], ARGV[i + 1]) end
 {_TOUCH}
 if ARGV[2] ~= '' then redis.call('PUBLISH', {_HASH}, ARGV[2]) end
 return 1
+"""
+
+# ARGV: ttl, the lanes' ends (JSON). The first cut wins: a redelivered coordinator gets the stored one.
+_SET_LANES = _GUARD + f"""
+if redis.call('HSETNX', {_HASH}, 'lane_ends', ARGV[2]) == 1 then
+  redis.call('HSET', {_HASH}, 'lanes_open', #cjson.decode(ARGV[2]))
+end
+{_TOUCH}
+return redis.call('HGET', {_HASH}, 'lane_ends')
 """
 
 # ARGV: ttl, page
@@ -202,12 +218,18 @@ def run_keys(run_id: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where the listing of a run stands: the next page to list and how to get it."""
+    """Where the listing of a run (of one of its lanes) stands: the next page to list and how to get it."""
 
     next_page: int
     token: str | None
     last_key: str | None
-    listing_done: bool
+    listing_done: bool  # the whole run's listing
+    lane_done: bool = False
+
+
+def lane_suffix(lane: int) -> str:
+    """The suffix of a lane's cursor and claim fields: none for lane 0, so a run never cut reads as before."""
+    return f":{lane}" if lane else ""
 
 
 class Ledger:
@@ -217,6 +239,7 @@ class Ledger:
         self._record_batch = client.register_script(_RECORD_BATCH)
         self._register_page = client.register_script(_REGISTER_PAGE)
         self._claim_page = client.register_script(_CLAIM_PAGE)
+        self._set_lanes = client.register_script(_SET_LANES)
         self._mark = client.register_script(_MARK)
         self._mark_published = client.register_script(_MARK_PUBLISHED)
         self._write_page_summary = client.register_script(_WRITE_PAGE_SUMMARY)
@@ -254,24 +277,35 @@ class Ledger:
             pipe.execute()
         self._index_run(keys=[RUNS_INDEX], args=[self.ttl, run_id, time.time(), run_key("")])
 
-    def claim_page(self, run_id: str, page: int, claim_id: str, force: bool = False) -> bool:
-        return self._claim_page(keys=run_keys(run_id), args=[self.ttl, page, claim_id, int(force)]) == 1
+    def claim_page(self, run_id: str, page: int, claim_id: str, force: bool = False, lane: int = 0) -> bool:
+        return self._claim_page(keys=run_keys(run_id), args=[self.ttl, page, claim_id, int(force), lane_suffix(lane)]) == 1
+
+    def set_lanes(self, run_id: str, ends: list[str | None]) -> list[str | None] | None:
+        """Record the run's lanes by their ends (the last lane's is None) unless recorded before; returns
+        the recorded ones (None: the run is gone)."""
+        stored = self._set_lanes(keys=run_keys(run_id), args=[self.ttl, json.dumps(ends)])
+        return json.loads(stored) if isinstance(stored, str) else None
+
+    def lane_ends(self, run_id: str) -> list[str | None]:
+        """The ends of the run's lanes: [None] for a run listed in one stream."""
+        raw = self.redis.hget(run_key(run_id), "lane_ends")
+        return json.loads(raw) if raw else [None]
 
     def mark_published(self, run_id: str, page: int) -> None:
         self._mark_published(keys=run_keys(run_id), args=[self.ttl, page])
 
     def register_page(
         self, run_id: str, page: int, *, batches: list[Any], listed: int, skipped: int, token: str | None,
-        last_key: str | None, is_last: bool, finished_at: str, excluded: int = 0,
+        last_key: str | None, is_last: bool, finished_at: str, excluded: int = 0, lane: int = 0, lanes: int = 1,
     ) -> int:
-        """Record a listed page and its batches (kept until counted).
+        """Record a listed page and its batches (kept until counted). Pages of lane l of n are l, l+n, l+2n…
 
         1: registered; REGISTERED_BEFORE: another coordinator registered the page first; RUN_UNKNOWN.
         """
         return int(self._register_page(
             keys=run_keys(run_id),
-            args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, page + 1, token or "",
-                  last_key or "", int(is_last), excluded, *(json.dumps(batch) for batch in batches)],
+            args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, page + lanes, token or "",
+                  last_key or "", int(is_last), excluded, lane_suffix(lane), *(json.dumps(batch) for batch in batches)],
         ))
 
     def record_batch(self, run_id: str, page: int, batch: int, outcomes: list[ObjectOutcome], finished_at: str) -> int:
@@ -328,10 +362,16 @@ class Ledger:
     def was_published(self, run_id: str, page: int) -> bool:
         return bool(self.redis.getbit(run_key(run_id) + ":published", page))
 
-    def cursor(self, run_id: str) -> Cursor:
-        data = self.redis.hmget(run_key(run_id), "next_page", "token", "last_key", "listing_done")
+    def cursor(self, run_id: str, lane: int = 0) -> Cursor:
+        """Where lane `lane` stands; before its first page is registered, at that page (page `lane`, after
+        the end of the lane before it)."""
+        suffix = lane_suffix(lane)
+        data = self.redis.hmget(run_key(run_id), "next_page" + suffix, "token" + suffix, "last_key" + suffix,
+                                "listing_done", "lane_done" + suffix)
+        start = self.lane_ends(run_id)[lane - 1] if lane and data[0] is None else None
         return Cursor(
-            next_page=int(data[0] or 0), token=data[1] or None, last_key=data[2] or None, listing_done=data[3] == "1"
+            next_page=int(data[0] if data[0] is not None else lane), token=data[1] or None,
+            last_key=data[2] or start, listing_done=data[3] == "1", lane_done=data[4] == "1",
         )
 
     def unfinished_batches(self, run_id: str) -> dict[int, dict[int, Any]]:

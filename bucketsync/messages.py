@@ -13,7 +13,7 @@ else (endpoints, credentials, limits) from its own environment.
 
     RunRequest       {run_id, source, destination, delete, dry_run, source_lock_enabled, job, filters,
                       storage_class, sse, sse_kms_key_id, all_versions}
-    PageTask         {page, token, start_after, claim_id, force_claim}
+    PageTask         {page, token, start_after, claim_id, force_claim, lane, lanes, last}
     ScheduledJob     {name, source, destination, delete, filters, all_versions}
     filters          [[kind, pattern]], kind "exclude" or "include", in the order given (the last match wins)
     planned action   {kind, key, source: entry|null, dest: entry|null, reason},
@@ -131,6 +131,11 @@ class PageTask:
     start_after: str | None
     claim_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     force_claim: bool = False  # set by `resume` when the page's coordinator message was lost
+    # Key ranges listed at once ("lanes"): this page's lane, how many the run has (0: not decided yet, the
+    # first page decides), and the lane's last key (None: to the end). Lane l's pages are l, l+lanes, ...
+    lane: int = 0
+    lanes: int = 1
+    last: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,7 +145,7 @@ class PageTask:
         return cls(**known_fields(cls, data))
 
     def next(self, token: str | None, last_key: str | None) -> "PageTask":
-        return PageTask(self.page + 1, token, last_key)
+        return PageTask(self.page + max(1, self.lanes), token, last_key, lane=self.lane, lanes=self.lanes, last=self.last)
 
 
 @dataclass(frozen=True)

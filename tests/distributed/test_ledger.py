@@ -140,3 +140,80 @@ def test_two_workers_never_lose_the_maximum(url):
     for thread in threads:
         thread.join(timeout=20)
     assert ledger.summary(run_id).max_unprotected_seconds == 0.7
+
+
+# ---------------------------------------------------------------- lanes: key ranges listed at once
+
+
+def register(ledger: Ledger, run_id: str, page: int, *, lane: int, lanes: int, is_last: bool, last_key: str) -> int:
+    return ledger.register_page(run_id, page, batches=[[{"key": last_key}]], listed=1, skipped=0,
+                                token=None if is_last else f"t{page}", last_key=last_key, is_last=is_last,
+                                finished_at=utc_now_iso(), lane=lane, lanes=lanes)
+
+
+def test_the_first_cut_of_a_run_into_lanes_is_the_one_kept(url):
+    ledger = Ledger.from_url(url, 60)
+    run_id = f"lanes{time.time_ns()}"
+    ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
+    assert ledger.lane_ends(run_id) == [None]
+    assert ledger.set_lanes(run_id, ["g", "p", None]) == ["g", "p", None]
+    assert ledger.set_lanes(run_id, ["m", None]) == ["g", "p", None]  # a redelivered first page: same lanes
+    assert ledger.lane_ends(run_id) == ["g", "p", None]
+
+
+def test_listing_ends_when_every_lane_has_registered_its_last_page(url):
+    ledger = Ledger.from_url(url, 60)
+    run_id = f"lanes{time.time_ns()}"
+    ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
+    ledger.set_lanes(run_id, ["g", None])
+    assert ledger.cursor(run_id, 1).next_page == 1 and ledger.cursor(run_id, 1).last_key == "g"
+    register(ledger, run_id, 0, lane=0, lanes=2, is_last=False, last_key="c")
+    register(ledger, run_id, 1, lane=1, lanes=2, is_last=True, last_key="z")
+    lane0, lane1 = ledger.cursor(run_id, 0), ledger.cursor(run_id, 1)
+    assert (lane0.next_page, lane0.token, lane0.last_key, lane0.lane_done) == (2, "t0", "c", False)
+    assert lane1.lane_done and not lane1.listing_done
+    register(ledger, run_id, 2, lane=0, lanes=2, is_last=True, last_key="g")
+    assert ledger.cursor(run_id, 0).listing_done
+    for page in (0, 1, 2):
+        ledger.record_batch(run_id, page, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
+    assert ledger.summary(run_id).state == "finished"
+
+
+def test_a_run_is_not_finished_while_a_lane_is_still_listing(url):
+    ledger = Ledger.from_url(url, 60)
+    run_id = f"lanes{time.time_ns()}"
+    ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
+    ledger.set_lanes(run_id, ["g", "p", None])
+    register(ledger, run_id, 0, lane=0, lanes=3, is_last=True, last_key="g")
+    register(ledger, run_id, 2, lane=2, lanes=3, is_last=True, last_key="z")
+    for page in (0, 2):
+        ledger.record_batch(run_id, page, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
+    assert ledger.summary(run_id).state == "running"  # lane 1 has not listed
+    register(ledger, run_id, 1, lane=1, lanes=3, is_last=True, last_key="p")
+    ledger.record_batch(run_id, 1, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
+    assert ledger.summary(run_id).state == "finished"
+
+
+def test_each_lane_has_its_own_coordinator_claim(url):
+    ledger = Ledger.from_url(url, 60)
+    run_id = f"lanes{time.time_ns()}"
+    ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
+    assert ledger.claim_page(run_id, 8, "a", lane=0)
+    assert ledger.claim_page(run_id, 5, "b", lane=1)  # an earlier page of another lane is not stood down
+    assert not ledger.claim_page(run_id, 5, "c", lane=1)  # a duplicate of that lane's page is
+    assert not ledger.claim_page(run_id, 4, "d", lane=0)
+
+
+def test_resume_republishes_the_next_page_of_every_open_lane(url):
+    from bucketsync.distributed import open_lanes
+
+    ledger = Ledger.from_url(url, 60)
+    run_id = f"lanes{time.time_ns()}"
+    ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
+    assert [(t.page, t.lanes) for t in open_lanes(ledger, run_id)] == [(0, 0)]  # lanes not cut yet
+    ledger.set_lanes(run_id, ["g", "p", None])
+    register(ledger, run_id, 0, lane=0, lanes=3, is_last=False, last_key="c")
+    register(ledger, run_id, 2, lane=2, lanes=3, is_last=True, last_key="z")
+    tasks = open_lanes(ledger, run_id)
+    assert [(t.page, t.lane, t.token, t.start_after, t.last, t.force_claim) for t in tasks] == [
+        (3, 0, "t0", "c", "g", True), (1, 1, None, "g", "p", True)]
