@@ -97,5 +97,6 @@ def prepare_run(
         max_requests_per_second=settings.max_requests_per_second, max_bandwidth=settings.max_bandwidth,
         filters=filters.to_json(), storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
         all_versions=all_versions, lock_check=lock_check and settings.lock_check,
+        listing_ranges=settings.listing_ranges,
     )
     return request, execution_context(settings, request, clients)

@@ -114,14 +114,14 @@ def cut_into_lanes(
     while both sides' first pages are asked for (they start lane 0 whatever the cuts), record the lanes
     (a redelivered first page gets the cuts recorded before), and publish the first page of every other
     lane. Returns this page's task as lane 0, and the first answers."""
-    if request.all_versions or settings.listing_ranges <= 1:
+    parts = request.listing_ranges or settings.listing_ranges
+    if request.all_versions or parts <= 1:
         return replace(task, lanes=1), None
     ledger = runtime.ledger()
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bucketsync-first-pages") as pool:
         answers = (pool.submit(request_page, ctx.source_client, ctx.source, page_size=settings.page_size),
                    pool.submit(request_page, ctx.dest_client, ctx.dest, page_size=settings.page_size))
-        cutting = pool.submit(split_key_space, ctx.source_client, ctx.source, settings.listing_ranges,
-                              settings.page_size)
+        cutting = pool.submit(split_key_space, ctx.source_client, ctx.source, parts, settings.page_size)
         ranges = cutting.result()
         first_answers = (answers[0].result(), answers[1].result())
     ends = [key_range.last for key_range in ranges]

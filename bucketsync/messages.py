@@ -12,7 +12,7 @@ else (endpoints, credentials, limits) from its own environment.
     bucketsync.run_finalise       run id                                      the run's totals (dict)
 
     RunRequest       {run_id, source, destination, delete, dry_run, source_lock_enabled, job, filters,
-                      storage_class, sse, sse_kms_key_id, all_versions}
+                      storage_class, sse, sse_kms_key_id, all_versions, lock_check, listing_ranges}
     PageTask         {page, token, start_after, claim_id, force_claim, lane, lanes, last}
     ScheduledJob     {name, source, destination, delete, filters, all_versions}
     filters          [[kind, pattern]], kind "exclude" or "include", in the order given (the last match wins)
@@ -88,6 +88,7 @@ class RunRequest:
     # Whether this run does the lock pass on unchanged objects: True means "as settings say"; a scheduled
     # job with `lock_check_every` sets False for the runs between two lock passes.
     lock_check: bool = True
+    listing_ranges: int = 0  # key ranges listed at once, as the submitter's settings say (0: the worker's)
 
     @property
     def key_filters(self) -> Filters:
