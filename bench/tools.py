@@ -115,9 +115,12 @@ class BucketsyncEmbedded(Tool):
     `source_dir` is set (--bucketsync-rev), from that exported revision via PYTHONPATH."""
 
     source_dir: str | None = None
+    listing_ranges: int | None = None  # BUCKETSYNC_LISTING_RANGES of the run (None: its default)
 
     def command(self, job: Job) -> Command:
         env = clean_env(job)
+        if self.listing_ranges is not None:
+            env["BUCKETSYNC_LISTING_RANGES"] = str(self.listing_ranges)
         program = [self.path]
         if self.source_dir:
             env["PYTHONPATH"] = self.source_dir
@@ -298,6 +301,15 @@ def make_tools(found: dict[str, Found], ceiling_threads: int, bucketsync_source:
     for workers in (1, 2, 4):
         tool = BucketsyncDistributed(workers, ours.path, ours.version, ours.reason or redis_missing)
         tool.source_dir = ours.source_dir
+        tools[tool.name] = tool
+    # One listing stream (BUCKETSYNC_LISTING_RANGES=1), beside the default key ranges.
+    one_stream = BucketsyncEmbedded("bucketsync-1range", OURS, ours.path, version=ours.version, reason=ours.reason)
+    one_stream.listing_ranges = 1
+    tools[one_stream.name] = one_stream
+    for workers in (1, 4):
+        tool = BucketsyncDistributed(workers, ours.path, ours.version, ours.reason or redis_missing)
+        tool.name = f"{tool.name}-1range"
+        tool.listing_ranges = 1
         tools[tool.name] = tool
     return tools
 

@@ -59,7 +59,8 @@ WORKLOAD_TOOLS = {
     "W4": ("bucketsync", *DISTRIBUTED, "aws+loop", "rclone", "ceiling"),
     "W5": ("bucketsync", *DISTRIBUTED, "aws", "s5cmd", "ceiling"),
     "W8": ("bucketsync", *DISTRIBUTED, "ceiling"),
-    "W6": ("bucketsync", *DISTRIBUTED, "bucketsync-dist-4w", "s5cmd", "rclone-checksum", "rclone-fast-list", "aws"),
+    "W6": ("bucketsync", "bucketsync-1range", *DISTRIBUTED, "bucketsync-dist-4w", "bucketsync-dist-4w-1range", "s5cmd",
+           "rclone-checksum", "rclone-fast-list", "aws"),
 }
 NOT_IN_WORKLOAD = {
     ("W4", "aws"): "copies no lock state (its W4 entry is aws+loop)",
