@@ -121,7 +121,8 @@ def cut_into_lanes(
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bucketsync-first-pages") as pool:
         answers = (pool.submit(request_page, ctx.source_client, ctx.source, page_size=settings.page_size),
                    pool.submit(request_page, ctx.dest_client, ctx.dest, page_size=settings.page_size))
-        cutting = pool.submit(split_key_space, ctx.source_client, ctx.source, parts, settings.page_size)
+        cutting = pool.submit(split_key_space, ctx.source_client, ctx.source, parts, settings.page_size,
+                              answers[0].result)
         ranges = cutting.result()
         first_answers = (answers[0].result(), answers[1].result())
     ends = [key_range.last for key_range in ranges]

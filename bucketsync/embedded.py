@@ -167,7 +167,7 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
             firsts = (pool.submit(request_page, ctx.source_client, ctx.source, page_size=settings.page_size),
                       pool.submit(request_page, ctx.dest_client, ctx.dest, page_size=settings.page_size))
             cutting = pool.submit(split_key_space, ctx.source_client, ctx.source, settings.listing_ranges,
-                                  settings.page_size)
+                                  settings.page_size, firsts[0].result)
             try:
                 ranges = cutting.result()
             except (ClientError, BotoCoreError) as exc:

@@ -116,22 +116,17 @@ def ranges_between_prefixes(prefixes: list[str], parts: int) -> list[KeyRange]:
     return contiguous_ranges([ordered[len(ordered) * index // parts] for index in range(1, parts)])
 
 
-def ranges_from_sample(sample: list[str], parts: int) -> list[KeyRange]:
-    """Ranges for keys with no common prefixes (hash-named keys): the key space from the sample's first key
-    to the end of the alphabet the sample uses, cut into `parts` even stretches, the keys read as numbers
-    in that alphabet. Even for uniformly spread keys; still complete and disjoint for any others."""
-    keys = sorted(set(sample))
+def _alphabet_numbers(keys: list[str]):
+    """Keys read as numbers in the alphabet they use (sorted), over their first MAX_BOUNDARY_LENGTH
+    characters: (number of a key, text of a number, the largest number)."""
     alphabet = sorted({char for key in keys for char in key})
-    if parts <= 1 or len(keys) < 2 or len(alphabet) < 2:
-        return [KeyRange()]
     base, length = len(alphabet), min(MAX_BOUNDARY_LENGTH, max(len(key) for key in keys))
     position = {char: index for index, char in enumerate(alphabet)}
 
     def number(key: str) -> int:
-        digits = [position[char] for char in key[:length]] + [0] * (length - len(key[:length]))
         value = 0
-        for digit in digits:
-            value = value * base + digit
+        for char in key[:length].ljust(length, alphabet[0]):
+            value = value * base + position.get(char, 0)
         return value
 
     def text(value: int) -> str:
@@ -141,6 +136,43 @@ def ranges_from_sample(sample: list[str], parts: int) -> list[KeyRange]:
             chars.append(alphabet[digit])
         return "".join(reversed(chars)).rstrip(alphabet[0]) or alphabet[0]
 
-    low, high = number(keys[0]), base**length - 1
+    return number, text, base**length - 1
+
+
+def sampled_share(sample: list[str]) -> float:
+    """The share of a flat key space a sample of its first keys spans (from its first key to the end of its
+    alphabet): 1,000 keys spanning a fiftieth of it say the listing is about 50 pages long."""
+    keys = sorted(set(sample))
+    if len(keys) < 2 or len({char for key in keys for char in key}) < 2:
+        return 1.0
+    number, _, high = _alphabet_numbers(keys)
+    low = number(keys[0])
+    return max((number(keys[-1]) - low) / max(high - low, 1), 1e-9)
+
+
+def prefixes_share(prefixes: list[str], last_listed: str) -> float:
+    """The share of the common prefixes a first page reached (its last key is under, or past, them)."""
+    ordered = sorted(set(prefixes))
+    reached = sum(1 for prefix in ordered if prefix <= last_listed)
+    return max(reached, 1) / max(len(ordered), 1)
+
+
+def parts_worth_listing(parts: int, share_of_first_page: float, pages_per_range: int) -> int:
+    """How many ranges to list at once when the first page covered `share_of_first_page` of the listing:
+    each range should hold about `pages_per_range` pages, since a range's last page also lists up to a
+    page of the next range's keys."""
+    estimated_pages = 1 / share_of_first_page
+    return max(1, min(parts, int(estimated_pages // pages_per_range)))
+
+
+def ranges_from_sample(sample: list[str], parts: int) -> list[KeyRange]:
+    """Ranges for keys with no common prefixes (hash-named keys): the key space from the sample's first key
+    to the end of the alphabet the sample uses, cut into `parts` even stretches, the keys read as numbers
+    in that alphabet. Even for uniformly spread keys; still complete and disjoint for any others."""
+    keys = sorted(set(sample))
+    if parts <= 1 or len(keys) < 2 or len({char for key in keys for char in key}) < 2:
+        return [KeyRange()]
+    number, text, high = _alphabet_numbers(keys)
+    low = number(keys[0])
     cuts = [text(low + (high - low) * index // parts) for index in range(1, parts)]
     return contiguous_ranges([cut for cut in cuts if cut > keys[0]])

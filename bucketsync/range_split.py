@@ -5,7 +5,9 @@ One ListObjectsV2 with Delimiter `/` shows the key space's shape: where keys sit
 holds everything, the same is asked one level down (twice at most); where keys are flat (hash-named), the
 page of keys it returns is the sample that keyspace.ranges_from_sample cuts evenly. A bucket whose first
 answer is its whole listing is not cut. Whatever the cuts, the ranges are contiguous: every key is listed
-in exactly one of them (keyspace.contiguous_ranges).
+in exactly one of them (keyspace.contiguous_ranges). A range's last page lists up to a page of keys
+past its end, so a listing is cut only into ranges of about PAGES_PER_RANGE pages, judged by how much of
+the key space its first page covered.
 
 A server that ignores StartAfter would list every range from the start: one probe (StartAfter the first
 cut, one key) finds that out, and the listing stays in one range.
@@ -14,29 +16,53 @@ cut, one key) finds that out, and the listing stays in one range.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from .keyspace import KeyRange, contiguous_ranges, ranges_between_prefixes, ranges_from_sample
+from .keyspace import (
+    KeyRange, parts_worth_listing, prefixes_share, ranges_between_prefixes, ranges_from_sample, sampled_share,
+)
 from .locations import Location
 
 log = logging.getLogger("bucketsync")
 
 WHOLE = KeyRange()
 DESCENTS = 2  # levels below the location a lone common prefix is followed
+PAGES_PER_RANGE = 4  # a range's last page lists up to a page past its end: ranges shorter than this cost more than they save
 
 
-def split_key_space(client, location: Location, parts: int, page_size: int = 1000) -> list[KeyRange]:
-    """Up to `parts` contiguous ranges of the location's relative keys, [WHOLE] when not worth cutting
-    (the listing fits in one page of `page_size` keys)."""
+def split_key_space(
+    client, location: Location, parts: int, page_size: int = 1000, first_page: Callable[[], dict] | None = None,
+    pages_per_range: int = PAGES_PER_RANGE,
+) -> list[KeyRange]:
+    """Up to `parts` contiguous ranges of the location's relative keys; [WHOLE] when not worth cutting.
+
+    `first_page`: the listing's first ListObjectsV2 answer (asked for beside this); a listing that fits in
+    it is not cut, and how much of the key space it covered says how long the listing is, so that each
+    range gets about `pages_per_range` pages."""
     if parts <= 1:
         return [WHOLE]
-    ranges = _shape(client, location, "", parts, DESCENTS, page_size)
+    kind, found, more = _shape(client, location, "", DESCENTS, page_size)
+    if kind == "whole":
+        return [WHOLE]
+    first = first_page() if first_page is not None else None
+    if first is not None and not first.get("IsTruncated"):
+        return [WHOLE]
+    if kind == "prefixes":
+        listed = [location.relative_key(item["Key"]) for item in (first or {}).get("Contents", ())]
+        # more prefixes than one answer holds: a long listing, whatever its first page reached
+        share = prefixes_share(found, listed[-1]) if listed and not more else 1 / (len(found) * pages_per_range)
+        ranges = ranges_between_prefixes(found, parts_worth_listing(parts, share, pages_per_range))
+    else:
+        ranges = ranges_from_sample(found, parts_worth_listing(parts, sampled_share(found), pages_per_range))
     if len(ranges) > 1 and not _honours_start_after(client, location, ranges[0].last):
         log.warning("%s ignores StartAfter: listing it in one range", location.bucket)
         return [WHOLE]
     return ranges
 
 
-def _shape(client, location: Location, under: str, parts: int, descents: int, page_size: int) -> list[KeyRange]:
+def _shape(client, location: Location, under: str, descents: int, page_size: int) -> tuple[str, list[str], bool]:
+    """("prefixes", the common prefixes), ("sample", the first keys of a flat key space) or ("whole", []),
+    and whether the answer was cut short (more prefixes or keys follow)."""
     response = client.list_objects_v2(
         Bucket=location.bucket, Prefix=location.absolute_key(under), Delimiter="/", MaxKeys=page_size
     )
@@ -44,14 +70,13 @@ def _shape(client, location: Location, under: str, parts: int, descents: int, pa
     keys = [location.relative_key(item["Key"]) for item in response.get("Contents", ())]
     truncated = bool(response.get("IsTruncated"))
     if len(prefixes) >= 2:
-        return ranges_between_prefixes(prefixes, parts)
+        return "prefixes", prefixes, truncated
     if len(prefixes) == 1 and descents > 0 and not truncated:
         # everything (but a page's worth of keys) under one prefix: its shape decides; the cuts cover all keys
-        inner = _shape(client, location, prefixes[0], parts, descents - 1, page_size)
-        return contiguous_ranges([key_range.last for key_range in inner[:-1] if key_range.last is not None])
+        return _shape(client, location, prefixes[0], descents - 1, page_size)
     if truncated:
-        return ranges_from_sample(keys, parts)
-    return [WHOLE]
+        return "sample", keys, True
+    return "whole", [], False
 
 
 def _honours_start_after(client, location: Location, cut: str | None) -> bool:

@@ -70,7 +70,7 @@ def listed_in(server: ListingServer, location: Location, ranges, page_size: int 
 def test_every_key_is_listed_in_exactly_one_range(keys, prefix):
     server = ListingServer(keys)
     location = Location("b", prefix)
-    ranges = split_key_space(server, location, parts=4, page_size=SPLIT_PAGE)
+    ranges = split_key_space(server, location, parts=4, page_size=SPLIT_PAGE, pages_per_range=1)
     expected = sorted(location.relative_key(key) for key in keys if key.startswith(prefix))
     assert sorted(listed_in(server, location, ranges)) == expected
 
@@ -78,7 +78,7 @@ def test_every_key_is_listed_in_exactly_one_range(keys, prefix):
 @pytest.mark.parametrize("keys", [FLAT, PREFIXED, NESTED], ids=["flat", "prefixed", "nested"])
 def test_a_big_listing_is_cut_into_ranges_of_similar_size(keys):
     server = ListingServer(keys)
-    ranges = split_key_space(server, Location("b"), parts=4, page_size=SPLIT_PAGE)
+    ranges = split_key_space(server, Location("b"), parts=4, page_size=SPLIT_PAGE, pages_per_range=1)
     assert len(ranges) == 4
     sizes = [sum(key_range.contains(key) for key in keys) for key_range in ranges]
     assert min(sizes) >= len(keys) / 8, sizes
@@ -86,7 +86,7 @@ def test_a_big_listing_is_cut_into_ranges_of_similar_size(keys):
 
 def test_a_listing_that_fits_one_page_is_not_cut():
     server = ListingServer(FLAT[:10])
-    assert split_key_space(server, Location("b"), parts=4, page_size=SPLIT_PAGE) == [WHOLE]
+    assert split_key_space(server, Location("b"), parts=4, page_size=SPLIT_PAGE, pages_per_range=1) == [WHOLE]
     assert len(server.requests) == 1
 
 
@@ -98,18 +98,18 @@ def test_one_range_asked_for_costs_no_request():
 
 def test_a_server_that_ignores_start_after_is_listed_in_one_range():
     server = ListingServer(FLAT, honours_start_after=False)
-    assert split_key_space(server, Location("b"), parts=4, page_size=SPLIT_PAGE) == [WHOLE]
+    assert split_key_space(server, Location("b"), parts=4, page_size=SPLIT_PAGE, pages_per_range=1) == [WHOLE]
 
 
 def test_ranges_listed_on_a_server_that_ignores_start_after_still_list_each_key_once():
-    ranges = split_key_space(ListingServer(FLAT), Location("b"), parts=4, page_size=SPLIT_PAGE)
+    ranges = split_key_space(ListingServer(FLAT), Location("b"), parts=4, page_size=SPLIT_PAGE, pages_per_range=1)
     assert len(ranges) == 4
     assert sorted(listed_in(ListingServer(FLAT, honours_start_after=False), Location("b"), ranges)) == sorted(FLAT)
 
 
 def test_a_range_stops_listing_at_its_end():
     server = ListingServer(PREFIXED)
-    ranges = split_key_space(server, Location("b"), parts=4, page_size=SPLIT_PAGE)
+    ranges = split_key_space(server, Location("b"), parts=4, page_size=SPLIT_PAGE, pages_per_range=1)
     server.requests.clear()
     listed = listed_in(server, Location("b"), ranges[:1], page_size=10)
     assert len(listed) == 100  # q000/..q004/
@@ -118,10 +118,38 @@ def test_a_range_stops_listing_at_its_end():
 
 def test_filters_with_a_prefix_skip_stay_within_the_range():
     server = ListingServer(PREFIXED)
-    ranges = split_key_space(server, Location("b"), parts=4, page_size=SPLIT_PAGE)
+    ranges = split_key_space(server, Location("b"), parts=4, page_size=SPLIT_PAGE, pages_per_range=1)
     filters = Filters.from_json([["exclude", "q00*"]])
     keys = []
     for key_range in ranges:
         for page in iter_pages(server, Location("b"), page_size=10, key_range=key_range, filters=filters):
             keys.extend(entry.key for entry in page.entries)
     assert sorted(keys) == sorted(key for key in PREFIXED if not key.startswith("q00"))
+
+
+# ---------------------------------------------------------------- how many ranges a listing is worth
+
+
+def first_page_of(server: ListingServer, page_size: int):
+    return lambda: server.list_objects_v2(Bucket="b", MaxKeys=page_size)
+
+
+@pytest.mark.parametrize(("keys", "page_size", "expected"), [
+    (FLAT, 10, 4),       # ~40 pages: 4 ranges of ~10
+    (FLAT, 40, 2),       # ~10 pages: 2 ranges of ~5
+    (FLAT, 200, 1),      # ~2 pages: not cut
+    (PREFIXED, 10, 4),   # more prefixes than one answer holds: a long listing
+    (PREFIXED, 30, 2),   # the first page reaches 2 of 20 prefixes: ~10 pages
+    (PREFIXED, 50, 1),   # the first page reaches 3 of 20 prefixes: ~7 pages
+])
+def test_each_range_gets_about_four_pages(keys, page_size, expected):
+    server = ListingServer(keys)
+    ranges = split_key_space(server, Location("b"), parts=4, page_size=page_size,
+                             first_page=first_page_of(server, page_size))
+    assert len(ranges) == expected, ranges
+
+
+def test_a_listing_whose_first_page_holds_everything_is_not_cut_even_with_many_prefixes():
+    keys = [f"p{n:03d}/only" for n in range(25)]
+    server = ListingServer(keys)
+    assert split_key_space(server, Location("b"), parts=4, page_size=30, first_page=first_page_of(server, 30)) == [WHOLE]
