@@ -1,14 +1,15 @@
-"""Several iterators, each drained on its own thread, read as one: items in the order they are produced.
+"""Iterators drained on threads of their own and read as one: items in the order they are produced.
 
 Memory stays bounded: a producer waits once `depth` of its items are unread. The first exception a
-producer raises is raised to the reader, and every producer stops at its next item; closing the reader
-(or leaving a `for` over it) stops them too.
+producer raises is raised to the reader, and every producer stops at its next item; closing the reader,
+leaving a `for` over it, or dropping it unread stops them too.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -18,14 +19,19 @@ _DONE = object()
 
 
 def interleaved(producers: list[Callable[[], Iterator[T]]], depth: int = 4, name: str = "bucketsync-fan-in") -> Iterator[T]:
-    """Items of every `producers[i]()`, each called and drained on a thread of its own."""
+    """Items of every `producers[i]()`; a lone producer is read in the caller's thread."""
     if len(producers) == 1:
-        yield from producers[0]()
-        return
+        return producers[0]()
+    return drained_on_threads(producers, depth, name)
+
+
+def drained_on_threads(producers: list[Callable[[], Iterator[T]]], depth: int, name: str) -> Iterator[T]:
+    """Items of every `producers[i]()`, each called and drained on a thread that starts now."""
     buffer: queue.Queue = queue.Queue(maxsize=depth * len(producers))
     stop = threading.Event()
 
     def offer(item: object) -> bool:
+        """Put `item` in the buffer unless the reader has gone (then the buffer may stay full for good)."""
         while not stop.is_set():
             try:
                 buffer.put(item, timeout=0.2)
@@ -43,19 +49,23 @@ def interleaved(producers: list[Callable[[], Iterator[T]]], depth: int = 4, name
         except BaseException as exc:  # handed to the reader, raised there
             offer(exc)
 
-    threads = [threading.Thread(target=drain, args=(producer,), name=f"{name}-{index}", daemon=True)
-               for index, producer in enumerate(producers)]
-    for thread in threads:
-        thread.start()
-    running = len(threads)
-    try:
-        while running:
-            item = buffer.get()
-            if item is _DONE:
-                running -= 1
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                yield item
-    finally:
-        stop.set()
+    def read() -> Iterator[T]:
+        running = len(producers)
+        try:
+            while running:
+                item = buffer.get()
+                if item is _DONE:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
+        finally:
+            stop.set()
+
+    for index, producer in enumerate(producers):
+        thread_name = name if len(producers) == 1 else f"{name}-{index}"
+        threading.Thread(target=drain, args=(producer,), name=thread_name, daemon=True).start()
+    reader = read()
+    weakref.finalize(reader, stop.set)
+    return reader

@@ -8,12 +8,10 @@ costs one request instead of a thousand.
 
 from __future__ import annotations
 
-import queue
-import threading
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .fan_in import drained_on_threads
 from .filters import Filters
 from .keyspace import KeyRange
 from .locations import Location
@@ -127,51 +125,11 @@ def iter_entries(client, location: Location, *, page_size: int, start_after: str
     yield from entries_of(iter_pages(client, location, page_size=page_size, start_after=start_after))
 
 
-_DONE = object()
-
-
 def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
-    """The same pages, fetched up to `depth` ahead in a background thread that starts at once.
+    """The same pages, fetched up to `depth` ahead in a background thread that starts at once (a run's two
+    sides start listing together).
 
     Listing both sides this way lets the source and destination requests overlap with each other and
     with the copying; memory stays bounded by `depth` pages per listing.
     """
-    buffer: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(item: object) -> bool:
-        """Put `item` in the buffer unless the consumer has gone (then the buffer may stay full for good)."""
-        while not stop.is_set():
-            try:
-                buffer.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def fetch() -> None:
-        try:
-            for page in pages:
-                if not offer(page):
-                    return
-            offer(_DONE)
-        except BaseException as exc:  # handed to the consumer, raised there
-            offer(exc)
-
-    def read() -> Iterator[Page]:
-        try:
-            while True:
-                item = buffer.get()
-                if item is _DONE:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-
-    # The first page is asked for now, not at the first next(): a run's two sides start listing together.
-    threading.Thread(target=fetch, name="bucketsync-listing", daemon=True).start()
-    reader = read()
-    weakref.finalize(reader, stop.set)  # a reader dropped unread stops the fetching too
-    return reader
+    return drained_on_threads([lambda: pages], depth, "bucketsync-listing")

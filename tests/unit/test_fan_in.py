@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bucketsync.fan_in import interleaved
+from bucketsync.fan_in import drained_on_threads, interleaved
 
 
 def test_every_item_of_every_producer_arrives_once_and_each_producer_keeps_its_order():
@@ -28,15 +28,28 @@ def test_producers_run_at_once():
     assert time.monotonic() - started < 1.0  # one after another would take 1.2 s
 
 
-def test_the_first_error_reaches_the_reader_and_the_others_stop():
-    produced = []
-
+def counting(produced: list[int]):
+    """A producer that never ends, noting each item it produces."""
     def endless():
         n = 0
         while True:
             produced.append(n)
             yield n
             n += 1
+    return endless
+
+
+def stays_stopped(produced: list[int]) -> int:
+    time.sleep(0.5)
+    count = len(produced)
+    time.sleep(0.5)
+    assert len(produced) == count
+    return count
+
+
+def test_the_first_error_reaches_the_reader_and_the_others_stop():
+    produced: list[int] = []
+    endless = counting(produced)
 
     def broken():
         yield "x"
@@ -45,30 +58,22 @@ def test_the_first_error_reaches_the_reader_and_the_others_stop():
     with pytest.raises(ValueError, match="listing broke"):
         for _ in interleaved([endless, broken], depth=2):
             time.sleep(0.001)
-    time.sleep(0.5)
-    count = len(produced)
-    time.sleep(0.5)
-    assert len(produced) == count  # stopped
+    stays_stopped(produced)
 
 
 def test_a_reader_that_stops_early_stops_the_producers():
-    produced = []
-
-    def endless():
-        n = 0
-        while True:
-            produced.append(n)
-            yield n
-            n += 1
-
-    reader = interleaved([endless, endless], depth=3)
+    produced: list[int] = []
+    reader = interleaved([counting(produced), counting(produced)], depth=3)
     assert next(reader) == 0
     reader.close()
-    time.sleep(0.5)
-    count = len(produced)
-    time.sleep(0.5)
-    assert len(produced) == count
-    assert count <= 2 * 3 * 2 + 2  # bounded by the buffer
+    assert stays_stopped(produced) <= 2 * 3 * 2 + 2  # bounded by the buffer
+
+
+def test_a_reader_dropped_unread_stops_its_producer():
+    produced: list[int] = []
+    reader = drained_on_threads([counting(produced)], depth=2, name="bucketsync-test")
+    del reader
+    assert stays_stopped(produced) <= 2 + 2
 
 
 def test_one_producer_is_read_in_this_thread():
