@@ -69,13 +69,13 @@ def _shape(client, location: Location, under: str, descents: int, page_size: int
     prefixes = [location.relative_key(item["Prefix"]) for item in response.get("CommonPrefixes", ())]
     keys = [location.relative_key(item["Key"]) for item in response.get("Contents", ())]
     truncated = bool(response.get("IsTruncated"))
-    if len(prefixes) >= 2:
+    if len(prefixes) >= 2 and (len(prefixes) >= len(keys) or not truncated):
         return "prefixes", prefixes, truncated
     if len(prefixes) == 1 and descents > 0 and not truncated:
         # everything (but a page's worth of keys) under one prefix: its shape decides; the cuts cover all keys
         return _shape(client, location, prefixes[0], descents - 1, page_size)
-    if truncated:
-        return "sample", keys, True
+    if truncated:  # flat keys, or mostly: the prefixes among them are sample points too
+        return "sample", sorted(keys + prefixes), True
     return "whole", [], False
 
 

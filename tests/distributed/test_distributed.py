@@ -23,14 +23,23 @@ COUNTED = ("listed", "copied", "skipped", "lock_updated", "deleted", "failed", "
            "retention_expired")
 
 
-def make_pair(s3, plain: int = 0):
+def make_pair(s3, plain: int = 0, flat: bool = False):
+    """A lock-enabled pair; the source holds the fixture set and `plain` small objects: under `plain/`, or
+    with `flat`, hash-named at the top with the fixture set under `zz/` (a key space the first page cuts
+    into lanes)."""
     source, dest = unique_bucket("dsrc"), unique_bucket("ddst")
     s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
     s3.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
-    seed(s3, source, fixture_set())
-    for index in range(plain):
-        s3.put_object(Bucket=source, Key=f"plain/{index:05d}", Body=f"object {index}".encode())
+    seed(s3, source, fixture_set(), prefix="zz/" if flat else "")
+    names = [hashlib.sha1(f"plain {n}".encode()).hexdigest() if flat else f"plain/{n:05d}" for n in range(plain)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda item: s3.put_object(Bucket=source, Key=item[1], Body=f"object {item[0]}".encode()),
+                      enumerate(names)))
     return source, dest
+
+
+def lanes_of(ledger: Ledger, run_id: str) -> int:
+    return len(ledger.lane_ends(run_id))
 
 
 def new_dest(s3) -> str:
@@ -145,7 +154,7 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_
     env = broker_env(moto_server, broker_url, page_size="50", batch_size="10", concurrency="1",
                      visibility_timeout="6", task_time_limit="5")
     pool = WorkerPool(env=env, broker_url=broker_url)
-    source, dest = make_pair(s3, plain=400)
+    source, dest = make_pair(s3, plain=400, flat=True)
     expected = 400 + len(fixture_set())
     ledger = Ledger.from_url(broker_url, 3600)
     try:
@@ -177,6 +186,7 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_
     finally:
         pool.stop_all()
     assert summary.state == "finished", stalled + _stall_report(broker_url, ledger, run_id) + pool.log_text(tail=None)
+    assert lanes_of(ledger, run_id) >= 2  # the lanes were listed by the victim and the rescuer
     assert summary.listed == expected
     assert summary.copied == expected, (summary.copied, expected)
     assert summary.failed == 0, summary.failures

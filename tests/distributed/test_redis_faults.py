@@ -36,12 +36,13 @@ def wait_for_state(ledger: Ledger, run_id: str, stalled_after: float, timeout: f
 
 def run_on_restartable_redis(s3, moto_server, appendfsync: str, stalled_after: str):
     """The restart tests' setup: Redis with its append-only file, a worker pool (not started) with small
-    pages and batches, and a source of 250 plain objects plus the fixture set. Returns what they need."""
+    pages and batches, and a source of 250 hash-named objects plus the fixture set (listed in lanes).
+    Returns what they need."""
     server = start_redis("--appendonly", "yes", "--appendfsync", appendfsync)
     env = broker_env(moto_server, server.url, page_size="25", batch_size="5", concurrency="2",
                      visibility_timeout="8", task_time_limit="6", stalled_after_seconds=stalled_after)
     pool = WorkerPool(env=env, broker_url=server.url)
-    source, dest = make_pair(s3, plain=250)
+    source, dest = make_pair(s3, plain=250, flat=True)
     return server, env, pool, source, dest, 250 + len(fixture_set())
 
 
@@ -79,10 +80,12 @@ def test_redis_killed_and_restarted_mid_run(s3, moto_server, tmp_path):
             assert resumed.returncode == 0, resumed.stdout + resumed.stderr
         state = wait_for_state(ledger, run_id, stalled_after=15, timeout=120)
         summary = ledger.summary(run_id)
+        lanes = len(ledger.lane_ends(run_id))
     finally:
         pool.stop_all()
         stop(server.process)
     assert state == "finished", pool.log_text()
+    assert lanes >= 2  # listed in lanes
     assert summary.listed == expected
     # A page whose registration was in the lost second is listed again; the objects its first listing
     # already copied are then found in place (skipped). Every listed object is accounted for once.
