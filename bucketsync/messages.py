@@ -14,7 +14,8 @@ else (endpoints, credentials, limits) from its own environment.
     RunRequest       {run_id, source, destination, delete, dry_run, source_lock_enabled, job, filters,
                       storage_class, sse, sse_kms_key_id, all_versions, lock_check, listing_ranges}
     PageTask         {page, token, start_after, claim_id, force_claim, lane, lanes, last}
-    ScheduledJob     {name, source, destination, delete, filters, all_versions}
+    ScheduledJob     {name, source, destination, delete, filters, all_versions, lock_check_every,
+                      storage_class, sse, sse_kms_key_id}
     filters          [[kind, pattern]], kind "exclude" or "include", in the order given (the last match wins)
     planned action   {kind, key, source: entry|null, dest: entry|null, reason},
                      entry = {key, size, etag, storage_class?, last_modified?}
@@ -160,6 +161,9 @@ class ScheduledJob:
     filters: list[list[str]] = field(default_factory=list)  # Filters.to_json()
     all_versions: bool = False
     lock_check_every: int | None = None  # seconds between two runs that do the lock pass (None: every run)
+    storage_class: str | None = None  # as sync --storage-class
+    sse: str | None = None  # as sync --sse (AES256 or aws:kms)
+    sse_kms_key_id: str | None = None  # as sync --sse-kms-key-id (a key id or ARN: not a secret)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -78,7 +78,7 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
     source, destination = str(parse_location(job.source)), str(parse_location(job.destination))
     unstarted = RunRequest(
         run_id=run_id, source=source, destination=destination, delete=job.delete, job=job.name, filters=job.filters,
-        all_versions=job.all_versions,
+        all_versions=job.all_versions, storage_class=job.storage_class, sse=job.sse, sse_kms_key_id=job.sse_kms_key_id,
     )
     holder = locks.acquire(job.name, run_id)
     if holder is not None:
@@ -91,6 +91,7 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
         request, _ = prepare_run(
             settings, job.source, job.destination, delete=job.delete, job=job.name, run_id=run_id,
             filters=Filters.from_json(job.filters), all_versions=job.all_versions, lock_check=lock_check,
+            storage_class=job.storage_class, sse=job.sse, sse_kms_key_id=job.sse_kms_key_id,
         )
         start_run(settings, ledger, request)
     except (BucketsyncError, ClientError, BotoCoreError) as exc:

@@ -1,6 +1,7 @@
 """Scheduled replications: which jobs run when, read from the environment and checked before anything starts.
 
-A schedule is `{name, cron, source, destination, delete?, prefix?, filters?, all_versions?}`, given as a JSON list in
+A schedule is `{name, cron, source, destination, delete?, prefix?, filters?, all_versions?, lock_check_every?,
+storage_class?, sse?, sse_kms_key_id?}`, given as a JSON list in
 `BUCKETSYNC_SCHEDULES` or in a file named by `BUCKETSYNC_SCHEDULES_FILE` (`.toml`: `[[schedules]]`
 tables; `.yaml`/`.yml`: a list, or a `schedules:` list; `.json`: a list).
 
@@ -21,6 +22,9 @@ started at least that long ago (lock_schedule.py decides, lock_pass_record.py re
 `filters`, when given, is a list of one-key mappings `{exclude: PATTERN}` or `{include: PATTERN}`, in the
 order `bucketsync sync` would take its `--exclude` / `--include` options (the last match wins); patterns
 match keys relative to the source prefix (after `prefix` is appended).
+
+`storage_class`, `sse` and `sse_kms_key_id` are `bucketsync sync`'s `--storage-class`, `--sse` and
+`--sse-kms-key-id` for the job's runs (SSE-C keys are the workers' settings, never the schedule's).
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from celery.schedules import crontab, schedule
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .copy_options import check_choices
 from .errors import SettingsError, UsageError
 from .locations import parse_location
 from .lock_schedule import parse_interval
@@ -119,6 +124,15 @@ class Schedule(BaseModel):
         return value
     all_versions: bool = False  # replicate every version and delete marker (sync --all-versions)
     lock_check_every: str | None = None  # e.g. 24h: unchanged objects get their lock check this often
+    storage_class: str | None = None  # the copies' storage class (sync --storage-class)
+    sse: str | None = None  # the copies' encryption: AES256 or aws:kms (sync --sse)
+    sse_kms_key_id: str | None = None  # with sse aws:kms (sync --sse-kms-key-id)
+
+    @model_validator(mode="after")
+    def _copy_choices_are_valid(self) -> "Schedule":
+        # a destination SSE-C key is a worker's setting: the run checks it when it starts
+        check_choices(self.storage_class, self.sse, self.sse_kms_key_id, dest_sse_c=False)
+        return self
 
     @field_validator("lock_check_every")
     @classmethod
@@ -155,6 +169,7 @@ class Schedule(BaseModel):
             filters=[[kind, pattern] for item in self.filters for kind, pattern in item.items()],
             all_versions=self.all_versions,
             lock_check_every=parse_interval(self.lock_check_every) if self.lock_check_every else None,
+            storage_class=self.storage_class, sse=self.sse, sse_kms_key_id=self.sse_kms_key_id,
         )
 
     def next_run(self, now: datetime | None = None) -> datetime:

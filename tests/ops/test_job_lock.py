@@ -116,6 +116,24 @@ def test_a_job_with_filters_and_all_versions_starts_a_run_that_carries_both(ledg
     assert request["filters"] == [["exclude", "tmp/*"], ["include", "tmp/keep/*"]]
 
 
+def test_a_job_with_storage_class_and_encryption_starts_a_run_that_carries_them(ledger, moto_server, s3, monkeypatch):
+    """The run's request is what its workers copy with: the job's storage class and SSE choice."""
+    set_side_env(monkeypatch, "source", moto_server)
+    set_side_env(monkeypatch, "dest", moto_server)
+    settings = load_settings(broker_url=ledger_url(ledger))
+    source, dest = unique_bucket("tsc-src"), unique_bucket("tsc-dst")
+    for bucket in (source, dest):
+        s3.create_bucket(Bucket=bucket)
+    job = ScheduledJob(name="cold-copies", source=f"s3://{source}", destination=f"s3://{dest}",
+                       storage_class="STANDARD_IA", sse="AES256")
+
+    started = trigger(settings, ledger, JobLocks(ledger.redis, 60), job, "f" * 16)
+
+    assert started["result"] == "started", started
+    request = ledger.request("f" * 16)
+    assert (request["storage_class"], request["sse"], request["sse_kms_key_id"]) == ("STANDARD_IA", "AES256", None)
+
+
 def ledger_url(ledger: Ledger) -> str:
     kwargs = ledger.redis.connection_pool.connection_kwargs
     return f"redis://:{kwargs['password']}@{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"

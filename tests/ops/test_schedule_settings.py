@@ -70,6 +70,13 @@ def test_prefix_goes_on_both_sides_and_the_beat_entry_carries_the_job():
     assert isinstance(entry["schedule"], crontab)
 
 
+def test_a_job_can_carry_storage_class_and_encryption_to_its_runs():
+    [item] = load_schedules(env_with({**GOOD, "storage_class": "STANDARD_IA", "sse": "aws:kms",
+                                      "sse_kms_key_id": "alias/replica"}))
+    job = ScheduledJob.from_json(json.loads(json.dumps(item.job().to_json())))
+    assert (job.storage_class, job.sse, job.sse_kms_key_id) == ("STANDARD_IA", "aws:kms", "alias/replica")
+
+
 def test_a_job_can_carry_all_versions_to_its_runs():
     [item] = load_schedules(env_with({**GOOD, "all_versions": True}))
     job = item.job()
@@ -89,7 +96,8 @@ def test_schedules_file_in_toml_yaml_or_json(tmp_path, suffix, text):
     path = tmp_path / f"schedules{suffix}"
     path.write_text(text)
     [item] = load_schedules({"BUCKETSYNC_SCHEDULES_FILE": str(path)})
-    assert item.model_dump() == {**GOOD, "delete": False, "prefix": "", "filters": [], "all_versions": False, "lock_check_every": None}
+    assert item.model_dump() == {**GOOD, "delete": False, "prefix": "", "filters": [], "all_versions": False,
+                                 "lock_check_every": None, "storage_class": None, "sse": None, "sse_kms_key_id": None}
 
 
 def test_the_committed_example_is_valid():
@@ -118,6 +126,9 @@ INVALID = [
     ("bad bucket name", env_with({**GOOD, "destination": "s3://Not_A_Bucket"}), ("destination", "invalid bucket")),
     ("not JSON", {"BUCKETSYNC_SCHEDULES": "[{name: nightly}"}, ("BUCKETSYNC_SCHEDULES is not valid JSON",)),
     ("unknown key", env_with({**GOOD, "every": 3}), ("every", "Extra inputs")),
+    ("bad sse", env_with({**GOOD, "sse": "AES128"}), ("schedule 1 ('nightly')", "--sse must be AES256 or aws:kms")),
+    ("kms key without kms", env_with({**GOOD, "sse": "AES256", "sse_kms_key_id": "k"}), ("needs --sse aws:kms",)),
+    ("bad storage class", env_with({**GOOD, "storage_class": "COLD"}), ("COLD",)),
     ("duplicate names", env_with(GOOD, GOOD), ("unique", "nightly")),
     ("both sources", {**env_with(GOOD), "BUCKETSYNC_SCHEDULES_FILE": "/nonexistent.yaml"}, ("not both",)),
     ("missing file", {"BUCKETSYNC_SCHEDULES_FILE": "/nonexistent/schedules.toml"}, ("cannot read",)),
