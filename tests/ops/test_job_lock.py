@@ -96,41 +96,34 @@ def test_trigger_starts_skips_restarts_and_records_a_failed_start(ledger, moto_s
     assert locks.holder("nightly") is None  # a failed start does not block the next trigger
 
 
-def test_a_job_with_filters_and_all_versions_starts_a_run_that_carries_both(ledger, moto_server, s3, monkeypatch):
-    """The run's request is what its coordinators plan from: filtered whole histories (version_pages.py)."""
+def triggered_request(ledger, moto_server, s3, monkeypatch, run_id: str, *, versioned: bool = False, **job) -> dict:
+    """Trigger a job over two new buckets on moto (worker-side preflight included); the recorded request."""
     set_side_env(monkeypatch, "source", moto_server)
     set_side_env(monkeypatch, "dest", moto_server)
     settings = load_settings(broker_url=ledger_url(ledger))
-    source, dest = unique_bucket("trv-src"), unique_bucket("trv-dst")
+    source, dest = unique_bucket("trg-src"), unique_bucket("trg-dst")
     for bucket in (source, dest):
         s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    job = ScheduledJob(name="histories", source=f"s3://{source}", destination=f"s3://{dest}",
-                       filters=[["exclude", "tmp/*"], ["include", "tmp/keep/*"]], all_versions=True)
-
-    started = trigger(settings, ledger, JobLocks(ledger.redis, 60), job, "e" * 16)
-
+        if versioned:
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    scheduled = ScheduledJob(name="job", source=f"s3://{source}", destination=f"s3://{dest}", **job)
+    started = trigger(settings, ledger, JobLocks(ledger.redis, 60), scheduled, run_id)
     assert started["result"] == "started", started
-    request = ledger.request("e" * 16)
+    return ledger.request(run_id)
+
+
+def test_a_job_with_filters_and_all_versions_starts_a_run_that_carries_both(ledger, moto_server, s3, monkeypatch):
+    """The run's request is what its coordinators plan from: filtered whole histories (version_pages.py)."""
+    request = triggered_request(ledger, moto_server, s3, monkeypatch, "e" * 16, versioned=True,
+                                filters=[["exclude", "tmp/*"], ["include", "tmp/keep/*"]], all_versions=True)
     assert request["all_versions"] is True
     assert request["filters"] == [["exclude", "tmp/*"], ["include", "tmp/keep/*"]]
 
 
 def test_a_job_with_storage_class_and_encryption_starts_a_run_that_carries_them(ledger, moto_server, s3, monkeypatch):
     """The run's request is what its workers copy with: the job's storage class and SSE choice."""
-    set_side_env(monkeypatch, "source", moto_server)
-    set_side_env(monkeypatch, "dest", moto_server)
-    settings = load_settings(broker_url=ledger_url(ledger))
-    source, dest = unique_bucket("tsc-src"), unique_bucket("tsc-dst")
-    for bucket in (source, dest):
-        s3.create_bucket(Bucket=bucket)
-    job = ScheduledJob(name="cold-copies", source=f"s3://{source}", destination=f"s3://{dest}",
-                       storage_class="STANDARD_IA", sse="AES256")
-
-    started = trigger(settings, ledger, JobLocks(ledger.redis, 60), job, "f" * 16)
-
-    assert started["result"] == "started", started
-    request = ledger.request("f" * 16)
+    request = triggered_request(ledger, moto_server, s3, monkeypatch, "f" * 16,
+                                storage_class="STANDARD_IA", sse="AES256")
     assert (request["storage_class"], request["sse"], request["sse_kms_key_id"]) == ("STANDARD_IA", "AES256", None)
 
 
