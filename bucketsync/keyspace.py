@@ -11,6 +11,7 @@ code points, surrogates skipped). The point need not be a key: it only says wher
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,75 @@ def split_point(low: str | None, high: str | None) -> str | None:
     if point > low and (high is None or point < high):
         return point
     return None
+
+
+CUT_PROBES = 16  # requests a cut may cost: each halves the stretch of key space still looked at
+
+
+class StartAfterIgnored(Exception):
+    """A listing asked to start after a key answered with a key at or before it."""
+
+
+def find_cut(first_key_after: Callable[[str], str | None], after: str | None, last: str | None,
+             sample: list[str] | None = None, probes: int = CUT_PROBES, refinements: int = 3) -> str | None:
+    """Where to cut the rest of a range being listed, (after, last], so that a second lister can take
+    (cut, last] while the first goes on to cut: None when no keys lie past any point tried.
+
+    `first_key_after(point)`: the first key after `point` (ListObjectsV2 with StartAfter and MaxKeys 1),
+    or None. `sample`: keys listed last (a page), whose alphabet the halving works in. Where the last keys
+    lie is found by halving: no key after a point, the lower half is tried next (keys bunched at the start
+    of an open range, every key under `a/` and the range running to the end of the key space, are found
+    in a few halvings); a key after it, the stretch from that key up is halved `refinements` times more.
+    The cut is the middle between `after` and the last key found."""
+    middle = _middle_in_alphabet([*sample, *(key for key in (after, last) if key)]) if sample and len(sample) > 1 else (
+        lambda low, high: None)
+
+    def between(low: str | None, high: str | None) -> str | None:
+        point = middle(low, high)
+        if point is None or point <= (low or "") or (high is not None and point >= high):
+            point = split_point(low, high)
+        return point
+
+    upper, found = last, None  # no key lies after `upper` (within the range); `found` is one
+    for _ in range(probes):
+        point = between(found or after, upper)
+        if point is None:
+            break
+        key = first_key_after(point)
+        if key is not None and key <= point:
+            raise StartAfterIgnored(f"asked for keys after {point!r}, got {key!r}")
+        if found is not None:
+            refinements -= 1
+        if key is not None and (last is None or key <= last):
+            found = key  # the keys go on to `found` at least: halve what is between it and `upper` next
+        else:
+            upper = point
+        if found is not None and refinements <= 0:
+            break
+    return between(after, found) if found is not None else None
+
+
+def middle_prefix(prefixes: list[str], after: str | None, last: str | None) -> str | None:
+    """The common prefix in the middle of those that hold keys of (after, last]: a cut there gives the
+    second lister the keys under it and after it. None when fewer than two such prefixes."""
+    inside = sorted({prefix for prefix in prefixes if (after is None or prefix > after) and (last is None or prefix < last)})
+    return inside[len(inside) // 2] if len(inside) >= 2 else None
+
+
+def _middle_in_alphabet(keys: list[str]) -> Callable[[str | None, str | None], str | None]:
+    """The middle of two bounds read as numbers in the alphabet `keys` use (None: that alphabet's end);
+    a point from it may fall outside the bounds where keys are longer than it reads (the caller checks)."""
+    if len({char for key in keys for char in key}) < 2:
+        return lambda low, high: None
+    number, text, end = _alphabet_numbers(keys)
+
+    def middle(low: str | None, high: str | None) -> str | None:
+        low_number, high_number = number(low or ""), end if high is None else number(high)
+        if high_number - low_number < 2:
+            return None
+        return text((low_number + high_number) // 2)
+
+    return middle
 
 
 MAX_BOUNDARY_LENGTH = 16  # characters of a sampled key that an even split looks at

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 
 from .keyspace import (
-    KeyRange, parts_worth_listing, prefixes_share, ranges_between_prefixes, ranges_from_sample, sampled_share,
+    KeyRange, StartAfterIgnored, find_cut, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes, ranges_from_sample, sampled_share,
 )
 from .locations import Location
 
@@ -87,3 +87,38 @@ def _honours_start_after(client, location: Location, cut: str | None) -> bool:
     )
     first = next(iter(response.get("Contents", ())), None)
     return first is None or location.relative_key(first["Key"]) > cut
+
+
+def cut_rest(client, location: Location, after: str | None, last: str | None, sample: list[str]) -> str | None:
+    """Where to cut what is left of a range being listed, (after, last] (relative keys), so another lister
+    can take (cut, last]; None when it is not worth it (nothing found past `after`). `sample`: the keys of
+    the page listed last. Raises StartAfterIgnored.
+
+    Where the keys left sit under common prefixes, one Delimiter listing after `after` (one level down
+    where a lone prefix holds them all) shows them, and the cut falls at the middle one; otherwise the
+    rest is halved by probes (keyspace.find_cut)."""
+    under = ""
+    for _ in range(DESCENTS + 1):
+        args = {"Bucket": location.bucket, "Prefix": location.absolute_key(under), "Delimiter": "/", "MaxKeys": 1000}
+        if after is not None:
+            args["StartAfter"] = location.absolute_key(after)
+        response = client.list_objects_v2(**args)
+        keys = [location.relative_key(item["Key"]) for item in response.get("Contents", ())]
+        if keys and after is not None and keys[0] <= after:
+            raise StartAfterIgnored(f"asked for keys after {after!r}, got {keys[0]!r}")
+        prefixes = [location.relative_key(item["Prefix"]) for item in response.get("CommonPrefixes", ())]
+        cut = middle_prefix(prefixes, after, last)
+        if cut is not None:
+            return cut
+        lone = [prefix for prefix in prefixes if last is None or prefix < last]
+        if keys or len(lone) != 1:
+            break
+        under = lone[0]
+
+    def first_key_after(point: str) -> str | None:
+        found = client.list_objects_v2(
+            Bucket=location.bucket, Prefix=location.prefix, StartAfter=location.absolute_key(point), MaxKeys=1
+        ).get("Contents", ())
+        return location.relative_key(found[0]["Key"]) if found else None
+
+    return find_cut(first_key_after, after, last, sample=sample)

@@ -6,7 +6,9 @@ import random
 
 import pytest
 
-from bucketsync.keyspace import KeyRange, contiguous_ranges, ranges_between_prefixes, ranges_from_sample, split_point
+from bucketsync.keyspace import (
+    KeyRange, StartAfterIgnored, contiguous_ranges, find_cut, ranges_between_prefixes, ranges_from_sample, split_point,
+)
 
 
 def utf8_order(a: str, b: str) -> bool:
@@ -123,3 +125,62 @@ def test_keys_outside_the_sampled_alphabet_still_fall_in_exactly_one_range():
     ranges = ranges_from_sample(["0a", "0b", "1c", "9f"], 3)
     keys = ["", "!", "0", "0a", "5", "A", "Z", "a", "f", "g", "~", "é", "\U0010ffff"]
     assert _covering(ranges, keys) == [1] * len(keys)
+
+
+def _first_key_after(keys: list[str], ignores_start_after: bool = False):
+    ordered = sorted(keys)
+
+    def probe(point: str) -> str | None:
+        if ignores_start_after:
+            return ordered[0] if ordered else None
+        return next((key for key in ordered if key > point), None)
+
+    return probe
+
+
+def _share_after(keys: list[str], after: str | None, last: str | None, cut: str) -> float:
+    rest = [key for key in keys if (after is None or key > after) and (last is None or key <= last)]
+    return sum(1 for key in rest if key > cut) / len(rest)
+
+
+@pytest.mark.parametrize(
+    "keys, after, last",
+    [
+        ([f"{n:08x}" for n in range(0, 2**32, 2**32 // 65536)], "07d00000", None),  # hash-named, open range
+        ([f"{n:08x}" for n in range(0, 2**32, 2**32 // 65536)], "10000000", "8fffffff"),  # hash-named, closed range
+        ([f"a/{n:06d}" for n in range(100_000)], "a/001000", None),  # everything under one prefix, range open
+        ([f"k{n}" for n in range(5000)] + ["\u65e5\u672c/" + str(n) for n in range(5000)], "k10", None),
+    ],
+)
+def test_a_cut_leaves_keys_on_both_sides_and_a_useful_share_to_the_second_lister(keys, after, last):
+    listed = sorted(key for key in keys if key <= after)[-1000:]  # the page listed last
+    cut = find_cut(_first_key_after(keys), after, last, sample=listed)
+    assert cut is not None
+    assert (after or "") < cut and (last is None or cut < last)
+    share = _share_after(keys, after, last, cut)
+    assert 0.1 <= share <= 0.9, share
+
+
+def test_no_cut_where_no_key_follows_the_listed_ones():
+    keys = [f"a/{n:04d}" for n in range(100)]
+    assert find_cut(_first_key_after(keys), "a/0099", None) is None
+    assert find_cut(_first_key_after(keys), "a/0050", "a/0050") is None
+
+
+def test_keys_only_past_the_range_do_not_count():
+    keys = [f"a/{n:04d}" for n in range(100)] + ["z"]
+    assert find_cut(_first_key_after(keys), "a/0099", "y") is None
+
+
+def test_a_server_ignoring_start_after_is_found_out():
+    keys = [f"{n:08x}" for n in range(0, 2**32, 2**32 // 64)]
+    with pytest.raises(StartAfterIgnored):
+        find_cut(_first_key_after(keys, ignores_start_after=True), "10000000", None)
+
+
+def test_a_cut_costs_at_most_the_probes_allowed():
+    asked: list[str] = []
+    keys = [f"a/{n:06d}" for n in range(1000)]
+    probe = _first_key_after(keys)
+    find_cut(lambda point: asked.append(point) or probe(point), "a/000999", None, probes=5)
+    assert len(asked) == 5
