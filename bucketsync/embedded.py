@@ -19,13 +19,13 @@ from . import s3
 from .context import RunRequest
 from .errors import BucketsyncError
 from .execute import ExecutionContext, execute
-from .fan_in import interleaved
-from .keyspace import KeyRange
+from .fan_in import FanIn
 from .listing import Page, iter_pages, prefetched, request_page
+from .live_ranges import LiveRange, cut_while_listing
 from .model import ObjectEntry
 from .outcomes import ObjectOutcome, RunSummary, RunTally, utc_now_iso
 from .plan import plan
-from .range_split import split_key_space
+from .range_split import PAGES_PER_RANGE, cut_rest, split_key_space
 
 log = logging.getLogger("bucketsync")
 
@@ -129,24 +129,24 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
     filters = request.key_filters  # excluded keys, on either side, are never planned: not copied, checked or deleted
     options = request.plan_options(settings)
 
-    def pages(client, location, key_range: KeyRange, first: Future | None) -> Iterator[Page]:
+    def pages(client, location, side: str, live: LiveRange, first: Future | None) -> Iterator[Page]:
         answer = first.result() if first is not None else None
-        yield from iter_pages(client, location, page_size=settings.page_size, filters=filters, key_range=key_range,
-                              first_answer=answer)
+        yield from iter_pages(client, location, page_size=settings.page_size, key_range=live.key_range,
+                              first_answer=answer, read=live.reader(side, location, filters))
 
-    def source_entries(key_range: KeyRange, first: Future | None) -> Iterator[ObjectEntry]:
-        for page in _listed("source", prefetched(pages(ctx.source_client, ctx.source, key_range, first))):
+    def source_entries(live: LiveRange, first: Future | None) -> Iterator[ObjectEntry]:
+        for page in _listed("source", prefetched(pages(ctx.source_client, ctx.source, "source", live, first))):
             tally.add_listed(len(page.entries), page.excluded)
             yield from page.entries
             notify()
 
-    def dest_entries(key_range: KeyRange, first: Future | None) -> Iterator[ObjectEntry]:
-        listed = _listed("destination", prefetched(pages(ctx.dest_client, ctx.dest, key_range, first)))
+    def dest_entries(live: LiveRange, first: Future | None) -> Iterator[ObjectEntry]:
+        listed = _listed("destination", prefetched(pages(ctx.dest_client, ctx.dest, "destination", live, first)))
         return (entry for page in listed for entry in page.entries)
 
-    def planned_range(key_range: KeyRange, firsts: tuple[Future, Future] | tuple[None, None]):
+    def planned_range(live: LiveRange, firsts: tuple[Future, Future] | tuple[None, None]):
         skipped: list[ObjectOutcome] = []
-        source, dest = source_entries(key_range, firsts[0]), dest_entries(key_range, firsts[1])
+        source, dest = source_entries(live, firsts[0]), dest_entries(live, firsts[1])
         for action in plan(source, dest, options):
             if action.kind == "skip":
                 skipped.append(ObjectOutcome(action.key, "skipped"))
@@ -169,16 +169,23 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
             cutting = pool.submit(split_key_space, ctx.source_client, ctx.source, settings.listing_ranges,
                                   settings.page_size, firsts[0].result)
             try:
-                ranges = cutting.result()
+                ranges = [LiveRange(key_range) for key_range in cutting.result()]
             except (ClientError, BotoCoreError) as exc:
                 raise ListingFailed(f"listing the source: {s3.describe(exc)}") from exc
         if len(ranges) > 1:
             log.info("run %s: listing %d key ranges at once", request.run_id, len(ranges))
-        producers = [
-            lambda key_range=key_range, index=index: planned_range(key_range, firsts if index == 0 else (None, None))
-            for index, key_range in enumerate(ranges)
-        ]
-        yield from interleaved(producers, name="bucketsync-range")
+        fan_in: FanIn = FanIn(4 * settings.listing_ranges, "bucketsync-range")
+        for index, live in enumerate(ranges):
+            fan_in.add(lambda live=live, index=index: planned_range(live, firsts if index == 0 else (None, None)))
+        if settings.listing_ranges > 1:
+            # A range that turns out long gives what is left of it to a new range while it is listed.
+            threading.Thread(
+                target=cut_while_listing, name="bucketsync-range-cutter", daemon=True,
+                args=(ranges, fan_in, settings.listing_ranges, PAGES_PER_RANGE,
+                      lambda after, last, sample: cut_rest(ctx.source_client, ctx.source, after, last, sample),
+                      lambda live: lambda: planned_range(live, (None, None))),
+            ).start()
+        yield from fan_in.items()
 
     summary = run_planned(request, settings.concurrency, tally, notify, planned())
     checks = ctx.write_checks

@@ -11,6 +11,7 @@ code points, surrogates skipped). The point need not be a key: it only says wher
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -112,13 +113,31 @@ def find_cut(first_key_after: Callable[[str], str | None], after: str | None, la
     (cut, last] while the first goes on to cut: None when no keys lie past any point tried.
 
     `first_key_after(point)`: the first key after `point` (ListObjectsV2 with StartAfter and MaxKeys 1),
-    or None. `sample`: keys listed last (a page), whose alphabet the halving works in. Where the last keys
-    lie is found by halving: no key after a point, the lower half is tried next (keys bunched at the start
-    of an open range, every key under `a/` and the range running to the end of the key space, are found
-    in a few halvings); a key after it, the stretch from that key up is halved `refinements` times more.
-    The cut is the middle between `after` and the last key found."""
-    middle = _middle_in_alphabet([*sample, *(key for key in (after, last) if key)]) if sample and len(sample) > 1 else (
-        lambda low, high: None)
+    or None. `sample`: keys listed last (a page). First, how far the keys left reach: past every key under
+    the prefix the sample shares with `after`, or under a shorter one (one probe each). Then halving in
+    the sample's alphabet below that prefix: no key after a point, the lower half is tried next; a key
+    after it, the stretch from that key up is halved `refinements` times more. The cut is the middle
+    between `after` and the last key found."""
+    budget = [probes]
+
+    def probe(point: str) -> str | None:
+        budget[0] -= 1
+        key = first_key_after(point)
+        if key is not None and key <= point:
+            raise StartAfterIgnored(f"asked for keys after {point!r}, got {key!r}")
+        return key if key is not None and (last is None or key <= last) else None
+
+    known = [*(sample or ()), *((after,) if after else ())]
+    shared = os.path.commonprefix(known) if len(known) > 1 else ""
+    upper = last  # no key of the range lies after `upper`
+    while shared and budget[0] > 0:
+        edge = _past_prefix(shared)
+        if edge is not None and (last is None or edge < last):
+            if probe(edge) is None:
+                upper = edge
+                break
+        shared = shared[:-1]
+    middle = _middle_in_alphabet(shared, [key for key in known if key.startswith(shared)])
 
     def between(low: str | None, high: str | None) -> str | None:
         point = middle(low, high)
@@ -126,23 +145,29 @@ def find_cut(first_key_after: Callable[[str], str | None], after: str | None, la
             point = split_point(low, high)
         return point
 
-    upper, found = last, None  # no key lies after `upper` (within the range); `found` is one
-    for _ in range(probes):
+    found = None  # a key of the range after `after`: the keys reach it at least
+    while budget[0] > 0:
         point = between(found or after, upper)
         if point is None:
             break
-        key = first_key_after(point)
-        if key is not None and key <= point:
-            raise StartAfterIgnored(f"asked for keys after {point!r}, got {key!r}")
+        key = probe(point)
         if found is not None:
             refinements -= 1
-        if key is not None and (last is None or key <= last):
-            found = key  # the keys go on to `found` at least: halve what is between it and `upper` next
+        if key is not None:
+            found = key
         else:
             upper = point
         if found is not None and refinements <= 0:
             break
     return between(after, found) if found is not None else None
+
+
+def _past_prefix(prefix: str) -> str | None:
+    """A string after every string that starts with `prefix` (None where its last character has no next)."""
+    code = ord(prefix[-1]) + 1
+    if code in SURROGATES:
+        code = SURROGATES.stop
+    return prefix[:-1] + chr(code) if code <= MAX_CODE_POINT else None
 
 
 def middle_prefix(prefixes: list[str], after: str | None, last: str | None) -> str | None:
@@ -152,18 +177,27 @@ def middle_prefix(prefixes: list[str], after: str | None, last: str | None) -> s
     return inside[len(inside) // 2] if len(inside) >= 2 else None
 
 
-def _middle_in_alphabet(keys: list[str]) -> Callable[[str | None, str | None], str | None]:
-    """The middle of two bounds read as numbers in the alphabet `keys` use (None: that alphabet's end);
-    a point from it may fall outside the bounds where keys are longer than it reads (the caller checks)."""
-    if len({char for key in keys for char in key}) < 2:
+def _middle_in_alphabet(shared: str, keys: list[str]) -> Callable[[str | None, str | None], str | None]:
+    """The middle of two bounds read as numbers in the alphabet `keys` use below the prefix they share
+    (None, or a bound past that prefix's keys: the alphabet's end); a point from it may fall outside the
+    bounds where keys are longer than it reads (the caller checks)."""
+    rest = [key[len(shared):] for key in keys]
+    if len({char for key in rest for char in key}) < 2:
         return lambda low, high: None
-    number, text, end = _alphabet_numbers(keys)
+    number, text, end = _alphabet_numbers(rest)
+
+    def read(key: str | None, default: int) -> int:
+        if key is None:
+            return default
+        if key.startswith(shared):
+            return number(key[len(shared):])
+        return 0 if key < shared else end
 
     def middle(low: str | None, high: str | None) -> str | None:
-        low_number, high_number = number(low or ""), end if high is None else number(high)
+        low_number, high_number = read(low, 0), read(high, end)
         if high_number - low_number < 2:
             return None
-        return text((low_number + high_number) // 2)
+        return shared + text((low_number + high_number) // 2)
 
     return middle
 

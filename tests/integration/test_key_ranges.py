@@ -16,6 +16,7 @@ from tests.integration.helpers import cli_env, compare_buckets, explain, list_ke
 
 FLAT = [hashlib.sha1(str(n).encode()).hexdigest() for n in range(45)]
 PREFIXED = [f"q{n % 9:02d}/part-{n:03d}" for n in range(45)]
+NESTED = [f"t/2026/11/29/part-{n:03d}" for n in range(120)]  # too deep for the first cut: one range at first
 
 
 @pytest.fixture
@@ -72,3 +73,22 @@ def test_filters_apply_in_every_range(s3_server, s3, tmp_path):
     assert "q04/zz-only-at-dest" in held  # excluded: never deleted
     assert "zz-only-at-dest" not in held and "00-only-at-dest" not in held
     assert result.report["listed"] == len(included)
+
+
+@pytest.mark.parametrize("s3_server", ["moto"], indirect=True)  # 36 s on RGW; its ranges are tested above
+def test_a_range_that_turns_out_long_is_cut_while_listed(s3_server, s3, tmp_path):
+    source, dest = seeded_pair(s3, NESTED)
+    env = cli_env(s3_server, page_size="3", listing_ranges="4", concurrency="4")  # 40 pages, one range at first
+    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env={**env, DEBUG_VARIABLE: "1"},
+                  report_path=tmp_path / "r.json")
+    assert result.returncode == 0, explain(result)
+    assert "key ranges at once" not in result.stderr
+    assert re.search(r"key range cut at .* while listed: [234] ranges listing", result.stderr), result.stderr
+    assert compare_buckets(s3, source, s3, dest) == []
+    in_place = len(NESTED[::3]) - len([key for key in NESTED[1:12:5] if key in NESTED[::3]])
+    report = result.report
+    assert (report["listed"], report["skipped"], report["copied"], report["deleted"]) == (
+        len(NESTED), in_place, len(NESTED) - in_place, 3)
+
+    again = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=env, report_path=tmp_path / "r2.json")
+    assert (again.report["listed"], again.report["skipped"], again.report["copied"]) == (len(NESTED), len(NESTED), 0)
