@@ -18,13 +18,6 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def interleaved(producers: list[Callable[[], Iterator[T]]], depth: int = 4, name: str = "bucketsync-fan-in") -> Iterator[T]:
-    """Items of every `producers[i]()`; a lone producer is read in the caller's thread."""
-    if len(producers) == 1:
-        return producers[0]()
-    return drained_on_threads(producers, depth, name)
-
-
 def drained_on_threads(producers: list[Callable[[], Iterator[T]]], depth: int, name: str) -> Iterator[T]:
     """Items of every `producers[i]()`, each called and drained on a thread that starts now."""
     fan_in: FanIn[T] = FanIn(depth * len(producers), name)

@@ -1,4 +1,4 @@
-"""interleaved: every item of every producer once, bounded, the first error raised, producers stopped."""
+"""drained_on_threads / FanIn: every item of every producer once, bounded, the first error raised, producers stopped."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from bucketsync.fan_in import drained_on_threads, interleaved
+from bucketsync.fan_in import FanIn, drained_on_threads
 
 
 def test_every_item_of_every_producer_arrives_once_and_each_producer_keeps_its_order():
     producers = [lambda n=n: iter([(n, i) for i in range(50)]) for n in range(5)]
-    items = list(interleaved(producers, depth=2))
+    items = list(drained_on_threads(producers, 2, "test"))
     assert sorted(items) == [(n, i) for n in range(5) for i in range(50)]
     for n in range(5):
         assert [i for m, i in items if m == n] == list(range(50))
@@ -24,7 +24,7 @@ def test_producers_run_at_once():
         yield 1
 
     started = time.monotonic()
-    assert list(interleaved([slow] * 4)) == [1] * 4
+    assert list(drained_on_threads([slow] * 4, 4, "test")) == [1] * 4
     assert time.monotonic() - started < 1.0  # one after another would take 1.2 s
 
 
@@ -56,14 +56,14 @@ def test_the_first_error_reaches_the_reader_and_the_others_stop():
         raise ValueError("listing broke")
 
     with pytest.raises(ValueError, match="listing broke"):
-        for _ in interleaved([endless, broken], depth=2):
+        for _ in drained_on_threads([endless, broken], 2, "test"):
             time.sleep(0.001)
     stays_stopped(produced)
 
 
 def test_a_reader_that_stops_early_stops_the_producers():
     produced: list[int] = []
-    reader = interleaved([counting(produced), counting(produced)], depth=3)
+    reader = drained_on_threads([counting(produced), counting(produced)], 3, "test")
     assert next(reader) == 0
     reader.close()
     assert stays_stopped(produced) <= 2 * 3 * 2 + 2  # bounded by the buffer
@@ -76,5 +76,21 @@ def test_a_reader_dropped_unread_stops_its_producer():
     assert stays_stopped(produced) <= 2 + 2
 
 
-def test_one_producer_is_read_in_this_thread():
-    assert list(interleaved([lambda: iter([threading.current_thread().name])])) == [threading.current_thread().name]
+def test_a_producer_reserved_while_one_runs_is_read_and_a_released_reservation_ends_nothing_early():
+    fan_in: FanIn = FanIn(16, "test")  # room for all: release() waits for room, as a producer does
+    gate = threading.Event()
+
+    def first():
+        yield "a"
+        gate.wait(5)
+        yield "b"
+
+    fan_in.add(first)
+    reader = fan_in.items()
+    assert next(reader) == "a"
+    fan_in.reserve()
+    fan_in.reserve()
+    gate.set()
+    fan_in.start(lambda: iter(["c"]))
+    fan_in.release()
+    assert sorted(reader) == ["b", "c"]
