@@ -81,7 +81,10 @@ models.S3Backend.list_objects_v2 = list_objects_v2
 
 
 def key_name(index: int, layout: str) -> str:
-    """W5/W6 key names: `p<nn>/empty-<index>` (50 prefixes), `q<nnn>/empty-<index>` (100), or hash-named."""
+    """W5/W6 key names: `p<nn>/empty-<index>` (50 prefixes), `q<nnn>/empty-<index>` (100), hash-named, or
+    all under one prefix four levels down (`deep`, `t/2026/11/29/empty-<index>`)."""
+    if layout == "deep":
+        return f"t/2026/11/29/empty-{index:07d}"
     if layout == "flat":
         return hashlib.sha1(str(index).encode()).hexdigest()
     if layout == "p100":
@@ -91,7 +94,7 @@ def key_name(index: int, layout: str) -> str:
 
 def preload(spec: str) -> None:
     """`bucket=count[+seconds ahead][@stem][%layout]`: keys `<stem><index>`, or by layout (p50, the default;
-    p100; flat)."""
+    p100; flat; deep)."""
     spec, _, layout = spec.partition("%")
     bucket, _, rest = spec.partition("=")
     rest, _, stem = rest.partition("@")

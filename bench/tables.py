@@ -184,7 +184,7 @@ def targets(summaries: list[dict]) -> list[dict]:
                 results.append({"target": f"{workload}: {name} within 10 % of the best of aws / s5cmd",
                                 "measured": f"{dist['wall_median_s']:.2f} s vs {best['tool']} {best['wall_median_s']:.2f} s = {ratio:.2f}×",
                                 "met": ratio <= 1.10 and dist["correct_runs"] == dist["runs"]})
-    for layout in ("flat", "p100"):
+    for layout in ("flat", "p100", "deep"):
         rows = rows_of("W6", layout)
         peers = [rows[name] for name in ("s5cmd", "rclone-checksum", "rclone-fast-list", "aws") if name in rows]
         best = min(peers, key=lambda row: row["wall_median_s"]) if peers else None

@@ -10,8 +10,8 @@ W5  200,000 × 0 bytes, no-change re-sync at 50k and at 200k objects (peak RSS f
 W8  version histories: 2,000 keys × 5 versions of 1 KiB, a third of the keys with every version under
     retention, every tenth key ending in a delete marker; `sync --all-versions` into a fresh lock-enabled
     destination, then a no-change re-sync (every version's lock checked). Off by default.
-W6  listing-bound: no-change re-sync of 200,000 × 0 bytes, hash-named (flat) and under 100 prefixes; meant
-    for --delay-ms 50 (a far endpoint). Off by default.
+W6  listing-bound: no-change re-sync of 200,000 × 0 bytes, hash-named (flat), under 100 prefixes, and all
+    under one prefix four levels down (deep); meant for --delay-ms 50 (a far endpoint). Off by default.
 Counts scale with --scale (at least a handful of objects each); object sizes do not.
 """
 
@@ -396,6 +396,9 @@ def run_w5(session: Session, scale: float) -> None:
         session.clean_up(source, dest)
 
 
+W6_LAYOUTS = ("flat", "p100", "deep")  # deep: one prefix four levels down, beyond the first cut's reach
+
+
 def run_w6(session: Session, scale: float) -> None:
     """Listing-bound no-change re-sync: flat hash-named keys, then keys under 100 prefixes, each on a moto of
     its own (indexed listing, both buckets preloaded, the destination 2 s newer), behind the delay proxy."""
@@ -404,7 +407,7 @@ def run_w6(session: Session, scale: float) -> None:
     if session.external:
         session.say("W6: runs on our own moto only (preloaded buckets)")
         return
-    for layout in ("flat", "p100"):
+    for layout in W6_LAYOUTS:
         source, dest = session.bucket("w6", layout, "src"), session.bucket("w6", layout, "dst")
         started = time.monotonic()
         own_server = delayed(MotoServer(session.workdir / f"server-{layout}", indexed_listing=True,
