@@ -124,3 +124,26 @@ def test_ranges_cut_on_threads_while_listed_read_every_key_once():
     assert sorted(key for side, key in read if side == "source") == keys
     assert sorted(key for side, key in read if side == "destination") == keys[::3]
     assert len(ranges) >= 3
+
+
+def test_a_server_that_ignores_start_after_stops_the_cutting_and_the_listing_goes_on_whole():
+    keys = [f"t/2026/11/29/part-{n:05d}" for n in range(400)]
+    source = SlowServer(keys)
+    source.honours_start_after = False
+    ranges = [LiveRange(KeyRange())]
+    fan_in: FanIn = FanIn(16, "test-range")
+
+    def producer(live: LiveRange):
+        return lambda: (page.entries for page in side_pages(source, live, "source"))
+
+    fan_in.add(producer(ranges[0]))
+    live = ranges[0]
+    live._ended.add("destination")
+    cutter = threading.Thread(target=cut_while_listing, args=(
+        ranges, fan_in, 4, 4, lambda after, last, sample: cut_rest(source, LOCATION, after, last, sample), producer,
+        0.005))
+    cutter.start()
+    read = [entry.key for entries in fan_in.items() for entry in entries]
+    cutter.join(timeout=5)
+    assert sorted(read) == keys and len(ranges) == 1
+    assert any(request["Delimiter"] == "/" for request in source.requests)  # it tried, and stopped
