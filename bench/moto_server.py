@@ -1,4 +1,5 @@
-"""moto's S3 server for W5 (200,000 keys): listing from a sorted index, buckets preloaded in process.
+"""moto's S3 server for W5–W7: listing from a sorted index, buckets preloaded in process, part copies
+that read only their range.
 
     python bench/moto_server.py [--preload BUCKET=COUNT[+SECONDS] ...] -H 127.0.0.1 -p PORT
 
@@ -13,13 +14,19 @@ server starts (seeding 400,000 objects over HTTP would take 20 minutes here); +S
 LastModified that far ahead, so a destination is newer than its source (aws s3 sync and s5cmd then
 copy nothing). `BUCKET=COUNT@STEM` names them STEM0000000, STEM0000001, … instead (the bucket may be
 preloaded several times, e.g. `src=100000@logs/ --preload src=1000@data/`).
+
+UploadPartCopy with a range (W7, 1 GiB objects): moto reads the whole source object into memory for every
+part and then slices it, so copying a 1 GiB object in 64 parts read 64 GiB and held 1 GiB per part in
+flight (16 parts at once: 16 GiB). Here a part reads only its range from the object's buffer; the part,
+its ETag and every answer are moto's own.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import bisect
+import hashlib
+import inspect
 import sys
 import threading
 from datetime import timedelta
@@ -78,6 +85,29 @@ def list_objects_v2(self, bucket, prefix, delimiter, continuation_token, start_a
 
 
 models.S3Backend.list_objects_v2 = list_objects_v2
+
+
+_original_upload_part_copy = models.S3Backend.upload_part_copy
+_part_copy_arguments = inspect.signature(_original_upload_part_copy)
+
+
+def read_range(key, start: int, end: int) -> bytes:
+    """Bytes start..end (inclusive) of a FakeKey, from its spooled buffer, under the key's lock."""
+    with key.lock:
+        key._value_buffer.seek(start)
+        return key._value_buffer.read(end + 1 - start)
+
+
+def upload_part_copy(self, *args, **kwargs):
+    bound = _part_copy_arguments.bind(self, *args, **kwargs).arguments
+    key = self.get_object(bound["src_bucket_name"], bound["src_key_name"], version_id=bound["src_version_id"])
+    if bound["start_byte"] is None or key is None or isinstance(key, models.FakeDeleteMarker):
+        return _original_upload_part_copy(self, *args, **kwargs)
+    multipart = self.get_bucket(bound["dest_bucket_name"]).multiparts[bound["multipart_id"]]
+    return multipart.set_part(bound["part_id"], read_range(key, bound["start_byte"], bound["end_byte"]))
+
+
+models.S3Backend.upload_part_copy = upload_part_copy
 
 
 def key_name(index: int, layout: str) -> str:
