@@ -17,6 +17,7 @@ from botocore.config import Config
 
 KiB = 1024
 MiB = 1024 * KiB
+GiB = 1024 * MiB
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent

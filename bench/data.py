@@ -124,6 +124,32 @@ def large_objects(count: int, size: int) -> Iterator[Item]:
         yield Item(f"large/obj-{index:03d}", os.urandom(size))
 
 
+def put_random_multipart(client, bucket: str, key: str, size: int, part_size: int, threads: int = 4) -> str:
+    """One object of `size` random bytes as a multipart upload of `part_size` parts, generated part by part
+    (at most `threads` × 4 parts in memory, never the whole object); returns the MD5 of its bytes."""
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    digest = hashlib.md5()
+    etags: dict[int, str] = {}
+
+    def parts() -> Iterator[tuple[int, bytes]]:
+        for number, start in enumerate(range(0, size, part_size), start=1):
+            body = os.urandom(min(part_size, size - start))
+            digest.update(body)
+            yield number, body
+
+    def put(part: tuple[int, bytes]) -> None:
+        number, body = part
+        etags[number] = client.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=body)["ETag"]
+
+    errors = run_pool(put, parts(), threads)
+    if errors:
+        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+        raise RuntimeError(f"seeding {bucket}/{key}: {len(errors)} parts failed, first: {errors[0]}")
+    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": number, "ETag": etags[number]} for number in sorted(etags)]})
+    return digest.hexdigest()
+
+
 def empty_objects(start: int, stop: int, prefixes: int = 50) -> Iterator[Item]:
     """W5: 0-byte objects."""
     for index in range(start, stop):

@@ -1,4 +1,5 @@
-"""moto's S3 server for W5 (200,000 keys): listing from a sorted index, buckets preloaded in process.
+"""moto's S3 server for W5–W7: listing from a sorted index, buckets preloaded in process, part copies
+that read only their range.
 
     python bench/moto_server.py [--preload BUCKET=COUNT[+SECONDS] ...] -H 127.0.0.1 -p PORT
 
@@ -13,18 +14,30 @@ server starts (seeding 400,000 objects over HTTP would take 20 minutes here); +S
 LastModified that far ahead, so a destination is newer than its source (aws s3 sync and s5cmd then
 copy nothing). `BUCKET=COUNT@STEM` names them STEM0000000, STEM0000001, … instead (the bucket may be
 preloaded several times, e.g. `src=100000@logs/ --preload src=1000@data/`).
+
+Large objects (W7, 1 GiB): moto reads the whole object into memory for every ranged GET and every
+UploadPartCopy and then slices it (a 1 GiB object fetched in 205 ranges of 5 MiB read 205 GiB: rclone's
+streamed copy took 180 s of moto CPU), and CompleteMultipartUpload held four copies of the object at once
+(the parts joined, a second join for its checksum, and a bytes() copy of each): 4.6 GiB of moto RSS per
+1 GiB object. Here a ranged GET (one `bytes=A-B` or `bytes=A-` range) and a part copy read only their range
+from the object's buffer; a completed upload is joined once into a buffer of the right size, its checksum
+computed over that buffer; and an object's bytes go to its spooled file in 16 MiB writes (so the
+SpooledTemporaryFile rolls over to disk at once instead of first growing a BytesIO of the whole object).
+Every answer, ETag and checksum is moto's own.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import bisect
+import hashlib
+import inspect
+import re
 import sys
 import threading
 from datetime import timedelta
 
-from moto.s3 import models, utils
+from moto.s3 import models, responses, utils
 
 _generation = [0]  # bumped on every change to any bucket's set of keys
 _index: dict[int, tuple[int, list[str]]] = {}  # id(key store) -> (generation, sorted names)
@@ -78,6 +91,126 @@ def list_objects_v2(self, bucket, prefix, delimiter, continuation_token, start_a
 
 
 models.S3Backend.list_objects_v2 = list_objects_v2
+
+
+_original_upload_part_copy = models.S3Backend.upload_part_copy
+_part_copy_arguments = inspect.signature(_original_upload_part_copy)
+
+
+def read_range(key, start: int, end: int) -> bytes:
+    """Bytes start..end (inclusive) of a FakeKey, from its spooled buffer, under the key's lock."""
+    with key.lock:
+        key._value_buffer.seek(start)
+        return key._value_buffer.read(end + 1 - start)
+
+
+def upload_part_copy(self, *args, **kwargs):
+    bound = _part_copy_arguments.bind(self, *args, **kwargs).arguments
+    key = self.get_object(bound["src_bucket_name"], bound["src_key_name"], version_id=bound["src_version_id"])
+    if bound["start_byte"] is None or key is None or isinstance(key, models.FakeDeleteMarker):
+        return _original_upload_part_copy(self, *args, **kwargs)
+    multipart = self.get_bucket(bound["dest_bucket_name"]).multiparts[bound["multipart_id"]]
+    return multipart.set_part(bound["part_id"], read_range(key, bound["start_byte"], bound["end_byte"]))
+
+
+models.S3Backend.upload_part_copy = upload_part_copy
+
+WRITE_CHUNK = 16 * 1024 * 1024
+
+
+def _set_value(self, new_value) -> None:
+    self._value_buffer.seek(0)
+    self._value_buffer.truncate()
+    if isinstance(new_value, str):
+        new_value = new_value.encode(models.DEFAULT_TEXT_ENCODING)
+    view = memoryview(new_value)
+    for start in range(0, len(view), WRITE_CHUNK):
+        self._value_buffer.write(view[start:start + WRITE_CHUNK])
+    self.contentsize = len(new_value)
+
+
+models.FakeKey.value = property(models.FakeKey.value.fget, _set_value)
+
+
+def complete(self, body):
+    """moto's MultipartUpload.complete (same checks, ETag and checksum), joining the parts once."""
+    checksum_algo = self.metadata.get("x-amz-checksum-algorithm")
+    checksum_type = self.metadata.get("x-amz-checksum-type")
+    builder = models.MultipartChecksumBuilder(checksum_algo, checksum_type)
+    md5s = bytearray()
+    chosen = []
+    last = None
+    for pn, etag in body:
+        part = self.parts.get(pn)
+        if part is None or part.etag.replace('"', "") != etag.replace('"', ""):
+            raise models.InvalidPart()
+        if last is not None and last.contentsize < models.S3_UPLOAD_PART_MIN_SIZE:
+            raise models.EntityTooSmall()
+        md5s.extend(bytes.fromhex(part.etag.replace('"', "")))
+        chosen.append(part)
+        last = part
+    if not chosen:
+        raise models.MalformedXML
+    total = bytearray(sum(part.contentsize for part in chosen))
+    position = 0
+    for part in chosen:
+        value = part.value
+        total[position:position + len(value)] = value
+        position += len(value)
+        if builder.checksum_type == "COMPOSITE":
+            builder.addPart(value)
+    if builder.checksum_type == "COMPOSITE":
+        checksum = builder.build()
+    else:
+        checksum = (builder.checksum_type, models.compute_checksum(total, builder.checksum_algorithm).decode(), 1)
+    full_etag = models.md5_hash()
+    full_etag.update(bytes(md5s))
+    return total, f"{full_etag.hexdigest()}-{len(chosen)}", checksum
+
+
+models.FakeMultipart.complete = complete
+
+SIMPLE_RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_lazy_value = threading.local()
+
+
+class RangeReader:
+    """An object's body as moto's range handling uses it (len() and one slice), read from its buffer."""
+
+    def __init__(self, key) -> None:
+        self.key = key
+
+    def __len__(self) -> int:
+        return self.key.contentsize
+
+    def __getitem__(self, where: slice) -> bytes:
+        start, stop, _ = where.indices(len(self))
+        return read_range(self.key, start, stop - 1) if stop > start else b""
+
+
+def _value(self):
+    if getattr(_lazy_value, "on", False):
+        return RangeReader(self)
+    return _original_value(self)
+
+
+_original_value = models.FakeKey.value.fget
+models.FakeKey.value = property(_value, _set_value)
+_original_get_object = responses.S3Response.get_object
+
+
+def get_object(self):
+    """A GET with one plain range gets a RangeReader as its body, which moto's range handling slices."""
+    match = SIMPLE_RANGE.match(self.headers.get("range") or "")
+    lazy = match and not self.querystring.get("partNumber") and (not match[2] or int(match[2]) >= int(match[1]))
+    _lazy_value.on = bool(lazy)
+    try:
+        return _original_get_object(self)
+    finally:
+        _lazy_value.on = False
+
+
+responses.S3Response.get_object = get_object
 
 
 def key_name(index: int, layout: str) -> str:

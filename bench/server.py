@@ -114,6 +114,9 @@ class S3Server:
     def rss_mib(self) -> float | None:
         return None
 
+    def peak_rss_mib(self) -> float | None:
+        return None
+
 
 class MotoServer(S3Server):
     """`python -m moto.server` on a free loopback port, in its own session; always stopped by stop()."""
@@ -121,10 +124,11 @@ class MotoServer(S3Server):
     name = "moto"
 
     def __init__(self, log_dir: Path, access_key_id: str = "bench-access", secret_access_key: str = "bench-secret",
-                 indexed_listing: bool = False, preload: tuple[str, ...] = ()) -> None:
-        """indexed_listing / preload: run bench/moto_server.py (W5: listing from a sorted index, buckets
-        of 0-byte objects created in process before it listens) instead of plain moto."""
-        self.indexed_listing = indexed_listing or bool(preload)
+                 indexed_listing: bool = False, preload: tuple[str, ...] = (), ranged_part_copies: bool = False) -> None:
+        """indexed_listing / preload / ranged_part_copies: run bench/moto_server.py (W5: listing from a
+        sorted index, buckets of 0-byte objects created in process before it listens; W7: UploadPartCopy
+        reads only its range) instead of plain moto."""
+        self.indexed_listing = indexed_listing or bool(preload) or ranged_part_copies
         self.preload = preload
         self.port = free_port()
         super().__init__(Endpoint(f"http://127.0.0.1:{self.port}", access_key_id, secret_access_key))
@@ -209,6 +213,17 @@ class MotoServer(S3Server):
             return None
         return self._ps.memory_info().rss / (1024 * 1024)
 
+    def peak_rss_mib(self) -> float | None:
+        """The server process's peak RSS so far (VmHWM)."""
+        try:
+            with open(f"/proc/{self.process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024
+        except (OSError, AttributeError, ValueError):
+            pass
+        return None
+
 
 class DelayedServer(S3Server):
     """A server reached through bench/delay_proxy.py: every tool sees `delay_ms` more each way (a far
@@ -245,6 +260,52 @@ class DelayedServer(S3Server):
 
     def rss_mib(self) -> float | None:
         return self.inner.rss_mib()
+
+    def peak_rss_mib(self) -> float | None:
+        return self.inner.peak_rss_mib()
+
+
+class ServerPair(S3Server):
+    """Two servers measured as one (W7 streamed: the source on one, the destination on the other): log
+    offsets are pairs, requests of both logs are added up (each bucket lives on one server), CPU seconds
+    and memory too. Its endpoint is the source's."""
+
+    def __init__(self, source: S3Server, dest: S3Server) -> None:
+        super().__init__(source.endpoint)
+        self.servers = (source, dest)
+        self.name = source.name
+
+    def start(self) -> None:
+        for server in self.servers:
+            server.start()
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def log_offset(self):
+        offsets = tuple(server.log_offset() for server in self.servers)
+        return None if None in offsets else offsets
+
+    def requests_between(self, start, end, buckets: set[str]) -> dict[str, int] | None:
+        if start is None or end is None:
+            return None
+        total: Counter[str] = Counter()
+        for server, first, last in zip(self.servers, start, end):
+            total.update(server.requests_between(first, last, buckets) or {})
+        return dict(total.most_common())
+
+    def _sum(self, figures: list[float | None]) -> float | None:
+        return None if None in figures else sum(figures)
+
+    def cpu_seconds(self) -> float | None:
+        return self._sum([server.cpu_seconds() for server in self.servers])
+
+    def rss_mib(self) -> float | None:
+        return self._sum([server.rss_mib() for server in self.servers])
+
+    def peak_rss_mib(self) -> float | None:
+        return self._sum([server.peak_rss_mib() for server in self.servers])
 
 
 def delayed(server: S3Server, delay_ms: float) -> S3Server:

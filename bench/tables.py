@@ -210,6 +210,21 @@ def targets(summaries: list[dict]) -> list[dict]:
         results.append({"target": "W3 no-change: within 1.2× of s5cmd (no lock pass: W3's source has no Object Lock)",
                         "measured": f"{rows['bucketsync']['wall_median_s']:.2f} s vs {rows['s5cmd']['wall_median_s']:.2f} s = {ratio:.2f}×",
                         "met": ratio <= 1.2})
+    rows = rows_of("W7", "server-side")
+    peers = [rows[name] for name in ("s5cmd", "rclone", "aws") if name in rows and rows[name]["correct_runs"] == rows[name]["runs"]]
+    if "bucketsync" in rows and peers:
+        ours, best = rows["bucketsync"], min(peers, key=lambda row: row["wall_median_s"])
+        ratio = ours["wall_median_s"] / best["wall_median_s"]
+        results.append({"target": "W7 server-side: at least as fast as the best of s5cmd / rclone / aws",
+                         "measured": f"{ours['wall_median_s']:.2f} s vs {best['tool']} {best['wall_median_s']:.2f} s = {ratio:.2f}×",
+                         "met": ratio <= 1.0 and ours["correct_runs"] == ours["runs"]})
+    rows = rows_of("W7", "streamed")
+    if "bucketsync" in rows and "rclone" in rows:
+        ours, rclone = rows["bucketsync"], rows["rclone"]
+        ratio = ours["wall_median_s"] / rclone["wall_median_s"]
+        results.append({"target": "W7 streamed: within 1.2× of rclone",
+                        "measured": f"{ours['wall_median_s']:.2f} s vs {rclone['wall_median_s']:.2f} s = {ratio:.2f}×",
+                        "met": ratio <= 1.2 and ours["correct_runs"] == ours["runs"]})
     for phase_word in ("initial", "lock change"):
         rows = rows_of("W4", phase_word)
         if "bucketsync" in rows and "aws+loop" in rows:

@@ -36,7 +36,7 @@ CEILING = "ceiling"
 
 @dataclass
 class Job:
-    """One sync to run: source bucket -> destination bucket on one endpoint."""
+    """One sync to run: source bucket -> destination bucket, on one endpoint or (dest_endpoint) two."""
 
     endpoint: Endpoint
     source: str
@@ -45,6 +45,18 @@ class Job:
     workdir: Path
     name: str  # file-name stem for this run's output files
     all_versions: bool = False  # W8: replicate whole version histories
+    dest_endpoint: Endpoint | None = None  # W7 streamed: the destination's server, when not the source's
+
+    @property
+    def target(self) -> Endpoint:
+        """The destination's endpoint."""
+        return self.dest_endpoint or self.endpoint
+
+    def one_endpoint(self, tool: str) -> Endpoint:
+        """The endpoint of a tool that takes only one; a job across two servers is a harness error."""
+        if self.dest_endpoint is not None and self.dest_endpoint != self.endpoint:
+            raise ValueError(f"{tool} takes one endpoint; this job has two")
+        return self.endpoint
 
 
 @dataclass
@@ -128,7 +140,7 @@ class BucketsyncEmbedded(Tool):
         self._with_credentials(env, job)
         report = job.workdir / f"{job.name}.report.json"
         argv = [*program, "sync", f"s3://{job.source}", f"s3://{job.dest}",
-                "--source-endpoint-url", job.endpoint.url, "--dest-endpoint-url", job.endpoint.url,
+                "--source-endpoint-url", job.endpoint.url, "--dest-endpoint-url", job.target.url,
                 "--report-json", str(report)]
         if job.all_versions:
             argv.append("--all-versions")
@@ -136,10 +148,10 @@ class BucketsyncEmbedded(Tool):
 
     @staticmethod
     def _with_credentials(env: dict[str, str], job: Job) -> dict[str, str]:
-        for side in ("SOURCE", "DEST"):
-            env[f"BUCKETSYNC_{side}__ACCESS_KEY_ID"] = job.endpoint.access_key_id
-            env[f"BUCKETSYNC_{side}__SECRET_ACCESS_KEY"] = job.endpoint.secret_access_key
-            env[f"BUCKETSYNC_{side}__REGION"] = job.endpoint.region
+        for side, endpoint in (("SOURCE", job.endpoint), ("DEST", job.target)):
+            env[f"BUCKETSYNC_{side}__ACCESS_KEY_ID"] = endpoint.access_key_id
+            env[f"BUCKETSYNC_{side}__SECRET_ACCESS_KEY"] = endpoint.secret_access_key
+            env[f"BUCKETSYNC_{side}__REGION"] = endpoint.region
         return env
 
     def extras(self, job: Job, measurement: Measurement) -> dict:
@@ -167,8 +179,8 @@ class BucketsyncDistributed(BucketsyncEmbedded):
     @contextmanager
     def services(self, job: Job) -> Iterator["Services"]:
         worker_env = self._with_credentials(clean_env(job), job)
-        for side in ("SOURCE", "DEST"):
-            worker_env[f"BUCKETSYNC_{side}__ENDPOINT_URL"] = job.endpoint.url
+        for side, endpoint in (("SOURCE", job.endpoint), ("DEST", job.target)):
+            worker_env[f"BUCKETSYNC_{side}__ENDPOINT_URL"] = endpoint.url
         program = [self.path]
         if self.source_dir:
             worker_env["PYTHONPATH"] = self.source_dir
@@ -196,14 +208,15 @@ class BucketsyncDistributed(BucketsyncEmbedded):
 class AwsSync(Tool):
     def command(self, job: Job) -> Command:
         return Command([self.path, "s3", "sync", f"s3://{job.source}/", f"s3://{job.dest}/",
-                        "--endpoint-url", job.endpoint.url, "--only-show-errors", "--no-progress"], clean_env(job))
+                        "--endpoint-url", job.one_endpoint(self.name).url, "--only-show-errors", "--no-progress"], clean_env(job))
 
 
 class AwsSyncLockLoop(Tool):
     """W4: `aws s3 sync` then the runbook's serial per-object lock loop (bench/lock_loop.sh)."""
 
     def command(self, job: Job) -> Command:
-        return Command(["bash", str(BENCH_DIR / "lock_loop.sh"), job.source, job.dest, job.endpoint.url], clean_env(job))
+        return Command(["bash", str(BENCH_DIR / "lock_loop.sh"), job.source, job.dest, job.one_endpoint(self.name).url],
+                       clean_env(job))
 
     def extras(self, job: Job, measurement: Measurement) -> dict:
         marks: dict[str, float] = {}
@@ -225,25 +238,37 @@ class AwsSyncLockLoop(Tool):
 
 class S5cmdSync(Tool):
     def command(self, job: Job) -> Command:
-        return Command([self.path, "--endpoint-url", job.endpoint.url, "--log", "error",
+        return Command([self.path, "--endpoint-url", job.one_endpoint(self.name).url, "--log", "error",
                         "sync", f"s3://{job.source}/*", f"s3://{job.dest}/"], clean_env(job))
 
 
 class RcloneSync(Tool):
+    """`rclone sync bench:SRC bench:DST`; across two servers `bench:SRC benchdst:DST` (a second remote:
+    rclone then downloads and uploads, as it does not copy server-side between remotes by default)."""
+
     extra_args: tuple[str, ...] = ()
+
+    @staticmethod
+    def _remote(env: dict[str, str], name: str, endpoint: Endpoint) -> None:
+        prefix = f"RCLONE_CONFIG_{name.upper()}_"
+        env.update({
+            prefix + "TYPE": "s3",
+            prefix + "PROVIDER": "Other",
+            prefix + "ENDPOINT": endpoint.url,
+            prefix + "REGION": endpoint.region,
+            prefix + "ACCESS_KEY_ID": endpoint.access_key_id,
+            prefix + "SECRET_ACCESS_KEY": endpoint.secret_access_key,
+            prefix + "FORCE_PATH_STYLE": "true",
+        })
 
     def command(self, job: Job) -> Command:
         env = clean_env(job)
-        env.update(
-            RCLONE_CONFIG_BENCH_TYPE="s3",
-            RCLONE_CONFIG_BENCH_PROVIDER="Other",
-            RCLONE_CONFIG_BENCH_ENDPOINT=job.endpoint.url,
-            RCLONE_CONFIG_BENCH_REGION=job.endpoint.region,
-            RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=job.endpoint.access_key_id,
-            RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=job.endpoint.secret_access_key,
-            RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE="true",
-        )
-        argv = [self.path, "sync", f"bench:{job.source}", f"bench:{job.dest}", *self.extra_args]
+        self._remote(env, "bench", job.endpoint)
+        dest_remote = "bench"
+        if job.dest_endpoint is not None:
+            dest_remote = "benchdst"
+            self._remote(env, dest_remote, job.dest_endpoint)
+        argv = [self.path, "sync", f"bench:{job.source}", f"{dest_remote}:{job.dest}", *self.extra_args]
         if job.locks:
             argv += RCLONE_LOCK_FLAGS
         return Command(argv, env)
@@ -255,7 +280,8 @@ class Ceiling(Tool):
         self.threads = threads
 
     def command(self, job: Job) -> Command:
-        argv = [sys.executable, self.path, "--endpoint-url", job.endpoint.url, "--region", job.endpoint.region,
+        endpoint = job.one_endpoint(self.name)
+        argv = [sys.executable, self.path, "--endpoint-url", endpoint.url, "--region", endpoint.region,
                 "--source", job.source, "--dest", job.dest, "--threads", str(self.threads)]
         if job.locks:
             argv.append("--locks")

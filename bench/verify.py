@@ -42,12 +42,14 @@ def _md5_of_object(client, bucket: str, key: str) -> str:
     return digest.hexdigest()
 
 
-def verify_copy(client, source_bucket: str, source: dict[str, tuple[int, str]], dest_bucket: str, threads: int = 16) -> Verdict:
+def verify_copy(client, source_bucket: str, source: dict[str, tuple[int, str]], dest_bucket: str, threads: int = 16,
+                source_md5: dict[str, str] | None = None) -> Verdict:
     """Every source key at the destination with the same size and bytes, and nothing else there.
 
     Equal ETags mean equal bytes; a different ETag (another part layout, e.g. aws-cli's 8 MiB multipart
     copies) is settled by the MD5 of the destination's bytes against the source's single-part ETag, or
-    of both objects' bytes.
+    the source's MD5 from `source_md5` (known since seeding), or the MD5 of the source's bytes. `client`
+    reads the destination (and, without `source_md5`, the source).
     """
     dest = list_all(client, dest_bucket)
     verdict = Verdict(checked=len(source))
@@ -67,7 +69,12 @@ def verify_copy(client, source_bucket: str, source: dict[str, tuple[int, str]], 
 
     def compare(key: str) -> None:
         source_etag = source[key][1]
-        expected = source_etag if "-" not in source_etag else _md5_of_object(client, source_bucket, key)
+        if "-" not in source_etag:
+            expected = source_etag
+        elif source_md5 and key in source_md5:
+            expected = source_md5[key]
+        else:
+            expected = _md5_of_object(client, source_bucket, key)
         if _md5_of_object(client, dest_bucket, key) != expected:
             verdict.content_mismatch += 1
             verdict.problem(f"content {key}")

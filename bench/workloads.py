@@ -12,6 +12,8 @@ W8  version histories: 2,000 keys × 5 versions of 1 KiB, a third of the keys wi
     destination, then a no-change re-sync (every version's lock checked). Off by default.
 W6  listing-bound: no-change re-sync of 200,000 × 0 bytes, hash-named (flat), under 100 prefixes, and all
     under one prefix four levels down (deep); meant for --delay-ms 50 (a far endpoint). Off by default.
+W7  large objects: 4 × 1 GiB copied server-side (both buckets on one server) and streamed (the destination
+    on a second server: every byte goes through the tool); meant for --delay-ms 50. Off by default.
 Counts scale with --scale (at least a handful of objects each); object sizes do not.
 """
 
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from common import KiB, MiB, bucket_name
+from common import GiB, KiB, MiB, bucket_name
 from data import (
     Item,
     change_locks,
@@ -39,15 +41,16 @@ from data import (
     locked_objects,
     overwrite_some,
     put_items,
+    put_random_multipart,
     read_locks,
     small_objects,
 )
 from measure import run_measured
-from server import WRITES, MotoServer, S3Server, delayed
+from server import WRITES, MotoServer, S3Server, ServerPair, delayed
 from tools import Job, Tool
 from verify import Verdict, verify_copy, verify_locks
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W8")
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8")
 DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4")
 
 # Which tools take part in which workload (those unavailable drop out with their reason).
@@ -59,6 +62,7 @@ WORKLOAD_TOOLS = {
     "W4": ("bucketsync", *DISTRIBUTED, "aws+loop", "rclone", "ceiling"),
     "W5": ("bucketsync", *DISTRIBUTED, "aws", "s5cmd", "ceiling"),
     "W8": ("bucketsync", *DISTRIBUTED, "ceiling"),
+    "W7": ("bucketsync", "aws", "s5cmd", "rclone"),
     "W6": ("bucketsync", "bucketsync-1range", *DISTRIBUTED, "bucketsync-dist-4w", "bucketsync-dist-4w-1range", "s5cmd",
            "rclone-checksum", "rclone-fast-list", "aws"),
 }
@@ -68,6 +72,7 @@ NOT_IN_WORKLOAD = {
     ("W8", "aws"): "copies current versions only",
     ("W8", "s5cmd"): "copies current versions only",
     ("W8", "rclone"): "writes no Object Lock state for older versions (--s3-versions reads them only)",
+    ("W7", "ceiling"): "has no streamed copy between two servers",
     ("W5", "rclone"): "its first re-sync rewrites (server-side copy) every object without rclone's mtime metadata "
                       "to fix its modtime, even objects it copied itself (W3 shows it), so its run would not be a "
                       "no-change re-sync",
@@ -533,4 +538,72 @@ def run_w8(session: Session, scale: float) -> None:
     # Locked destinations cannot be deleted; a moto server of our own goes away with them.
 
 
-RUNNERS = {"W1": run_w1, "W2": run_w2, "W3": run_w3, "W4": run_w4, "W5": run_w5, "W6": run_w6, "W8": run_w8}
+W7_SIZE = GiB
+W7_SOURCE_PART = 16 * MiB  # the source objects' multipart layout (bucketsync's default multipart_chunksize)
+W7_VERIFY_THREADS = 4  # moto holds an object's whole body per GET: at most 4 GiB at once
+# W7 streamed: which tools can copy between two servers, and why the others cannot.
+W7_STREAMED = ("bucketsync", "rclone")
+W7_ONE_ENDPOINT = {
+    "aws": "streamed: aws s3 sync takes one --endpoint-url for both buckets",
+    "s5cmd": "streamed: s5cmd takes one --endpoint-url (no copy between two servers)",
+}
+
+
+def run_w7(session: Session, scale: float) -> None:
+    """Large objects, per round: every tool copies the source into a fresh destination on the same server
+    (server-side: CopyObject / UploadPartCopy), then every tool that can copies it into a fresh destination
+    on a second server (streamed: GET from one, PUT to the other). Each server on our own moto behind its
+    own delay proxy (--delay-ms), with part copies that read only their range (bench/moto_server.py)."""
+    count = scaled(4, scale, 1)
+    if session.external:
+        session.say("W7: runs on our own moto only (two servers)")
+        return
+    tools = session.tools_for("W7")
+    streamed_tools = [tool for tool in tools if tool.name in W7_STREAMED]
+    for tool in tools:
+        if tool.name in W7_ONE_ENDPOINT:
+            session.skipped.append({"workload": "W7", "tool": tool.name, "reason": W7_ONE_ENDPOINT[tool.name]})
+    delay = session.args.delay_ms
+    source_server = delayed(MotoServer(session.workdir / "server-source", ranged_part_copies=True), delay)
+    dest_server = delayed(MotoServer(session.workdir / "server-dest", ranged_part_copies=True), delay)
+    pair = ServerPair(source_server, dest_server)
+    pair.start()
+    try:
+        session.use_server(source_server)
+        dest_client = dest_server.endpoint.client(pool=32)
+        source = session.bucket("w7", "src")
+        create_bucket(session.client, source)
+        started = time.monotonic()
+        md5s = {}
+        for index in range(count):  # one object at a time: moto joins a completed upload's parts in memory
+            key = f"large/obj-{index:03d}"
+            md5s[key] = put_random_multipart(session.client, source, key, W7_SIZE, W7_SOURCE_PART)
+        listing = list_all(session.client, source)
+        session.say(f"W7: seeded {count} x 1 GiB ({W7_SOURCE_PART // MiB} MiB parts) in {time.monotonic() - started:.0f} s, "
+                    f"delay {delay:g} ms each way")
+        expect = Expect(count, count * W7_SIZE)
+        phases = (("server-side", tools, source_server, session.client), ("streamed", streamed_tools, pair, dest_client))
+        for repeat in range(session.args.repeats):
+            for phase, chosen, server, client in phases:
+                session.use_server(server)
+                for tool in session.rotated(chosen, repeat):
+                    dest = session.bucket("w7", phase, tool.name, repeat)
+                    create_bucket(client, dest)
+                    job = session.job(tool, source, dest, False, f"W7-{phase}-{tool.name}-{repeat}")
+                    if phase == "streamed":
+                        job.dest_endpoint = dest_server.endpoint
+
+                    def verify(extras: dict, client=client, dest: str = dest, server: S3Server = server) -> Verdict:
+                        extras["servers_peak_rss_mib"] = server.peak_rss_mib()
+                        return verify_copy(client, source, listing, dest, W7_VERIFY_THREADS, source_md5=md5s)
+
+                    record = session.measure("W7", f"{phase} {count} x 1 GiB", tool, job, repeat, expect, verify)
+                    session.say(f"  moto peak RSS so far: {record['extras'].get('servers_peak_rss_mib') or 0:.0f} MiB")
+                    delete_bucket(client, dest)
+    finally:
+        session.use_server(source_server)
+        pair.stop()
+
+
+RUNNERS = {"W1": run_w1, "W2": run_w2, "W3": run_w3, "W4": run_w4, "W5": run_w5, "W6": run_w6, "W7": run_w7,
+           "W8": run_w8}
