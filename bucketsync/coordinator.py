@@ -25,14 +25,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import runtime, s3
 from .execute import ExecutionContext
 from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN
-from .keyspace import KeyRange, StartAfterIgnored, contiguous_ranges
+from .keyspace import KeyRange
 from .listing import entries_of, list_page, page_of, pages_from, request_page
 from .messages import PageTask, RunRequest
 from .model import ObjectEntry
 from .outcomes import utc_now_iso
 from .plan import ListingOrderError, PlannedAction, batches_of, dest_range_for_page, plan
 from .publish import publish_batches, publish_page, queue_length
-from .range_split import PAGES_PER_RANGE, cut_rest, split_key_space
+from .lane_splits import where_to_split, worth_splitting
+from .range_split import split_key_space
 from .settings import Settings
 from .version_pages import list_and_plan_versions
 
@@ -146,33 +147,6 @@ def lanes_allowed(request: RunRequest, settings: Settings) -> int:
     return request.listing_ranges or settings.listing_ranges
 
 
-def worth_splitting(request: RunRequest, task: PageTask, is_last: bool, pages_per_range: int = PAGES_PER_RANGE) -> bool:
-    """Whether the lane of a page just listed has shown itself long: it goes on after this page, and it has
-    listed `pages_per_range` pages since it started or was last split (a shorter lane costs more than it saves)."""
-    return not request.all_versions and not is_last and task.lane_pages + 1 >= pages_per_range
-
-
-def where_to_split(ctx: ExecutionContext, run_id: str, task: PageTask, page: PlannedPage) -> str | None:
-    """Where the rest of the lane after `page` is cut (range_split.cut_rest, relative keys): past the page's
-    last source key, so the page's destination slice, which ends there, is not cut. None: not worth it, or
-    the source cannot say (a source that ignores StartAfter: the run's lanes are not split again)."""
-    try:
-        cut = cut_rest(ctx.source_client, ctx.source, page.last_key, task.last, [entry.key for entry in page.entries])
-    except StartAfterIgnored as exc:
-        log.warning("%s ignores StartAfter (%s): run %s lists its lanes without splitting them", ctx.source.bucket,
-                    exc, run_id)
-        runtime.ledger().mark(run_id, splits_off="1")
-        return None
-    except (ClientError, BotoCoreError) as exc:
-        log.warning("cutting the rest of lane %d of run %s failed (%s): not split", task.lane, run_id, s3.describe(exc))
-        return None
-    return cut if inside_rest(cut, page.last_key, task.last) else None
-
-
-def inside_rest(cut: str | None, after: str | None, last: str | None) -> bool:
-    return cut is not None and (after is None or cut > after) and (last is None or cut < last)
-
-
 def continue_lane(request: RunRequest, lane: int, page: int, ends: list[str | None], lane_pages: int) -> None:
     """Publish lane `lane`'s page `page` from its ledger cursor, unless the lane is past it (a duplicate of a
     message that went out before stands down at the lane's claim)."""
@@ -222,7 +196,7 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
         resume_from_ledger(request, task)
         return result | {"result": "resumed from the ledger"}
 
-    split_at = None
+    split_at, cut_tried = None, False
     try:
         ctx = runtime.execution_context(request)
         first_answers = None
@@ -233,8 +207,16 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
             page = list_and_plan_versions(ctx, settings, request, task)
         else:
             page = list_and_plan(ctx, settings, request, task, first_answers)
-            if worth_splitting(request, task, page.is_last) and ledger.may_split(run_id, lanes_allowed(request, settings)):
-                split_at = where_to_split(ctx, run_id, task, page)
+            if (worth_splitting(task.lane_pages, page.is_last, request.all_versions)
+                    and ledger.may_split(run_id, lanes_allowed(request, settings))):
+                cut_tried = True
+                split_at, why_not = where_to_split(ctx.source_client, ctx.source, page.last_key, task.last,
+                                                   [entry.key for entry in page.entries])
+                if why_not.startswith("ignores StartAfter"):  # then no lane of the run is split again
+                    log.warning("run %s: the source %s: its lanes are not split", run_id, why_not)
+                    ledger.mark(run_id, splits_off="1")
+                elif why_not:
+                    log.info("run %s: lane %d not split after page %d: %s", run_id, task.lane, task.page, why_not)
     except (ClientError, BotoCoreError, ListingOrderError) as exc:
         # The listing cannot go on (botocore already retried what was transient): the run ends here.
         reason = str(exc) if isinstance(exc, ListingOrderError) else s3.describe(exc)
@@ -262,5 +244,5 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
         result["split"] = {"lane": split.lane, "at": split_at}
     if registered.next_page is not None:
         publish_page(request, task.next(registered.next_page, page.next_token, page.last_key,
-                                        split_at if split is not None else None))
+                                        split_at if split is not None else None, cut_tried=cut_tried))
     return result | {"listed": page.listed, "excluded": page.excluded, "objects": len(page.work), "batches": len(batches)}

@@ -148,12 +148,12 @@ class PageTask:
     def from_json(cls, data: Mapping[str, Any]) -> "PageTask":
         return cls(**known_fields(cls, data))
 
-    def next(self, page: int, token: str | None, last_key: str | None, split_at: str | None = None) -> "PageTask":
-        """The lane's next page, `page` as the ledger numbered it; after a split at `split_at`, the lane ends there."""
-        if split_at is not None:
-            return PageTask(page, token, last_key, lane=self.lane, lanes=self.lanes, last=split_at)
-        return PageTask(page, token, last_key, lane=self.lane, lanes=self.lanes, last=self.last,
-                        lane_pages=self.lane_pages + 1)
+    def next(self, page: int, token: str | None, last_key: str | None, split_at: str | None = None,
+             cut_tried: bool = False) -> "PageTask":
+        """The lane's next page, `page` as the ledger numbered it; after a split at `split_at` the lane ends
+        there. Its pages are counted from 0 again after a split, or a cut tried (`cut_tried`)."""
+        return PageTask(page, token, last_key, lane=self.lane, lanes=self.lanes, last=split_at or self.last,
+                        lane_pages=0 if split_at is not None or cut_tried else self.lane_pages + 1)
 
 
 @dataclass(frozen=True)

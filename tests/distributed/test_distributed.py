@@ -375,7 +375,7 @@ def test_a_flat_bucket_is_listed_in_lanes_at_once_and_counted_exactly(s3, worker
     assert compare_buckets(s3, source, s3, dest) == []
     ledger = Ledger.from_url(workers.broker_url, 600)
     ends = ledger.lane_ends(result.report["run_id"])
-    assert len(ends) >= 2 and ends[-1] is None, ends
+    assert len(ends) >= 2 and ends.count(None) == 1, ends  # by lane id: lanes split off come last
     lanes_listed = {page["lane"] for page in ledger.page_summaries(result.report["run_id"]) if page["listed"]}
     assert lanes_listed == set(range(len(ends)))
 
