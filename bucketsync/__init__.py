@@ -14,7 +14,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
       | job_totals | lock_pass_record         per-job metric totals in Redis, each run added once; when a
                                               job last did the lock pass
     celery_app | ledger | context             the Celery app; run totals in Redis; preflight -> RunRequest;
-      | history_execute | version_pages       one key's history -> outcomes; a coordinator's version page
+      | history_execute | version_pages       one key's history -> outcomes; a coordinator's version page;
+      | lane_splits                           when and where a distributed run splits a lane it lists
     preflight | execute | listing | report    checks; one action -> ObjectOutcome; pages; the report;
       | server_quirks | version_listing       what the destination server needs; whole per-key histories;
       | range_split                           where a listing is cut into ranges listed at once

@@ -2,13 +2,17 @@
 
 Per run, `bucketsync:run:<id>` and the keys below it (`run_keys`):
 
-    run hash          request, state, listing cursor, counters, `pending:<page>` batches still to count
+    run hash          request, state, counters, `pending:<page>` batches still to count; the lanes: `lane_ends`
+                      (JSON, by lane id), `lanes_open`, per lane a cursor (`next_page`, `token`, `last_key`,
+                      `lane_done`) and a claim (`coordinator`), suffixed `:<lane>` but for lane 0;
+                      `pages_allocated` (the page numbers handed out), `splits_off`
     :pages            bitmap of registered pages          :pages_done   bitmap of finished pages
     :outbox           `<page>:<batch>` -> the batch's payload until it is counted: `resume` publishes
                       again what a lost message never delivered, and a field gone means "counted"
     :published        bitmap of pages whose batches were published
-    :page_summaries   `listed:<page>` (written at registration) and `done:<page>` (the page's chord
-                      callback): what `bucketsync status --pages` shows
+    :page_summaries   `listed:<page>` (written at registration: its counts, lane, the lane's next page and the
+                      lane it split off) and `done:<page>` (the page's chord callback): what
+                      `bucketsync status --pages` shows
     :failures, :vanished_keys, :lock_refusals, :rewritten_versions   per-object report lists (JSON items)
     :finalise_sent    set once the run's end was handed to `run_finalise`
 
