@@ -27,6 +27,10 @@ else (endpoints, credentials, limits) from its own environment.
 Readers are tolerant: a field they do not know is ignored (and logged at debug level), a field they
 miss takes its default. So during a rolling upgrade a newer submitter's messages still run on older
 workers and the other way round; a new field must therefore have a default that keeps the old meaning.
+One exception: a run recorded by a submitter that has the ledger number pages (`pages_allocated`, which
+lanes split while listed need) must not be coordinated by workers older than that, which number lane l of
+n's pages l, l+n, ... and would take numbers the ledger hands out: upgrade the workers before the
+submitters (a run recorded by an older submitter is numbered the old way by any worker, and not split).
 """
 
 from __future__ import annotations
