@@ -11,6 +11,11 @@ never listed again: its batches are published again from the ledger's outbox if 
 out. Two coordinators that both listed a page (a `resume` racing a redelivery) both try to register it;
 only the one whose registration counts publishes, and the ledger counts each batch once whichever copy
 of it runs.
+
+Lanes: the run's first page cuts the key space into lanes listed at once; the coordinator of a lane's page
+may split the rest of its lane off as a new lane (lane_splits.py), registered with the page. The ledger
+numbers the pages, and what a page's registration decided (its lane's next page, the lane it split off)
+is read back from the ledger by a redelivered coordinator, never from its message.
 """
 
 from __future__ import annotations
@@ -26,13 +31,13 @@ from . import runtime, s3
 from .execute import ExecutionContext
 from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN
 from .keyspace import KeyRange
+from .lane_splits import where_to_split, worth_splitting
 from .listing import entries_of, list_page, page_of, pages_from, request_page
 from .messages import PageTask, RunRequest
 from .model import ObjectEntry
 from .outcomes import utc_now_iso
 from .plan import ListingOrderError, PlannedAction, batches_of, dest_range_for_page, plan
 from .publish import publish_batches, publish_page, queue_length
-from .lane_splits import where_to_split, worth_splitting
 from .range_split import split_key_space
 from .settings import Settings
 from .version_pages import list_and_plan_versions
