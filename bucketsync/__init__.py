@@ -15,7 +15,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
                                               job last did the lock pass
     celery_app | ledger | context             the Celery app; run totals in Redis; preflight -> RunRequest;
       | history_execute | version_pages       one key's history -> outcomes; a coordinator's version page;
-      | live_ranges                           key ranges being listed, cut again while they are
+      | live_ranges | lane_splits             key ranges being listed, cut again while they are; when and
+                                              where a distributed run splits a lane it lists
     preflight | execute | listing | report    checks; one action -> ObjectOutcome; pages; the report;
       | server_quirks | version_listing       what the destination server needs; whole per-key histories;
       | range_split                           where a listing is cut into ranges listed at once

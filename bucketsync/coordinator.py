@@ -11,10 +11,16 @@ never listed again: its batches are published again from the ledger's outbox if 
 out. Two coordinators that both listed a page (a `resume` racing a redelivery) both try to register it;
 only the one whose registration counts publishes, and the ledger counts each batch once whichever copy
 of it runs.
+
+Lanes: the run's first page cuts the key space into lanes listed at once; the coordinator of a lane's page
+may split the rest of its lane off as a new lane (lane_splits.py), registered with the page. The ledger
+numbers the pages, and what a page's registration decided (its lane's next page, the lane it split off)
+is read back from the ledger by a redelivered coordinator, never from its message.
 """
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,7 +30,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import runtime, s3
 from .execute import ExecutionContext
 from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN
-from .keyspace import KeyRange, contiguous_ranges
+from .keyspace import KeyRange
+from .lane_splits import where_to_split, worth_splitting
 from .listing import entries_of, list_page, page_of, pages_from, request_page
 from .messages import PageTask, RunRequest
 from .model import ObjectEntry
@@ -34,6 +41,8 @@ from .publish import publish_batches, publish_page, queue_length
 from .range_split import split_key_space
 from .settings import Settings
 from .version_pages import list_and_plan_versions
+
+log = logging.getLogger("bucketsync")
 
 BACKPRESSURE_COUNTDOWN = 2.0
 
@@ -114,10 +123,9 @@ def cut_into_lanes(
     while both sides' first pages are asked for (they start lane 0 whatever the cuts), record the lanes
     (a redelivered first page gets the cuts recorded before), and publish the first page of every other
     lane. Returns this page's task as lane 0, and the first answers."""
-    parts = request.listing_ranges or settings.listing_ranges
+    parts = lanes_allowed(request, settings)
     if request.all_versions or parts <= 1:
         return replace(task, lanes=1), None
-    ledger = runtime.ledger()
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bucketsync-first-pages") as pool:
         answers = (pool.submit(request_page, ctx.source_client, ctx.source, page_size=settings.page_size),
                    pool.submit(request_page, ctx.dest_client, ctx.dest, page_size=settings.page_size))
@@ -125,20 +133,54 @@ def cut_into_lanes(
                               answers[0].result)
         ranges = cutting.result()
         first_answers = (answers[0].result(), answers[1].result())
-    ends = [key_range.last for key_range in ranges]
     if len(ranges) > 1:
-        ends = ledger.set_lanes(request.run_id, ends) or [None]
-    return publish_other_lanes(request, task, ends), first_answers
+        runtime.ledger().set_lanes(request.run_id, [key_range.last for key_range in ranges])
+    return start_lanes(request, task), first_answers
 
 
-def publish_other_lanes(request: RunRequest, task: PageTask, ends: list[str | None]) -> PageTask:
-    """The first pages of lanes 1.. (a duplicate of one that went out before stands down at its claim);
+def start_lanes(request: RunRequest, task: PageTask) -> PageTask:
+    """The first pages of lanes 1..n-1 as the ledger recorded the cut (pages 1..n-1; a lane already past
+    its first page is left alone: its ledger entries say where it is, and its start may have moved since);
     returns `task` as the first page of lane 0."""
-    lanes = contiguous_ranges([end for end in ends[:-1] if end is not None])
-    for lane, key_range in enumerate(lanes[1:], start=1):
-        publish_page(request, PageTask(lane, None, key_range.start_after, lane=lane, lanes=len(lanes),
-                                       last=key_range.last))
-    return replace(task, lanes=len(lanes), last=lanes[0].last)
+    ends = runtime.ledger().lane_ends(request.run_id)
+    for lane in range(1, len(ends)):
+        continue_lane(request, lane, lane, ends, lane_pages=0)
+    return replace(task, lanes=len(ends), last=ends[0])
+
+
+def lanes_allowed(request: RunRequest, settings: Settings) -> int:
+    return request.listing_ranges or settings.listing_ranges
+
+
+def continue_lane(request: RunRequest, lane: int, page: int, ends: list[str | None], lane_pages: int) -> None:
+    """Publish lane `lane`'s page `page` from its ledger cursor, unless the lane is past it (a duplicate of a
+    message that went out before stands down at the lane's claim)."""
+    cursor = runtime.ledger().cursor(request.run_id, lane)
+    if cursor.lane_done or cursor.next_page != page:
+        return
+    publish_page(request, PageTask(page, cursor.token, cursor.last_key, lane=lane, lanes=len(ends), last=ends[lane],
+                                   lane_pages=lane_pages))
+
+
+def resume_from_ledger(request: RunRequest, task: PageTask) -> None:
+    """A page registered before (a redelivered message, or a coordinator that died after registering): what
+    its coordinator publishes after the registration goes out again, from the ledger (the task's own `last`
+    may be stale: the registration may have split the lane)."""
+    ledger = runtime.ledger()
+    run_id = request.run_id
+    if not ledger.was_published(run_id, task.page):
+        publish_batches(request, task.page, ledger.unfinished_batches(run_id).get(task.page, {}))
+        ledger.mark_published(run_id, task.page)
+    if task.lanes == 0:  # the run's first page
+        task = start_lanes(request, task)
+    ends = ledger.lane_ends(run_id)
+    record = ledger.page_record(run_id, task.page)
+    split = record.split if record else None
+    if split is not None:
+        continue_lane(request, split.lane, split.page, ends, lane_pages=0)
+    # a page registered by an older version has no next page recorded: its lanes were numbered l, l+n, ...
+    next_page = record.next_page if record and record.next_page is not None else task.page + max(1, task.lanes)
+    continue_lane(request, task.lane, next_page, ends, lane_pages=0 if split else task.lane_pages + 1)
 
 
 def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
@@ -156,16 +198,10 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
         return result | {"result": "duplicate coordinator stood down"}
 
     if ledger.is_registered(run_id, task.page):
-        if not ledger.was_published(run_id, task.page):
-            publish_batches(request, task.page, ledger.unfinished_batches(run_id).get(task.page, {}))
-            ledger.mark_published(run_id, task.page)
-        if task.lanes == 0:  # the run's first page, redelivered after it was registered: lanes decided
-            task = publish_other_lanes(request, task, ledger.lane_ends(run_id))
-        cursor = ledger.cursor(run_id, task.lane)
-        if not cursor.lane_done and cursor.next_page == task.page + task.lanes:
-            publish_page(request, task.next(cursor.token, cursor.last_key))
+        resume_from_ledger(request, task)
         return result | {"result": "resumed from the ledger"}
 
+    split_at, cut_tried = None, False
     try:
         ctx = runtime.execution_context(request)
         first_answers = None
@@ -176,6 +212,16 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
             page = list_and_plan_versions(ctx, settings, request, task)
         else:
             page = list_and_plan(ctx, settings, request, task, first_answers)
+            if (worth_splitting(task.lane_pages, page.is_last, request.all_versions)
+                    and ledger.may_split(run_id, lanes_allowed(request, settings))):
+                cut_tried = True
+                split_at, why_not = where_to_split(ctx.source_client, ctx.source, page.last_key, task.last,
+                                                   [entry.key for entry in page.entries])
+                if why_not.startswith("ignores StartAfter"):  # then no lane of the run is split again
+                    log.warning("run %s: the source %s: its lanes are not split", run_id, why_not)
+                    ledger.mark(run_id, splits_off="1")
+                elif why_not:
+                    log.info("run %s: lane %d not split after page %d: %s", run_id, task.lane, task.page, why_not)
     except (ClientError, BotoCoreError, ListingOrderError) as exc:
         # The listing cannot go on (botocore already retried what was transient): the run ends here.
         reason = str(exc) if isinstance(exc, ListingOrderError) else s3.describe(exc)
@@ -186,14 +232,22 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
     registered = ledger.register_page(
         run_id, task.page, batches=batches, listed=page.listed, skipped=page.skipped, excluded=page.excluded,
         token=page.next_token, last_key=page.last_key, is_last=page.is_last, finished_at=utc_now_iso(),
-        lane=task.lane, lanes=task.lanes,
+        lane=task.lane, lanes=task.lanes, split_at=split_at, lane_last=task.last,
+        lanes_allowed=lanes_allowed(request, settings),
     )
-    if registered == REGISTERED_BEFORE:
+    if registered.status == REGISTERED_BEFORE:
         return result | {"result": "page registered by another coordinator: it publishes the batches"}
-    if registered == RUN_UNKNOWN:
+    if registered.status == RUN_UNKNOWN:
         return result | {"result": "unknown or expired run"}
     publish_batches(request, task.page, dict(enumerate(batches)))
     ledger.mark_published(run_id, task.page)
-    if not page.is_last:
-        publish_page(request, task.next(page.next_token, page.last_key))
+    split = registered.split
+    if split is not None:
+        # Before the lane's next page: once that has gone out, a redelivered coordinator of this page stands
+        # down at the lane's claim, and the new lane's first page must be out already.
+        publish_page(request, PageTask(split.page, None, split_at, lane=split.lane, lanes=task.lanes, last=task.last))
+        result["split"] = {"lane": split.lane, "at": split_at}
+    if registered.next_page is not None:
+        publish_page(request, task.next(registered.next_page, page.next_token, page.last_key,
+                                        split_at if split is not None else None, cut_tried=cut_tried))
     return result | {"listed": page.listed, "excluded": page.excluded, "objects": len(page.work), "batches": len(batches)}

@@ -87,18 +87,18 @@ def resume_run(settings: Settings, run_id: str) -> tuple[Ledger, str]:
 
 
 def open_lanes(ledger: Ledger, run_id: str) -> list[PageTask]:
-    """The next page of every lane whose listing has not ended, claimed anew (its message may be lost)."""
+    """The next page of every lane whose listing has not ended (those of the first cut and those split off
+    since), claimed anew (its message may be lost), each from its cursor and to its end as the ledger has them."""
     ends = ledger.lane_ends(run_id)
     if ledger.cursor(run_id).listing_done:
         return []
     if len(ends) == 1 and not ledger.is_registered(run_id, 0):
         return [PageTask(0, None, None, force_claim=True, lanes=0)]  # lanes not decided yet: the first page cuts them
-    starts = [None, *ends[:-1]]
     tasks = []
     for lane, last in enumerate(ends):
         cursor = ledger.cursor(run_id, lane)
         if not cursor.lane_done:
-            tasks.append(PageTask(cursor.next_page, cursor.token, cursor.last_key or starts[lane], force_claim=True,
+            tasks.append(PageTask(cursor.next_page, cursor.token, cursor.last_key, force_claim=True,
                                   lane=lane, lanes=len(ends), last=last))
     return tasks
 

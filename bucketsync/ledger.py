@@ -2,13 +2,17 @@
 
 Per run, `bucketsync:run:<id>` and the keys below it (`run_keys`):
 
-    run hash          request, state, listing cursor, counters, `pending:<page>` batches still to count
+    run hash          request, state, counters, `pending:<page>` batches still to count; the lanes: `lane_ends`
+                      (JSON, by lane id), `lanes_open`, per lane a cursor (`next_page`, `token`, `last_key`,
+                      `lane_done`) and a claim (`coordinator`), suffixed `:<lane>` but for lane 0;
+                      `pages_allocated` (the page numbers handed out), `splits_off`
     :pages            bitmap of registered pages          :pages_done   bitmap of finished pages
     :outbox           `<page>:<batch>` -> the batch's payload until it is counted: `resume` publishes
                       again what a lost message never delivered, and a field gone means "counted"
     :published        bitmap of pages whose batches were published
-    :page_summaries   `listed:<page>` (written at registration) and `done:<page>` (the page's chord
-                      callback): what `bucketsync status --pages` shows
+    :page_summaries   `listed:<page>` (written at registration: its counts, lane, the lane's next page and the
+                      lane it split off) and `done:<page>` (the page's chord callback): what
+                      `bucketsync status --pages` shows
     :failures, :vanished_keys, :lock_refusals, :rewritten_versions   per-object report lists (JSON items)
     :finalise_sent    set once the run's end was handed to `run_finalise`
 
@@ -98,35 +102,71 @@ redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
 return 2
 """
 
-# ARGV: ttl, finished_at, now, page, batches, listed, skipped, next page, token, last key, is_last, excluded,
-#       lane (its cursor's field suffix: '' for lane 0), then the batch payloads (JSON), one per batch.
+# ARGV: ttl, finished_at, now, page, batches, listed, skipped, lanes (the stride of a run without page
+#       allocation), token, last key, is_last, excluded, lane, split at ('' for none), the lane's end as the
+#       coordinator knows it (JSON), lanes allowed open at once, then the batch payloads (JSON), one per batch.
 # A run listed in lanes (key ranges) keeps a cursor per lane; the listing is done when the last page of
 # every lane is registered (`lanes_open`, set with the lanes; a run never cut has no such field: one lane).
+# Page numbers are allocated here (`pages_allocated`): a page's first registration takes its lane's next
+# page number, and a split takes the new lane's id (its index in `lane_ends`) and first page number, so a
+# redelivered coordinator finds both in the page's record (`listed:<page>`) and allocates nothing again.
+# A run created without `pages_allocated` (by an older submitter) numbers lane l of n's pages l, l+n, ...
+# and is never split.
 _REGISTER_PAGE = _GUARD + f"""
 if redis.call('SETBIT', {_PAGES}, ARGV[4], 1) == 1 then return {REGISTERED_BEFORE} end
+local lane = ARGV[13]
+local suffix = ''
+if lane ~= '0' then suffix = ':' .. lane end
 redis.call('HINCRBY', {_HASH}, 'pages_registered', 1)
 redis.call('HINCRBY', {_HASH}, 'listed', ARGV[6])
 redis.call('HINCRBY', {_HASH}, 'skipped', ARGV[7])
 redis.call('HINCRBY', {_HASH}, 'excluded', ARGV[12])
-redis.call('HSET', {_HASH}, 'next_page' .. ARGV[13], ARGV[8], 'token' .. ARGV[13], ARGV[9],
-           'last_key' .. ARGV[13], ARGV[10], 'updated_at', ARGV[3])
-redis.call('HSET', {_PAGE_SUMMARIES}, 'listed:' .. ARGV[4],
-           cjson.encode({{listed = tonumber(ARGV[6]), skipped = tonumber(ARGV[7]), batches = tonumber(ARGV[5]),
-                         excluded = tonumber(ARGV[12])}}))
+redis.call('HSET', {_HASH}, 'token' .. suffix, ARGV[9], 'last_key' .. suffix, ARGV[10], 'updated_at', ARGV[3])
+local record = {{listed = tonumber(ARGV[6]), skipped = tonumber(ARGV[7]), batches = tonumber(ARGV[5]),
+                excluded = tonumber(ARGV[12]), lane = tonumber(lane)}}
+local next_page, new_lane, new_page = -1, -1, -1
 if ARGV[11] == '1' then
-  redis.call('HSET', {_HASH}, 'lane_done' .. ARGV[13], '1')
+  redis.call('HSET', {_HASH}, 'lane_done' .. suffix, '1')
   if redis.call('HINCRBY', {_HASH}, 'lanes_open', -1) <= 0 then redis.call('HSET', {_HASH}, 'listing_done', '1') end
+else
+  local allocating = redis.call('HEXISTS', {_HASH}, 'pages_allocated') == 1
+  if allocating then
+    next_page = redis.call('HINCRBY', {_HASH}, 'pages_allocated', 1) - 1
+  else
+    next_page = tonumber(ARGV[4]) + tonumber(ARGV[8])
+  end
+  redis.call('HSET', {_HASH}, 'next_page' .. suffix, next_page)
+  record.next_page = next_page
+  if allocating and ARGV[14] ~= '' then
+    local open = tonumber(redis.call('HGET', {_HASH}, 'lanes_open') or '1')
+    local stored = redis.call('HGET', {_HASH}, 'lane_ends')
+    local ends = {{cjson.null}}
+    if stored then ends = cjson.decode(stored) end
+    local index = tonumber(lane) + 1
+    -- refused when as many lanes are open as allowed, or when the lane's end is not the one the cut was
+    -- made for (a stale message): the page is registered without it
+    if open < tonumber(ARGV[16]) and ends[index] ~= nil and ends[index] == cjson.decode(ARGV[15]) then
+      new_lane = #ends
+      new_page = redis.call('HINCRBY', {_HASH}, 'pages_allocated', 1) - 1
+      ends[new_lane + 1] = ends[index]
+      ends[index] = ARGV[14]
+      redis.call('HSET', {_HASH}, 'lane_ends', cjson.encode(ends), 'lanes_open', open + 1,
+                 'next_page:' .. new_lane, new_page, 'token:' .. new_lane, '', 'last_key:' .. new_lane, ARGV[14])
+      record.split = {{lane = new_lane, page = new_page}}
+    end
+  end
 end
+redis.call('HSET', {_PAGE_SUMMARIES}, 'listed:' .. ARGV[4], cjson.encode(record))
 if tonumber(ARGV[5]) > 0 then
   redis.call('HSET', {_HASH}, 'pending:' .. ARGV[4], ARGV[5])
-  for i = 14, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 14), ARGV[i]) end
+  for i = 17, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 17), ARGV[i]) end
 else
   redis.call('SETBIT', {_PAGES_DONE}, ARGV[4], 1)
   redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
 end
 {_FINALISE_IF_DONE}
 {_TOUCH}
-return 1
+return {{1, next_page, new_lane, new_page}}
 """
 
 # ARGV: ttl, page, claim id, force (0/1), lane (field suffix). The coordinator of a page is whoever claims
@@ -155,10 +195,20 @@ if ARGV[2] ~= '' then redis.call('PUBLISH', {_HASH}, ARGV[2]) end
 return 1
 """
 
-# ARGV: ttl, the lanes' ends (JSON). The first cut wins: a redelivered coordinator gets the stored one.
+# ARGV: ttl, the lanes' ends (JSON). The first cut wins, and only before page 0 is registered: a redelivered
+# coordinator gets the stored one. Lanes 1..n-1 start at pages 1..n-1, after the end of the lane before.
 _SET_LANES = _GUARD + f"""
-if redis.call('HSETNX', {_HASH}, 'lane_ends', ARGV[2]) == 1 then
-  redis.call('HSET', {_HASH}, 'lanes_open', #cjson.decode(ARGV[2]))
+if redis.call('GETBIT', {_PAGES}, 0) == 0 and redis.call('HSETNX', {_HASH}, 'lane_ends', ARGV[2]) == 1 then
+  local ends = cjson.decode(ARGV[2])
+  redis.call('HSET', {_HASH}, 'lanes_open', #ends)
+  if redis.call('HEXISTS', {_HASH}, 'pages_allocated') == 1 then
+    if tonumber(redis.call('HGET', {_HASH}, 'pages_allocated')) < #ends then
+      redis.call('HSET', {_HASH}, 'pages_allocated', #ends)
+    end
+    for lane = 1, #ends - 1 do
+      redis.call('HSET', {_HASH}, 'next_page:' .. lane, lane, 'last_key:' .. lane, ends[lane])
+    end
+  end
 end
 {_TOUCH}
 return redis.call('HGET', {_HASH}, 'lane_ends')
@@ -227,6 +277,38 @@ class Cursor:
     lane_done: bool = False
 
 
+@dataclass(frozen=True)
+class Split:
+    """A lane split off another one: its id and the number of its first page."""
+
+    lane: int
+    page: int
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering a page did: `status` 1 (registered; 3: and the run finalised), REGISTERED_BEFORE
+    or RUN_UNKNOWN; the number of the lane's next page (None after its last); the lane split off."""
+
+    status: int
+    next_page: int | None = None
+    split: Split | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.status > 0
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """A registered page as the ledger keeps it: its lane, the lane's next page (None: its last, or recorded
+    by an older version), and the lane it split off."""
+
+    lane: int
+    next_page: int | None
+    split: Split | None
+
+
 def lane_suffix(lane: int) -> str:
     """The suffix of a lane's cursor and claim fields: none for lane 0, so a run never cut reads as before."""
     return f":{lane}" if lane else ""
@@ -266,6 +348,7 @@ class Ledger:
             "started_at": started_at,
             "updated_at": time.time(),
             "next_page": 0,
+            "pages_allocated": 1,  # page 0
             "pages_registered": 0,
             "pages_done": 0,
             **{counter: 0 for counter in COUNTERS},
@@ -297,16 +380,23 @@ class Ledger:
     def register_page(
         self, run_id: str, page: int, *, batches: list[Any], listed: int, skipped: int, token: str | None,
         last_key: str | None, is_last: bool, finished_at: str, excluded: int = 0, lane: int = 0, lanes: int = 1,
-    ) -> int:
-        """Record a listed page and its batches (kept until counted). Pages of lane l of n are l, l+n, l+2n…
+        split_at: str | None = None, lane_last: str | None = None, lanes_allowed: int = 1,
+    ) -> "Registration":
+        """Record a listed page and its batches (kept until counted), and take the lane's next page number.
 
-        1: registered; REGISTERED_BEFORE: another coordinator registered the page first; RUN_UNKNOWN.
-        """
-        return int(self._register_page(
+        `split_at`: cut the rest of the lane there, (split_at, lane_last] becoming a new lane, unless
+        `lanes_allowed` lanes are open already or the lane's end is no longer `lane_last`."""
+        answer = self._register_page(
             keys=run_keys(run_id),
-            args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, page + lanes, token or "",
-                  last_key or "", int(is_last), excluded, lane_suffix(lane), *(json.dumps(batch) for batch in batches)],
-        ))
+            args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, max(1, lanes), token or "",
+                  last_key or "", int(is_last), excluded, lane, split_at or "", json.dumps(lane_last), lanes_allowed,
+                  *(json.dumps(batch) for batch in batches)],
+        )
+        if not isinstance(answer, list):  # REGISTERED_BEFORE, RUN_UNKNOWN, or 3: the run is finalised
+            return Registration(int(answer))
+        _, next_page, new_lane, new_page = (int(item) for item in answer)
+        return Registration(1, next_page if next_page >= 0 else None,
+                            Split(new_lane, new_page) if new_lane >= 0 else None)
 
     def record_batch(self, run_id: str, page: int, batch: int, outcomes: list[ObjectOutcome], finished_at: str) -> int:
         """Count a batch's outcomes once.
@@ -363,8 +453,9 @@ class Ledger:
         return bool(self.redis.getbit(run_key(run_id) + ":published", page))
 
     def cursor(self, run_id: str, lane: int = 0) -> Cursor:
-        """Where lane `lane` stands; before its first page is registered, at that page (page `lane`, after
-        the end of the lane before it)."""
+        """Where lane `lane` stands; before its first page is registered, at that page (its start recorded
+        with the lanes or the split; a run recorded by an older version: page `lane`, after the end of the
+        lane before it)."""
         suffix = lane_suffix(lane)
         data = self.redis.hmget(run_key(run_id), "next_page" + suffix, "token" + suffix, "last_key" + suffix,
                                 "listing_done", "lane_done" + suffix)
@@ -373,6 +464,23 @@ class Ledger:
             next_page=int(data[0] if data[0] is not None else lane), token=data[1] or None,
             last_key=data[2] or start, listing_done=data[3] == "1", lane_done=data[4] == "1",
         )
+
+    def page_record(self, run_id: str, page: int) -> "PageRecord | None":
+        """What a page's registration recorded: its lane, the lane's next page and the split it made (None:
+        not registered)."""
+        raw = self.redis.hget(run_key(run_id) + ":page_summaries", f"listed:{page}")
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        split = data.get("split")
+        return PageRecord(int(data.get("lane", 0)), data.get("next_page"),
+                          Split(split["lane"], split["page"]) if split else None)
+
+    def may_split(self, run_id: str, lanes_allowed: int) -> bool:
+        """Whether a lane of the run may be split now: fewer than `lanes_allowed` lanes open, page numbers
+        allocated (a run recorded by an older version is not split), and no split refused for good."""
+        allocated, open_lanes, off = self.redis.hmget(run_key(run_id), "pages_allocated", "lanes_open", "splits_off")
+        return allocated is not None and not off and int(open_lanes or 1) < lanes_allowed
 
     def unfinished_batches(self, run_id: str) -> dict[int, dict[int, Any]]:
         """Per unfinished page, the batches not counted yet (number -> payload), from the outbox."""

@@ -52,3 +52,54 @@ def test_a_second_coordinator_of_a_registered_page_publishes_nothing(s3, moto_se
     assert queued == 0, (said, queued)
     assert "registered" in said["result"]
     assert ledger.summary(request.run_id).listed == 3
+
+
+def queued_pages(broker_url: str) -> list[tuple[int, int, str | None, str | None]]:
+    """(page, lane, start_after, last) of the coordinator messages in the queue."""
+    import base64
+    import json
+
+    found = []
+    for raw in redis.Redis.from_url(broker_url).lrange("bucketsync", 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == "bucketsync.coordinator_page":
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            task = args[1]
+            found.append((task["page"], task["lane"], task["start_after"], task["last"]))
+    return sorted(found)
+
+
+def test_a_coordinator_redelivered_after_registering_a_split_publishes_both_lanes_from_the_ledger(
+        s3, moto_server, broker_url, monkeypatch):
+    """The coordinator of page 0 registered it with a split at "m" and died before publishing: its message
+    comes back, finds the page registered, and publishes the new lane's first page and its own lane's next
+    page, which ends at the cut (the message's own `last` is stale); once its lane has gone on, only the
+    new lane's first page, still unlisted, goes out again."""
+    from bucketsync import coordinator, runtime
+    from bucketsync.celery_app import app, configure
+    from bucketsync.messages import PageTask, RunRequest
+
+    set_side_env(monkeypatch, "source", moto_server)
+    set_side_env(monkeypatch, "dest", moto_server)
+    settings = load_settings(broker_url=broker_url)
+    runtime.use_settings(settings)
+    configure(app, settings)
+    ledger = Ledger.from_url(broker_url, 600)
+    request = RunRequest(run_id=f"co{time.time_ns()}", source="s3://a/", destination="s3://b/")
+    ledger.create_run(request.run_id, request.to_json(), {}, utc_now_iso())
+    task = PageTask(page=0, token=None, start_after=None, lanes=1)
+    assert ledger.claim_page(request.run_id, 0, task.claim_id)
+    registered = ledger.register_page(request.run_id, 0, batches=[], listed=40, skipped=40, token="t0", last_key="d",
+                                      is_last=False, finished_at=utc_now_iso(), split_at="m", lane_last=None,
+                                      lanes_allowed=4)
+    assert (registered.next_page, registered.split.lane, registered.split.page) == (1, 1, 2)
+
+    said = coordinator.coordinate_page(request, task)
+    assert said["result"] == "resumed from the ledger"
+    assert queued_pages(broker_url) == [(1, 0, "d", "m"), (2, 1, "m", None)]
+
+    redis.Redis.from_url(broker_url).delete("bucketsync")
+    ledger.register_page(request.run_id, 1, batches=[], listed=40, skipped=40, token="t1", last_key="h",
+                         is_last=False, finished_at=utc_now_iso(), lane_last="m")
+    coordinator.coordinate_page(request, task)
+    assert queued_pages(broker_url) == [(2, 1, "m", None)]
