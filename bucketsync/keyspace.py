@@ -6,7 +6,7 @@ listing of a range starts with `StartAfter=start_after` and stops at the first k
 
 `split_point(low, high)` picks a string between two bounds by treating strings as numbers in base 95
 (printable ASCII, what most keys use) or, where the bounds leave that alphabet, in base 0x110000 (all
-code points, surrogates skipped). The point need not be a key: it only says where the second half starts.
+code points but those a string or an XML answer cannot hold: control characters, surrogates, U+FFFE/FFFF). The point need not be a key: it only says where the second half starts.
 """
 
 from __future__ import annotations
@@ -69,6 +69,17 @@ def _midpoint(low: list[int], high: list[int], base: int) -> list[int]:
     return result
 
 
+def _sendable(code: int) -> int:
+    """`code`, or the next code point above it that a string and an XML answer can hold."""
+    if code < 0x20:
+        return 0x20
+    if code in SURROGATES:
+        return SURROGATES.stop
+    if code in (0xFFFE, 0xFFFF):
+        return 0x10000
+    return code
+
+
 def split_point(low: str | None, high: str | None) -> str | None:
     """A string strictly between low and high (None: the open ends), or None when they are too close."""
     low = low or ""
@@ -90,10 +101,7 @@ def split_point(low: str | None, high: str | None) -> str | None:
         middle.pop()
     chars = []
     for digit in middle:
-        code = digit + base_low
-        if code in SURROGATES:
-            code = SURROGATES.stop  # a code point a string can hold, just above the gap
-        chars.append(chr(code))
+        chars.append(chr(_sendable(digit + base_low)))
     point = low[:common] + "".join(chars)
     if point > low and (high is None or point < high):
         return point
@@ -101,6 +109,13 @@ def split_point(low: str | None, high: str | None) -> str | None:
 
 
 CUT_PROBES = 16  # requests a cut may cost: each halves the stretch of key space still looked at
+
+
+def travels_in_xml(key: str) -> bool:
+    """Whether a key can be asked for as StartAfter: the server echoes it in an XML 1.0 answer, which cannot
+    hold control characters (a server answers 500, and botocore retries that for a minute)."""
+    return all(char in "\t\n\r" or "\x20" <= char <= "\ud7ff" or "\ue000" <= char <= "\ufffd" or char >= "\U00010000"
+               for char in key)
 
 
 class StartAfterIgnored(Exception):
@@ -113,8 +128,9 @@ def find_cut(first_key_after: Callable[[str], str | None], after: str | None, la
     (cut, last] while the first goes on to cut: None when no keys lie past any point tried.
 
     `first_key_after(point)`: the first key after `point` (ListObjectsV2 with StartAfter and MaxKeys 1),
-    or None. `sample`: keys listed last (a page). First, how far the keys left reach: past every key under
-    the prefix the sample shares with `after`, or under a shorter one (one probe each). Then halving in
+    or None; no point asked for holds a character an XML answer cannot carry. `sample`: keys listed last
+    (a page). First, how far the keys left reach: past every key under
+    the prefix the sample shares with `after`, or under a shorter one ending in `/` (one probe each). Then halving in
     the sample's alphabet below that prefix: no key after a point, the lower half is tried next; a key
     after it, the stretch from that key up is halved `refinements` times more. The cut is the middle
     between `after` and the last key found."""
@@ -130,20 +146,22 @@ def find_cut(first_key_after: Callable[[str], str | None], after: str | None, la
     known = [*(sample or ()), *((after,) if after else ())]
     shared = os.path.commonprefix(known) if len(known) > 1 else ""
     upper = last  # no key of the range lies after `upper`
-    while shared and budget[0] > 0:
-        edge = _past_prefix(shared)
-        if edge is not None and (last is None or edge < last):
-            if probe(edge) is None:
-                upper = edge
-                break
-        shared = shared[:-1]
+    for wider in _widening(shared):
+        shared = wider
+        edge = _past_prefix(wider) if wider else None
+        if edge is None or budget[0] <= 0:
+            break
+        if travels_in_xml(edge) and (last is None or edge < last) and probe(edge) is None:
+            upper = edge
+            break
     middle = _middle_in_alphabet(shared, [key for key in known if key.startswith(shared)])
 
     def between(low: str | None, high: str | None) -> str | None:
-        point = middle(low, high)
-        if point is None or point <= (low or "") or (high is not None and point >= high):
-            point = split_point(low, high)
-        return point
+        """A point inside (low, high) that can be sent as StartAfter, or None."""
+        for point in (middle(low, high), split_point(low, high)):
+            if point is not None and point > (low or "") and (high is None or point < high) and travels_in_xml(point):
+                return point
+        return None
 
     found = None  # a key of the range after `after`: the keys reach it at least
     while budget[0] > 0:
@@ -162,11 +180,17 @@ def find_cut(first_key_after: Callable[[str], str | None], after: str | None, la
     return between(after, found) if found is not None else None
 
 
+def _widening(shared: str) -> list[str]:
+    """Where the keys left may end, narrowest first: under `shared`, under each shorter part of its last
+    path segment, under each prefix up to a `/` in it, anywhere ("")."""
+    segment = shared.rfind("/") + 1
+    return [*(shared[:length] for length in range(len(shared), segment, -1)),
+            *(shared[: index + 1] for index in range(segment - 1, -1, -1) if shared[index] == "/"), ""]
+
+
 def _past_prefix(prefix: str) -> str | None:
     """A string after every string that starts with `prefix` (None where its last character has no next)."""
-    code = ord(prefix[-1]) + 1
-    if code in SURROGATES:
-        code = SURROGATES.stop
+    code = _sendable(ord(prefix[-1]) + 1)
     return prefix[:-1] + chr(code) if code <= MAX_CODE_POINT else None
 
 

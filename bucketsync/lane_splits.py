@@ -1,5 +1,5 @@
 """Splitting a lane of a distributed run while it is listed: whether a page's lane is worth it (pure),
-and where the rest of the lane is cut (range_split.cut_rest, asked through a guard).
+and where the rest of the lane is cut (range_split.cut_rest).
 
 A lane that has listed PAGES_PER_RANGE pages since it started or was last split, and goes on, has shown
 itself long: its coordinator cuts what is left of it, past the page's last source key, so the page's
@@ -14,7 +14,7 @@ import logging
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import s3
-from .keyspace import StartAfterIgnored
+from .keyspace import StartAfterIgnored, travels_in_xml
 from .range_split import PAGES_PER_RANGE, cut_rest
 
 log = logging.getLogger("bucketsync")
@@ -25,45 +25,19 @@ def worth_splitting(lane_pages: int, is_last: bool, all_versions: bool, pages_pe
     return not all_versions and not is_last and lane_pages + 1 >= pages_per_range
 
 
-def travels_in_xml(key: str) -> bool:
-    """Whether a key can be asked for as StartAfter: the server echoes it in an XML 1.0 answer, which cannot
-    hold control characters (a server answers 500, and botocore retries that for a minute)."""
-    return all(char in "\t\n\r" or "\x20" <= char <= "\ud7ff" or "\ue000" <= char <= "\ufffd" or char >= "\U00010000"
-               for char in key)
-
-
 def usable_cut(cut: str | None, after: str | None, last: str | None) -> bool:
     """A cut inside the rest of the lane, (after, last], that the new lane's listing can start after."""
     return (cut is not None and (after is None or cut > after) and (last is None or cut < last)
             and travels_in_xml(cut))
 
 
-class UnsafeProbe(Exception):
-    """A probe point that cannot be sent as StartAfter (travels_in_xml)."""
-
-
-class _GuardedProbes:
-    """The source client as cut_rest uses it: a probe point that cannot be sent is refused, not sent."""
-
-    def __init__(self, client) -> None:
-        self._client = client
-
-    def list_objects_v2(self, **args):
-        start_after = args.get("StartAfter")
-        if start_after is not None and not travels_in_xml(start_after):
-            raise UnsafeProbe(repr(start_after))
-        return self._client.list_objects_v2(**args)
-
-
 def where_to_split(client, location, after: str | None, last: str | None, sample: list[str]) -> tuple[str | None, str]:
     """Where to cut the rest of a lane, (after, last] (relative keys), and why not when None (for the log).
     `sample`: the keys of the page just listed. A source found to ignore StartAfter says "ignores StartAfter"."""
     try:
-        cut = cut_rest(_GuardedProbes(client), location, after, last, sample)
+        cut = cut_rest(client, location, after, last, sample)
     except StartAfterIgnored as exc:
         return None, f"ignores StartAfter ({exc})"
-    except UnsafeProbe as exc:
-        return None, f"a probe point cannot be sent: {exc}"
     except (ClientError, BotoCoreError) as exc:
         return None, s3.describe(exc)
     if cut is None:

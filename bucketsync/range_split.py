@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 
 from .keyspace import (
-    KeyRange, StartAfterIgnored, find_cut, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes, ranges_from_sample, sampled_share,
+    KeyRange, StartAfterIgnored, find_cut, travels_in_xml, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes, ranges_from_sample, sampled_share,
 )
 from .locations import Location
 
@@ -96,7 +96,10 @@ def cut_rest(client, location: Location, after: str | None, last: str | None, sa
 
     Where the keys left sit under common prefixes, one Delimiter listing after `after` (one level down
     where a lone prefix holds them all) shows them, and the cut falls at the middle one; otherwise the
-    rest is halved by probes (keyspace.find_cut)."""
+    rest is halved by probes (keyspace.find_cut). A key that cannot travel as StartAfter (keyspace.
+    travels_in_xml) is never sent: no cut after such a key."""
+    if after is not None and not travels_in_xml(location.absolute_key(after)):
+        return None
     under = ""
     for _ in range(DESCENTS + 1):
         args = {"Bucket": location.bucket, "Prefix": location.absolute_key(under), "Delimiter": "/", "MaxKeys": 1000}

@@ -7,7 +7,8 @@ import hashlib
 
 import pytest
 
-from bucketsync.lane_splits import travels_in_xml, usable_cut, where_to_split, worth_splitting
+from bucketsync.keyspace import travels_in_xml
+from bucketsync.lane_splits import usable_cut, where_to_split, worth_splitting
 from bucketsync.locations import Location
 from bucketsync.messages import PageTask
 from tests.unit.test_range_split import ListingServer
@@ -70,7 +71,7 @@ def test_a_probe_point_that_cannot_be_sent_is_never_sent():
     server.list_objects_v2 = lambda **args: asked.append(args.get("StartAfter")) or answer(**args)
     cut, why_not = where_to_split(server, Location("b", ""), "plain/00066", None, keys[47:67])
     assert asked and all(travels_in_xml(point) for point in asked)
-    assert usable_cut(cut, "plain/00066", None) if cut is not None else why_not  # today: "a probe point cannot be sent"
+    assert cut is not None and usable_cut(cut, "plain/00066", None), why_not
 
 
 def test_a_lanes_pages_are_counted_from_its_start_its_last_split_or_cut_tried():
