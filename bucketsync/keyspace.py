@@ -108,7 +108,9 @@ def split_point(low: str | None, high: str | None) -> str | None:
     return None
 
 
-CUT_PROBES = 16  # requests a cut may cost: each halves the stretch of key space still looked at
+CUT_ROUNDS = 2  # rounds of probes that narrow down where the keys left end, once one is found
+POINTS_PER_ROUND = 7  # probes asked at once in a round: the stretch looked at shrinks to an eighth
+MORE_ROUNDS_TO_FIND = 4  # further rounds while no key after `after` has been found
 
 
 def travels_in_xml(key: str) -> bool:
@@ -122,38 +124,37 @@ class StartAfterIgnored(Exception):
     """A listing asked to start after a key answered with a key at or before it."""
 
 
-def find_cut(first_key_after: Callable[[str], str | None], after: str | None, last: str | None,
-             sample: list[str] | None = None, probes: int = CUT_PROBES, refinements: int = 3) -> str | None:
+def find_cut(first_keys_after: Callable[[list[str]], list[str | None]], after: str | None, last: str | None,
+             sample: list[str] | None = None, rounds: int = CUT_ROUNDS, points: int = POINTS_PER_ROUND) -> str | None:
     """Where to cut the rest of a range being listed, (after, last], so that a second lister can take
     (cut, last] while the first goes on to cut: None when no keys lie past any point tried.
 
-    `first_key_after(point)`: the first key after `point` (ListObjectsV2 with StartAfter and MaxKeys 1),
-    or None; no point asked for holds a character an XML answer cannot carry. `sample`: keys listed last
-    (a page). First, how far the keys left reach: past every key under
-    the prefix the sample shares with `after`, or under a shorter one ending in `/` (one probe each). Then halving in
-    the sample's alphabet below that prefix: no key after a point, the lower half is tried next; a key
-    after it, the stretch from that key up is halved `refinements` times more. The cut is the middle
-    between `after` and the last key found."""
-    budget = [probes]
+    `first_keys_after(points)`: for each point, the first key after it (ListObjectsV2 with StartAfter and
+    MaxKeys 1) or None, asked at once; no point holds a character an XML answer cannot carry. `sample`:
+    keys listed last (a page). Asked in rounds, each a round trip: first how far the keys left reach (past
+    every key under the prefix the sample shares with `after`, under a shorter part of its last path
+    segment, under each shorter prefix up to a `/`: one point each); then `rounds` times, `points` points
+    evenly spread (in the sample's alphabet, below that prefix) between the last key found and the first
+    point with no key after it. The cut is the middle between `after` and the last key found."""
 
-    def probe(point: str) -> str | None:
-        budget[0] -= 1
-        key = first_key_after(point)
-        if key is not None and key <= point:
-            raise StartAfterIgnored(f"asked for keys after {point!r}, got {key!r}")
-        return key if key is not None and (last is None or key <= last) else None
+    def probe(asked: list[str]) -> list[str | None]:
+        answers = first_keys_after(asked)
+        for point, key in zip(asked, answers):
+            if key is not None and key <= point:
+                raise StartAfterIgnored(f"asked for keys after {point!r}, got {key!r}")
+        return [key if key is not None and (last is None or key <= last) else None for key in answers]
 
     known = [*(sample or ()), *((after,) if after else ())]
     shared = os.path.commonprefix(known) if len(known) > 1 else ""
-    upper = last  # no key of the range lies after `upper`
-    for wider in _widening(shared):
-        shared = wider
-        edge = _past_prefix(wider) if wider else None
-        if edge is None or budget[0] <= 0:
+    upper, found = last, None  # no key of the range lies after `upper`; `found` is one, after `after`
+    reaches = [(wider, edge) for wider in _widening(shared) if wider and (edge := _past_prefix(wider)) is not None
+               and travels_in_xml(edge) and (last is None or edge < last)]
+    shared = ""
+    for (wider, edge), key in zip(reaches, probe([edge for _, edge in reaches]) if reaches else []):
+        if key is None:
+            shared, upper = wider, edge  # every key left lies under `wider`
             break
-        if travels_in_xml(edge) and (last is None or edge < last) and probe(edge) is None:
-            upper = edge
-            break
+        found = max(found or key, key)
     middle = _middle_in_alphabet(shared, [key for key in known if key.startswith(shared)])
 
     def between(low: str | None, high: str | None) -> str | None:
@@ -163,20 +164,24 @@ def find_cut(first_key_after: Callable[[str], str | None], after: str | None, la
                 return point
         return None
 
-    found = None  # a key of the range after `after`: the keys reach it at least
-    while budget[0] > 0:
-        point = between(found or after, upper)
-        if point is None:
+    def spread(low: str | None, high: str | None, depth: int) -> list[str]:
+        point = between(low, high)
+        if point is None or depth == 0:
+            return [point] if point is not None else []
+        return [*spread(low, point, depth - 1), point, *spread(point, high, depth - 1)]
+
+    depth = max(0, (points + 1).bit_length() - 2)  # 2**(depth + 1) - 1 points: 7 for 8 stretches
+    for round_ in range(rounds + MORE_ROUNDS_TO_FIND):
+        if round_ >= rounds and found is not None:
             break
-        key = probe(point)
-        if found is not None:
-            refinements -= 1
-        if key is not None:
-            found = key
-        else:
-            upper = point
-        if found is not None and refinements <= 0:
+        asked = spread(found or after, upper, depth)
+        if not asked:
             break
+        for point, key in zip(asked, probe(asked)):
+            if key is None:
+                upper = point  # points are in order: nothing after the first such point
+                break
+            found = max(found or key, key)
     return between(after, found) if found is not None else None
 
 

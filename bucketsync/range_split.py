@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from .keyspace import (
     KeyRange, StartAfterIgnored, find_cut, travels_in_xml, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes, ranges_from_sample, sampled_share,
@@ -96,10 +97,31 @@ def cut_rest(client, location: Location, after: str | None, last: str | None, sa
 
     Where the keys left sit under common prefixes, one Delimiter listing after `after` (one level down
     where a lone prefix holds them all) shows them, and the cut falls at the middle one; otherwise the
-    rest is halved by probes (keyspace.find_cut). A key that cannot travel as StartAfter (keyspace.
-    travels_in_xml) is never sent: no cut after such a key."""
+    rest is narrowed down by probes (keyspace.find_cut), asked meanwhile. A key that cannot travel as
+    StartAfter (keyspace.travels_in_xml) is never sent: no cut after such a key."""
     if after is not None and not travels_in_xml(location.absolute_key(after)):
         return None
+
+    def first_keys_after(points: list[str]) -> list[str | None]:
+        def first_after(point: str) -> str | None:
+            found = client.list_objects_v2(
+                Bucket=location.bucket, Prefix=location.prefix, StartAfter=location.absolute_key(point), MaxKeys=1
+            ).get("Contents", ())
+            return location.relative_key(found[0]["Key"]) if found else None
+
+        with ThreadPoolExecutor(max_workers=len(points), thread_name_prefix="bucketsync-cut-probes") as pool:
+            return list(pool.map(first_after, points))
+
+    probing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bucketsync-cut")
+    try:
+        probed = probing.submit(find_cut, first_keys_after, after, last, sample=sample)
+        return _middle_prefix_after(client, location, after, last) or probed.result()
+    finally:
+        probing.shutdown(wait=False, cancel_futures=True)
+
+
+def _middle_prefix_after(client, location: Location, after: str | None, last: str | None) -> str | None:
+    """The middle common prefix after `after` (keyspace.middle_prefix), following a lone prefix down."""
     under = ""
     for _ in range(DESCENTS + 1):
         args = {"Bucket": location.bucket, "Prefix": location.absolute_key(under), "Delimiter": "/", "MaxKeys": 1000}
@@ -115,13 +137,6 @@ def cut_rest(client, location: Location, after: str | None, last: str | None, sa
             return cut
         lone = [prefix for prefix in prefixes if last is None or prefix < last]
         if keys or len(lone) != 1:
-            break
+            return None
         under = lone[0]
-
-    def first_key_after(point: str) -> str | None:
-        found = client.list_objects_v2(
-            Bucket=location.bucket, Prefix=location.prefix, StartAfter=location.absolute_key(point), MaxKeys=1
-        ).get("Contents", ())
-        return location.relative_key(found[0]["Key"]) if found else None
-
-    return find_cut(first_key_after, after, last, sample=sample)
+    return None

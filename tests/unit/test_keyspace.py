@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import random
 
 import pytest
@@ -133,9 +134,10 @@ def _first_key_after(keys: list[str], ignores_start_after: bool = False):
     def probe(point: str) -> str | None:
         if ignores_start_after:
             return ordered[0] if ordered else None
-        return next((key for key in ordered if key > point), None)
+        index = bisect.bisect_right(ordered, point)
+        return ordered[index] if index < len(ordered) else None
 
-    return probe
+    return lambda points: [probe(point) for point in points]
 
 
 def _share_after(keys: list[str], after: str | None, last: str | None, cut: str) -> float:
@@ -178,9 +180,16 @@ def test_a_server_ignoring_start_after_is_found_out():
         find_cut(_first_key_after(keys, ignores_start_after=True), "10000000", None)
 
 
-def test_a_cut_costs_at_most_the_probes_allowed():
-    asked: list[str] = []
-    keys = [f"a/{n:06d}" for n in range(1000)]
+def test_a_cut_is_asked_in_a_few_rounds_of_points_asked_at_once():
+    rounds: list[list[str]] = []
+    keys = [f"t/2026/11/29/part-{n:06d}" for n in range(100_000)]
     probe = _first_key_after(keys)
-    find_cut(lambda point: asked.append(point) or probe(point), "a/000999", None, probes=5)
-    assert len(asked) == 5
+    cut = find_cut(lambda points: rounds.append(points) or probe(points), keys[999], None, sample=keys[:1000])
+    assert len(rounds) <= 3 and all(len(points) <= 16 for points in rounds)
+    assert 0.4 <= _share_after(keys, keys[999], None, cut) <= 0.6
+
+
+def test_keys_far_from_the_sample_are_still_found_in_further_rounds():
+    keys = [f"a/{n:04d}" for n in range(100)] + ["zz/only-key-left"]
+    cut = find_cut(_first_key_after(keys), "a/0099", None, sample=keys[:100])
+    assert cut is not None and "a/0099" < cut < "zz/only-key-left"

@@ -172,7 +172,7 @@ def test_the_rest_of_a_long_range_is_cut_where_keys_lie_on_both_sides(keys, list
     rest = [key for key in keys if key > after and (last is None or key <= last)]
     second = [key for key in rest if key > cut]
     assert 0.1 <= len(second) / len(rest) <= 0.9, (cut, len(second), len(rest))
-    assert len(server.requests) <= 16
+    assert len(server.requests) <= 32  # one-key probes, asked 7 to 12 at once: 3 or 4 round trips
 
 
 def test_keys_left_under_two_prefixes_of_unequal_size_are_still_cut_with_keys_on_both_sides():
