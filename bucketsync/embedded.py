@@ -111,6 +111,9 @@ def run_planned(
     except KeyboardInterrupt:
         pool.shutdown(wait=True, cancel_futures=True)  # the copies in flight finish; queued ones never start
         raise RunInterrupted(tally.finish(state="failed", error="interrupted by the operator")) from None
+    except Exception as exc:  # a bug while planning (on a range's thread): the run fails, it never vanishes
+        log.error("run %s: internal error while planning", request.run_id, exc_info=exc)
+        error = f"internal error: {type(exc).__name__}: {exc}"
     pool.shutdown(wait=True)
     if broken and error is None:
         log.error("run %s: internal error in a copy thread", request.run_id, exc_info=broken[0])
