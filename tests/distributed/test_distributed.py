@@ -267,14 +267,16 @@ def test_finalisation_happens_once_when_the_last_batches_race(redis_server):
 
 def test_a_copy_batch_message_delivered_twice_counts_once(s3, moto_server, workers):
     """Two identical copy_batch messages on the real queue: both run, the ledger counts one."""
-    from bucketsync.celery_app import app, configure
+    from bucketsync.celery_app import configure, create_app
     from bucketsync.context import RunRequest
     from bucketsync.plan import PlannedAction
     from bucketsync.model import ObjectEntry
     from bucketsync.settings import load_settings
 
     source, dest = make_pair(s3)
-    configure(app, load_settings(broker_url=workers.broker_url))
+    # An app of its own: Celery keeps the broker pool and result backend of the first configuration (an
+    # earlier test's, in this process) however often it is configured again.
+    app = configure(create_app(), load_settings(broker_url=workers.broker_url))
     ledger = Ledger.from_url(workers.broker_url, 600)
     request = RunRequest(run_id=f"dup{time.time_ns()}", source=f"s3://{source}/", destination=f"s3://{dest}/",
                          source_lock_enabled=True)
