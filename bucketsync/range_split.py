@@ -20,7 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from .keyspace import (
-    KeyRange, StartAfterIgnored, find_cut, travels_in_xml, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes, ranges_from_sample, sampled_share,
+    KeyRange, StartAfterIgnored, find_cut, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes,
+    ranges_from_sample, sampled_share, travels_in_xml,
 )
 from .locations import Location
 
@@ -132,7 +133,8 @@ def _middle_prefix_after(client, location: Location, after: str | None, last: st
         if keys and after is not None and keys[0] <= after:
             raise StartAfterIgnored(f"asked for keys after {after!r}, got {keys[0]!r}")
         prefixes = [location.relative_key(item["Prefix"]) for item in response.get("CommonPrefixes", ())]
-        cut = middle_prefix(prefixes, after, last)
+        # a cut becomes the next range's StartAfter: only a prefix that can be sent as one
+        cut = middle_prefix([prefix for prefix in prefixes if travels_in_xml(location.absolute_key(prefix))], after, last)
         if cut is not None:
             return cut
         lone = [prefix for prefix in prefixes if last is None or prefix < last]

@@ -196,3 +196,12 @@ def test_cutting_on_a_server_that_ignores_start_after_says_so():
     server = ListingServer(HASHED, honours_start_after=False)
     with pytest.raises(StartAfterIgnored):
         cut_rest(server, Location("b", ""), HASHED[1000], None, sample=HASHED[:1001])
+
+
+def test_a_cut_at_a_common_prefix_is_never_one_that_cannot_be_sent():
+    from bucketsync.keyspace import travels_in_xml
+
+    keys = [f"p{n:02d}{chr(1) if n == 5 else ''}/x" for n in range(10)]
+    server = ListingServer(keys)
+    cut = cut_rest(server, Location("b", ""), keys[0], None, sample=keys[:1])
+    assert cut is not None and travels_in_xml(cut)
