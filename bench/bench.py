@@ -22,7 +22,7 @@ from pathlib import Path
 
 from common import BENCH_DIR, ROOT, Endpoint
 from install import ensure_tools
-from server import MotoServer, S3Server, delayed
+from server import MotoServer, RgwServer, S3Server, delayed
 from tables import render, render_targets, summarise, targets
 from tools import make_tools
 from workloads import ALL_WORKLOADS, DEFAULT_WORKLOADS, RUNNERS, Session
@@ -58,7 +58,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--w5-repeats", type=int, default=1, help="rounds per W5 size (default 1)")
     parser.add_argument("--tools", default="", help="comma-separated subset: bucketsync,bucketsync-dist-1w,bucketsync-dist-2w,aws,s5cmd,rclone,ceiling")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "latest.json")
-    parser.add_argument("--endpoint-url", help="use this S3 server instead of starting moto")
+    parser.add_argument("--server", choices=("moto", "rgw"), default="moto",
+                        help="the S3 server the bench starts: moto (one per workload, the default) or rgw (one "
+                             "single-node Ceph RGW from Debian's packages for the whole bench)")
+    parser.add_argument("--endpoint-url", help="use this S3 server instead of starting one")
     parser.add_argument("--access-key-id", default=os.environ.get("AWS_ACCESS_KEY_ID"))
     parser.add_argument("--secret-access-key", default=os.environ.get("AWS_SECRET_ACCESS_KEY"))
     parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
@@ -80,6 +83,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     args.out = args.out.resolve()  # tools run with their own working directory
+    if args.endpoint_url and args.server != "moto":
+        parser.error("--endpoint-url and --server rgw exclude each other")
     if args.endpoint_url and not (args.access_key_id and args.secret_access_key):
         parser.error("--endpoint-url needs --access-key-id and --secret-access-key (or AWS_* variables)")
     return args
@@ -109,7 +114,8 @@ def main(argv: list[str]) -> int:
             "started_at": started.isoformat(timespec="seconds"),
             "host": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                      "note": "shared, noisy machine: the S3 server, the tool and the verifier share its cores"},
-            "server": "external " + args.endpoint_url if args.endpoint_url else f"moto {found['moto'].version} (one server per workload)",
+            "server": ("external " + args.endpoint_url if args.endpoint_url else
+                       ceph_version() if args.server == "rgw" else f"moto {found['moto'].version} (one server per workload)"),
             "bucketsync_source": bucketsync_source() if not args.bucketsync_rev else {"revision": tools["bucketsync"].version},
             "scale": args.scale,
             "delay_ms": args.delay_ms,
@@ -122,10 +128,39 @@ def main(argv: list[str]) -> int:
         "runs": [],
     }
     tag = uuid.uuid4().hex[:6]
+    rgw = RgwServer() if args.server == "rgw" else None
+    try:
+        if rgw is not None:
+            rgw.start()
+        run_workloads(args, result, tools, workdir, tag, rgw)
+    finally:
+        if rgw is not None:
+            rgw.stop()
+
+    summaries = summarise(result["runs"])
+    checked = targets(summaries)
+    result["summary"] = summaries
+    result["targets"] = checked
+    result["meta"]["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_results(args.out, result)
+
+    print_report(result, args.out)
+    return 1 if result["errors"] else 0
+
+
+def ceph_version() -> str:
+    done = subprocess.run(["radosgw", "--version"], capture_output=True, text=True)
+    return "Ceph RGW " + (done.stdout.split()[2] if done.returncode == 0 and len(done.stdout.split()) > 2 else "?") + \
+        " (single node, one server for the whole bench)"
+
+
+def run_workloads(args, result: dict, tools: dict, workdir: Path, tag: str, rgw: RgwServer | None) -> None:
     for workload in args.workloads:
         scale = args.scale.get(workload, args.scale["*"])
         if args.endpoint_url:
             server: S3Server = S3Server(Endpoint(args.endpoint_url, args.access_key_id, args.secret_access_key, args.region))
+        elif rgw is not None:
+            server = rgw.view()
         else:
             server = MotoServer(workdir)
         server = delayed(server, args.delay_ms)
@@ -146,16 +181,6 @@ def main(argv: list[str]) -> int:
         result["runs"].extend(session.records)
         result["skipped"].extend(session.skipped)
         write_results(args.out, result)
-
-    summaries = summarise(result["runs"])
-    checked = targets(summaries)
-    result["summary"] = summaries
-    result["targets"] = checked
-    result["meta"]["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    write_results(args.out, result)
-
-    print_report(result, args.out)
-    return 1 if result["errors"] else 0
 
 
 def print_report(result: dict, out: Path) -> None:

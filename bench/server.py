@@ -1,4 +1,5 @@
-"""The S3 server under the benchmark: a moto server of our own (one per workload), or one given by URL.
+"""The S3 server under the benchmark: a moto server of our own (one per workload), a Ceph RGW of our own
+(one for the whole bench: `--server rgw`), or one given by URL.
 
 moto's server writes one access-log line per request to stderr, e.g.
     127.0.0.1 - - [25/Nov/2026 12:15:42] "PUT /dst/a/1?retention= HTTP/1.1" 200 -
@@ -306,6 +307,80 @@ class ServerPair(S3Server):
 
     def peak_rss_mib(self) -> float | None:
         return self._sum([server.peak_rss_mib() for server in self.servers])
+
+
+class RgwServer(S3Server):
+    """A single-node Ceph cluster with radosgw from Debian's packages (the one the test suite starts:
+    tests/ceph_rgw.py), started once for the whole bench. No request log; CPU and memory are the sum of
+    its three daemons (mon, OSD, radosgw). `view()` gives each workload a server it may start and stop
+    without stopping the cluster; `second_user()` an endpoint with other credentials on the same RGW
+    (W7 streamed: a tool given two credential sets streams every byte through itself)."""
+
+    name = "rgw"
+
+    def __init__(self) -> None:
+        self.cluster = None
+
+    def start(self) -> None:
+        tests = str(Path(__file__).resolve().parent.parent / "tests")
+        if tests not in sys.path:
+            sys.path.insert(0, tests)
+        from ceph_rgw import start_ceph_rgw
+
+        self.cluster = start_ceph_rgw()
+        self.endpoint = Endpoint(self.cluster.url, self.cluster.access_key, self.cluster.secret_key, self.cluster.region)
+        print(f"bench: Ceph RGW {self.cluster.url} started in {self.cluster.started_in:.0f} s", file=sys.stderr)
+
+    def stop(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+            self.cluster = None
+
+    def view(self) -> "S3Server":
+        return _ClusterView(self)
+
+    def second_user(self) -> Endpoint:
+        access, secret = "bench-second-access", "bench-second-secret"
+        subprocess.run(["radosgw-admin", "-c", str(self.cluster.root / "ceph.conf"), "user", "create", "--uid", "bench-second",
+                        "--display-name", "bench second user", "--access-key", access, "--secret", secret],
+                       capture_output=True, check=False, stdin=subprocess.DEVNULL, timeout=60)
+        return Endpoint(self.endpoint.url, access, secret, self.endpoint.region)
+
+    def _daemons(self):
+        import psutil
+
+        for pid in (self.cluster.pids.values() if self.cluster else ()):
+            try:
+                yield psutil.Process(pid)
+            except psutil.Error:
+                continue
+
+    def cpu_seconds(self) -> float | None:
+        return sum(process.cpu_times().user + process.cpu_times().system for process in self._daemons()) or None
+
+    def rss_mib(self) -> float | None:
+        return sum(process.memory_info().rss for process in self._daemons()) / MiB_ or None
+
+
+MiB_ = 1024 * 1024
+
+
+class _ClusterView(S3Server):
+    """The shared RGW as one workload sees it: starting and stopping it does nothing."""
+
+    def __init__(self, rgw: RgwServer) -> None:
+        super().__init__(rgw.endpoint)
+        self.rgw = rgw
+        self.name = rgw.name
+
+    def cpu_seconds(self) -> float | None:
+        return self.rgw.cpu_seconds()
+
+    def rss_mib(self) -> float | None:
+        return self.rgw.rss_mib()
+
+    def second_user(self) -> Endpoint:
+        return self.rgw.second_user()
 
 
 def delayed(server: S3Server, delay_ms: float) -> S3Server:

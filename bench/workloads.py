@@ -141,15 +141,21 @@ class Session:
     def external(self) -> bool:
         return self.server.name == "external"
 
+    @property
+    def on_rgw(self) -> bool:
+        """On the bench's own Ceph RGW, shared by every workload: buckets are removed after use, and
+        servers of a workload's own (W6, W7) are views of it."""
+        return self.server.name == "rgw"
+
     def lock_unit(self) -> timedelta:
         """Retention unit for W4: days on our own moto; hours on someone's server (COMPLIANCE cannot be undone)."""
         return timedelta(hours=1) if self.external else timedelta(days=1)
 
     def clean_up(self, *buckets: str) -> None:
-        """On a server given by URL, remove what the workload left (our own moto just stops)."""
-        if self.external:
+        """On a server given by URL or our shared RGW, remove what the workload left (our own moto just stops)."""
+        if self.external or self.on_rgw:
             for bucket in buckets:
-                if not delete_bucket(self.client, bucket):
+                if not delete_bucket(self.client, bucket) and self.external:
                     self.say(f"could not delete bucket {bucket} (locked objects?): remove it by hand")
 
     def measure(self, workload: str, phase: str, tool: Tool, job: Job, repeat: int, expect: Expect,
@@ -412,20 +418,37 @@ def run_w6(session: Session, scale: float) -> None:
     if session.external:
         session.say("W6: runs on our own moto only (preloaded buckets)")
         return
+    rgw = session.server if session.on_rgw else None
     for layout in W6_LAYOUTS:
         source, dest = session.bucket("w6", layout, "src"), session.bucket("w6", layout, "dst")
         started = time.monotonic()
-        own_server = delayed(MotoServer(session.workdir / f"server-{layout}", indexed_listing=True,
-                                        preload=(f"{source}={total}%{layout}", f"{dest}={total}+2%{layout}")),
-                             session.args.delay_ms)
-        own_server.start()
+        if rgw is not None:  # seeded through S3: the source first, so the destination is the newer side
+            own_server = rgw
+            for bucket in (source, dest):
+                create_bucket(session.client, bucket)
+                put_items(session.client, bucket, empty_layout(total, layout), threads=session.args.seed_threads)
+        else:
+            own_server = delayed(MotoServer(session.workdir / f"server-{layout}", indexed_listing=True,
+                                            preload=(f"{source}={total}%{layout}", f"{dest}={total}+2%{layout}")),
+                                 session.args.delay_ms)
+            own_server.start()
         session.use_server(own_server)
-        session.say(f"W6 {layout}: {total} objects preloaded into both buckets in {time.monotonic() - started:.0f} s, "
-                    f"delay {session.args.delay_ms:g} ms each way")
+        session.say(f"W6 {layout}: {total} objects {'seeded' if rgw else 'preloaded'} into both buckets in "
+                    f"{time.monotonic() - started:.0f} s, delay {session.args.delay_ms:g} ms each way")
         try:
             _w5_runs(session, tools, source, dest, total, workload="W6", phase=f"no-change {total} {layout}")
         finally:
-            own_server.stop()
+            if rgw is None:
+                own_server.stop()
+            else:
+                session.clean_up(source, dest)
+
+
+def empty_layout(total: int, layout: str):
+    """W6's keys as 0-byte items, for a server seeded through S3 (our RGW)."""
+    from moto_server import key_name
+
+    return (Item(key_name(index, layout), b"") for index in range(total))
 
 
 def _w5_runs(session: Session, tools: list[Tool], source: str, dest: str, total: int, workload: str = "W5",
@@ -564,8 +587,17 @@ def run_w7(session: Session, scale: float) -> None:
         if tool.name in W7_ONE_ENDPOINT:
             session.skipped.append({"workload": "W7", "tool": tool.name, "reason": W7_ONE_ENDPOINT[tool.name]})
     delay = session.args.delay_ms
-    source_server = delayed(MotoServer(session.workdir / "server-source", ranged_part_copies=True), delay)
-    dest_server = delayed(MotoServer(session.workdir / "server-dest", ranged_part_copies=True), delay)
+    if session.on_rgw:  # the destination "server" of the streamed phase: the same RGW, another user
+        from dataclasses import replace
+
+        rgw = session.server.inner if hasattr(session.server, "inner") else session.server
+        source_server = delayed(rgw.rgw.view(), delay)
+        second = rgw.rgw.view()
+        second.endpoint = rgw.rgw.second_user()
+        dest_server = delayed(second, delay)
+    else:
+        source_server = delayed(MotoServer(session.workdir / "server-source", ranged_part_copies=True), delay)
+        dest_server = delayed(MotoServer(session.workdir / "server-dest", ranged_part_copies=True), delay)
     pair = ServerPair(source_server, dest_server)
     pair.start()
     try:
