@@ -113,10 +113,32 @@ class ProgressDisplay:
         self._live.update(Text(report.progress_line(summary)))
 
 
-def finish(summary: RunSummary, report_json: Optional[Path], exit_code: int | None = None) -> None:
+def check_output_paths(report_json: Optional[Path], metrics_textfile: Optional[Path] = None) -> None:
+    """Before the first request: each output file can be written where asked (exit 2, nothing copied)."""
+    if report_json:
+        report.check_output_path("--report-json", report_json)
+    if metrics_textfile:
+        report.check_output_path("--metrics-textfile", metrics_textfile)
+
+
+def finish(
+    summary: RunSummary, report_json: Optional[Path], exit_code: int | None = None,
+    metrics_textfile: Optional[Path] = None,
+) -> None:
+    """The summary first, then the files: a file that cannot be written after all (disk full) is one more
+    line and exit 2, the summary already shown."""
     out.print(report.render_text(summary), highlight=False, markup=False)
     if report_json:
         report.write_json(summary, report_json)
+    if metrics_textfile and summary.state in ("finished", "failed"):
+        from .metrics import write_textfile
+
+        try:
+            write_textfile(metrics_textfile, summary, time.time())
+        except OSError as exc:
+            raise report.ReportNotWritten(
+                f"cannot write the metrics to {metrics_textfile}: {exc.strerror or exc}"
+            ) from None
     raise typer.Exit(summary.exit_code() if exit_code is None else exit_code)
 
 
@@ -214,6 +236,7 @@ def sync(
     if metrics_textfile and (detach or dry_run):
         raise UsageError("--metrics-textfile records a run that copies and ends here: not with --detach or --dry-run")
     filters = filters_given(exclude, include, sys.argv)
+    check_output_paths(report_json, metrics_textfile)
     pacing = RunPacing.local(settings.max_requests_per_second, settings.max_bandwidth)
     request, ctx = prepare_run(
         settings, source, destination, delete=delete, dry_run=dry_run, pacing=pacing, filters=filters,
@@ -246,13 +269,9 @@ def sync(
         except RunInterrupted as stopped:
             stopped.summary.slowdowns = pacing.slowdowns.total
             err.print("bucketsync: interrupted; copies in flight were finished, queued ones not started", highlight=False)
-            finish(stopped.summary, report_json, EXIT_INTERRUPTED)
+            finish(stopped.summary, report_json, EXIT_INTERRUPTED, metrics_textfile)
         summary.slowdowns = pacing.slowdowns.total
-    if metrics_textfile and summary.state in ("finished", "failed"):
-        from .metrics import write_textfile
-
-        write_textfile(metrics_textfile, summary, time.time())
-    finish(summary, report_json)
+    finish(summary, report_json, metrics_textfile=metrics_textfile)
 
 
 @app.command()
@@ -323,6 +342,7 @@ def resume(
     settings = load_settings(broker_url=broker_url)
     if not settings.broker_url:
         raise UsageError("resume needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
+    check_output_paths(report_json)
     ledger, what_was_republished = resume_run(settings, run_id)
     err.print(what_was_republished, highlight=False, markup=False)
     if detach:

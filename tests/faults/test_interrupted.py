@@ -20,11 +20,14 @@ from .conftest import through
 pytestmark = pytest.mark.integration
 
 
-def test_ctrl_c_stops_an_embedded_run_without_working_off_the_queue(moto_server, s3, proxy, tmp_path):
+@pytest.mark.parametrize("objects", [40, 5], ids=["more-than-the-window", "all-queued-at-once"])
+def test_ctrl_c_stops_an_embedded_run_without_working_off_the_queue(moto_server, s3, proxy, tmp_path, objects):
+    """40 objects: the planner waits for room in its window of 8 (4 x concurrency); 5: all are queued on the
+    pool and the planner waits for the pool to finish when Ctrl-C comes."""
     source, dest = unique_bucket("intsrc"), unique_bucket("intdst")
     s3.create_bucket(Bucket=source)
     s3.create_bucket(Bucket=dest)
-    seed(s3, source, [Seed(f"k{n:02d}", b"x") for n in range(40)])
+    seed(s3, source, [Seed(f"k{n:02d}", b"x") for n in range(objects)])
     copies = proxy.on(lambda request: request.operation == "CopyObject" and (request.key or "").startswith("k"), "hold", times=None)
     report_path = tmp_path / "report.json"
     env = bucketsync_env(cli_env(through(proxy, moto_server), concurrency="2"))
@@ -48,3 +51,4 @@ def test_ctrl_c_stops_an_embedded_run_without_working_off_the_queue(moto_server,
     assert report["state"] == "failed" and "interrupted" in report["error"]
     assert report["copied"] <= 2, "queued copies must not start after Ctrl-C"
     assert copies.hits <= 2
+    assert f"run {report['run_id']}" in stdout and "not done" in stdout, stdout  # the summary, what never started

@@ -11,7 +11,9 @@ import pytest
 
 from conftest import create_bucket, free_port, run_cli, start_moto, stop, unique_bucket
 
-from .helpers import USAGE_AS_INTERNAL, Seed, check_error_exit, cli_env, expect_cli, in_days, list_keys, seed
+from .helpers import (
+    USAGE_AS_INTERNAL, Seed, check_error_exit, cli_env, expect_cli, in_days, invoke_cli, list_keys, seed,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -162,3 +164,24 @@ def test_usage_errors(args, fragment):
     result = run_cli(*args)
     message = check_error_exit(result, fragment)
     expect_cli("internal error" not in message, USAGE_AS_INTERNAL)
+
+
+@pytest.mark.parametrize("option, where, fragment", [
+    ("--report-json", lambda tmp: "/proc/r.json", "cannot write in /proc"),
+    ("--metrics-textfile", lambda tmp: (tmp / "afile").write_text("") or str(tmp / "afile" / "x.prom"), "is not a directory"),
+    ("--report-json", lambda tmp: str(tmp / "missing" / "r.json"), "does not exist"),
+    ("--metrics-textfile", lambda tmp: str(tmp / "missing" / "x.prom"), "does not exist"),
+])
+def test_an_output_path_that_cannot_be_written_stops_the_run_before_any_copy(
+    moto_server, s3, tmp_path, option, where, fragment
+):
+    """Checked before the first request: exit 2, one line, nothing copied, no directory created."""
+    source, dest = unique_bucket("outsrc"), unique_bucket("outdst")
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=dest)
+    seed(s3, source, [Seed("k", b"x")])
+    path = where(tmp_path)
+    result = invoke_cli("sync", f"s3://{source}", f"s3://{dest}", option, path, env=cli_env(moto_server))
+    check_error_exit(result, option, fragment)
+    assert list_keys(s3, dest) == {}
+    assert not (tmp_path / "missing").exists()
