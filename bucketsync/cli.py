@@ -233,6 +233,13 @@ def sync(
     )
     if detach and not settings.broker_url:
         raise UsageError("--detach needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
+    if settings.broker_url:
+        from .settings import check_carriable
+
+        if source_profile or dest_profile:  # a profile names credentials: those are each worker's own
+            raise UsageError("--source-profile/--dest-profile are not sent to workers (they name credentials, which "
+                             "each worker reads from its environment): set BUCKETSYNC_*__PROFILE on the workers")
+        check_carriable(settings)
     if metrics_textfile and (detach or dry_run):
         raise UsageError("--metrics-textfile records a run that copies and ends here: not with --detach or --dry-run")
     filters = filters_given(exclude, include, sys.argv)

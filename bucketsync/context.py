@@ -20,7 +20,7 @@ from .pacing import RunPacing
 from .preflight import fail_fast_until_reached, run_preflight
 from .s3 import make_client
 from .server_quirks import ServerQuirks, dest_client_for, detect_server_quirks
-from .settings import Settings
+from .settings import Settings, carried_settings
 from .write_checks import WriteChecks
 
 __all__ = ["RunRequest", "execution_context", "make_clients", "new_run_id", "prepare_run"]
@@ -100,5 +100,6 @@ def prepare_run(
         filters=filters.to_json(), storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
         all_versions=all_versions, lock_check=lock_check and settings.lock_check,
         listing_ranges=settings.listing_ranges,
+        run_settings=carried_settings(settings, (clients[0].meta.region_name, clients[1].meta.region_name)),
     )
     return request, execution_context(settings, request, clients)
