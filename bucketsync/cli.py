@@ -142,6 +142,16 @@ def finish(
     raise typer.Exit(summary.exit_code() if exit_code is None else exit_code)
 
 
+def stopped_following(run_id: str) -> None:
+    """Ctrl-C on an attached distributed run stops this terminal, not the run: say so, and how to find it."""
+    err.print(
+        f"bucketsync: stopped following run {run_id}; the run goes on in the workers. "
+        f"Progress: `bucketsync status {run_id}`; if it stalls: `bucketsync resume {run_id}`",
+        highlight=False, markup=False,
+    )
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
 # Arguments and options shared by the commands that read both sides.
 SourceUrl = Annotated[str, typer.Argument(metavar="SRC", help="s3://bucket or s3://bucket/prefix")]
 DestUrl = Annotated[str, typer.Argument(metavar="DST", help="s3://bucket or s3://bucket/prefix")]
@@ -258,10 +268,13 @@ def sync(
         if detach:
             out.print(request.run_id, highlight=False)
             raise typer.Exit(0)
-        with ProgressDisplay(err) as display:
-            summary = follow_run(
-                ledger, request.run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds
-            )
+        try:
+            with ProgressDisplay(err) as display:
+                summary = follow_run(
+                    ledger, request.run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds
+                )
+        except KeyboardInterrupt:
+            stopped_following(request.run_id)
         from .job_totals import record_run_end_quietly
 
         record_run_end_quietly(ledger.redis, summary, ledger.ttl)  # run_finalise does too: the first one counts
@@ -307,14 +320,31 @@ def verify(
     raise typer.Exit(result.exit_code())
 
 
-@app.command()
+# `status` exit codes: a script can tell a run that goes on from one that has ended, and how it ended.
+STATUS_EXIT_CODES = {"finished": 0, "finished with failures": 1, "failed": 2, "running": 3, "stalled": 4}
+
+
+def status_exit_code(summary: RunSummary) -> int:
+    if summary.state in ("running", "stalled"):
+        return STATUS_EXIT_CODES[summary.state]
+    if summary.state == "failed":
+        return STATUS_EXIT_CODES["failed"]
+    return STATUS_EXIT_CODES["finished with failures" if summary.failed else "finished"]
+
+
+@app.command(epilog=(
+    "Exit codes: 0 finished, nothing failed; 1 finished, some objects failed; 2 the run failed (could not go "
+    "on) or is not known; 3 still running; 4 stalled (no progress for BUCKETSYNC_STALLED_AFTER_SECONDS: "
+    "`bucketsync resume RUN_ID`)."
+))
 def status(
     run_id: str = typer.Argument(..., help="the run id printed by `sync --detach`"),
     json_output: bool = typer.Option(False, "--json", help="print the report as JSON"),
     pages: bool = typer.Option(False, "--pages", help="also one line per page with its totals"),
     broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
 ) -> None:
-    """Show a distributed run's progress or final report. Exit code as for `sync` once it has ended."""
+    """Show a distributed run's progress (objects handled in batches not counted yet included) or its final
+    report. The exit code tells running from ended (below); --json gives the same for scripts."""
     from .distributed import open_ledger
 
     settings = load_settings(broker_url=broker_url)
@@ -333,7 +363,7 @@ def status(
             from .ops_cli import page_table
 
             out.print(page_table(page_summaries), highlight=False, markup=False)
-    raise typer.Exit(summary.exit_code() if summary.state != "running" else 0)
+    raise typer.Exit(status_exit_code(summary))
 
 
 @app.command()
@@ -354,8 +384,11 @@ def resume(
     err.print(what_was_republished, highlight=False, markup=False)
     if detach:
         raise typer.Exit(0)
-    with ProgressDisplay(err) as display:
-        summary = follow_run(ledger, run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds)
+    try:
+        with ProgressDisplay(err) as display:
+            summary = follow_run(ledger, run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds)
+    except KeyboardInterrupt:
+        stopped_following(run_id)
     finish(summary, report_json)
 
 

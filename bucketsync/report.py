@@ -54,6 +54,7 @@ def progress_line(summary: RunSummary) -> str:
         f"listed {summary.listed}  copied {summary.copied} ({human_bytes(summary.bytes_copied)})  "
         f"skipped {summary.skipped}  lock-updated {summary.lock_updated}  deleted {summary.deleted}  "
         f"failed {summary.failed}"
+        + (f"  (+{summary.handled_in_open_batches} handled, not counted yet)" if summary.handled_in_open_batches else "")
     )
 
 
@@ -87,6 +88,8 @@ def render_text(summary: RunSummary) -> str:
     not_done = summary.listed - accounted(summary)
     if not_done > 0:
         why = "still running" if summary.state in ("running", "stalled") else "never started"
+        if summary.handled_in_open_batches:
+            why += f"; {summary.handled_in_open_batches} of them handled in batches not counted yet"
         rows.append(("not done", f"{not_done} ({why})"))
     width = max(len(label) for label, _ in rows) + 2
     lines = [
