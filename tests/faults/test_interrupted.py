@@ -52,3 +52,35 @@ def test_ctrl_c_stops_an_embedded_run_without_working_off_the_queue(moto_server,
     assert report["copied"] <= 2, "queued copies must not start after Ctrl-C"
     assert copies.hits <= 2
     assert f"run {report['run_id']}" in stdout and "not done" in stdout, stdout  # the summary, what never started
+
+
+def test_ctrl_c_on_an_attached_distributed_run_says_the_run_goes_on_and_how_to_find_it(moto_server, s3, redis_server):
+    """No worker consumes the queue: the submitter follows a run that waits; Ctrl-C stops the following only."""
+    import redis
+
+    from bucketsync.ledger import RUNS_INDEX
+
+    broker_url = redis_server.url.rsplit("/", 1)[0] + "/11"
+    broker = redis.Redis.from_url(broker_url, decode_responses=True)
+    broker.flushdb()
+    source, dest = unique_bucket("dintsrc"), unique_bucket("dintdst")
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=dest)
+    env = bucketsync_env(cli_env(moto_server, broker_url=broker_url))
+    command = [str(Path(sys.executable).with_name("bucketsync")), "sync", f"s3://{source}", f"s3://{dest}"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not broker.zcard(RUNS_INDEX) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        run_id = broker.zrange(RUNS_INDEX, 0, 0)[0]
+        time.sleep(0.5)  # following now
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        broker.flushdb()
+    assert process.returncode == 130, stderr
+    assert f"run {run_id}" in stderr and "goes on in the workers" in stderr, stderr
+    assert f"bucketsync status {run_id}" in stderr and f"bucketsync resume {run_id}" in stderr, stderr
