@@ -70,3 +70,24 @@ def test_exit_codes_tell_running_stalled_finished_with_failures_and_failed(url):
     assert stalled_status.returncode == 4, stalled_status.stdout
     assert "bucketsync resume" in stalled_status.stdout
     assert status(url, "0123456789abcdef").returncode == 2
+
+
+def test_a_batch_tells_how_many_of_its_objects_are_handled_while_it_runs(monkeypatch):
+    """What a worker writes to `:progress`: the count so far, at most every PROGRESS_EVERY_SECONDS."""
+    from types import SimpleNamespace
+
+    from bucketsync import batches
+
+    monkeypatch.setattr(batches, "PROGRESS_EVERY_SECONDS", 0.1)
+    monkeypatch.setattr(batches.runtime, "execution_context",
+                        lambda request: SimpleNamespace(settings=SimpleNamespace(concurrency=2)))
+
+    def slow_copy(ctx, action):
+        time.sleep(0.06)
+        return [ObjectOutcome(action, "copied")]
+
+    monkeypatch.setattr(batches, "_execute", slow_copy)
+    told: list[int] = []
+    outcomes = batches.execute_actions(None, [f"k{n}" for n in range(20)], told.append)
+    assert len(outcomes) == 20
+    assert 2 <= len(told) < 20 and told == sorted(told) and 0 < told[-1] <= 20, told
