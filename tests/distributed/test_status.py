@@ -91,3 +91,11 @@ def test_a_batch_tells_how_many_of_its_objects_are_handled_while_it_runs(monkeyp
     outcomes = batches.execute_actions(None, [f"k{n}" for n in range(20)], told.append)
     assert len(outcomes) == 20
     assert 2 <= len(told) < 20 and told == sorted(told) and 0 < told[-1] <= 20, told
+
+
+def test_status_help_documents_its_exit_codes():
+    shown = invoke_cli("status", "--help", env={"COLUMNS": "200"})
+    assert shown.returncode == 0
+    text = " ".join(shown.stdout.split())
+    for code in ("0 finished", "1 finished, some objects failed", "2 the run failed", "3 still running", "4 stalled"):
+        assert code in text, text
