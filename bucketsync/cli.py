@@ -13,7 +13,7 @@ import threading
 import traceback
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -142,7 +142,7 @@ def finish(
     raise typer.Exit(summary.exit_code() if exit_code is None else exit_code)
 
 
-def stopped_following(run_id: str) -> None:
+def stopped_following(run_id: str) -> NoReturn:
     """Ctrl-C on an attached distributed run stops this terminal, not the run: say so, and how to find it."""
     err.print(
         f"bucketsync: stopped following run {run_id}; the run goes on in the workers. "
