@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,21 +32,46 @@ def _execute(ctx: ExecutionContext, action: BatchAction) -> list[ObjectOutcome]:
     return [execute(ctx, action)]
 
 
-def execute_actions(request: RunRequest, actions: list[BatchAction]) -> list[ObjectOutcome]:
-    """Execute one batch with the worker's thread pool; never raises for an object."""
+PROGRESS_EVERY_SECONDS = 0.5  # how often a batch's progress is written (status reads it)
+
+
+def execute_actions(
+    request: RunRequest, actions: list[BatchAction], on_progress: Callable[[int], None] | None = None
+) -> list[ObjectOutcome]:
+    """Execute one batch with the worker's thread pool; never raises for an object. `on_progress`: told how
+    many actions are done, at most every PROGRESS_EVERY_SECONDS."""
     ctx = runtime.execution_context(request)
     threads = min(ctx.settings.concurrency, len(actions)) or 1
+    lock = threading.Lock()
+    handled, last_told = 0, time.monotonic()
+
+    def run_one(action: BatchAction) -> list[ObjectOutcome]:
+        nonlocal handled, last_told
+        outcomes = _execute(ctx, action)
+        if on_progress is not None:
+            with lock:
+                handled += 1
+                now = time.monotonic()
+                if now - last_told >= PROGRESS_EVERY_SECONDS:
+                    last_told = now
+                    on_progress(handled)
+        return outcomes
+
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return [outcome for outcomes in pool.map(lambda action: _execute(ctx, action), actions) for outcome in outcomes]
+        return [outcome for outcomes in pool.map(run_one, actions) for outcome in outcomes]
 
 
 def copy_and_count(request: RunRequest, page: int, batch: int, actions: list[BatchAction]) -> dict[str, Any]:
     """Copy (and lock, delete, check) a batch, count it in the run's ledger; returns the batch's totals."""
-    outcomes = execute_actions(request, actions)
+    ledger = runtime.ledger()
+    outcomes = execute_actions(
+        request, actions, lambda handled: ledger.note_batch_progress(request.run_id, page, batch, handled)
+    )
     # The copies are done; if Redis is restarting or full, wait to count them rather than copy again.
     retry_while_redis_unavailable(
         lambda: runtime.ledger().record_batch(request.run_id, page, batch, outcomes, utc_now_iso()),
         what=f"run {request.run_id} page {page} batch {batch}",
         give_up_after=runtime.redis_patience_seconds(),
     )
+    ledger.clear_batch_progress(request.run_id, page, batch)
     return add_up(outcomes)

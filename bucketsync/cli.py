@@ -13,7 +13,7 @@ import threading
 import traceback
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -113,11 +113,43 @@ class ProgressDisplay:
         self._live.update(Text(report.progress_line(summary)))
 
 
-def finish(summary: RunSummary, report_json: Optional[Path], exit_code: int | None = None) -> None:
+def check_output_paths(report_json: Optional[Path], metrics_textfile: Optional[Path] = None) -> None:
+    """Before the first request: each output file can be written where asked (exit 2, nothing copied)."""
+    if report_json:
+        report.check_output_path("--report-json", report_json)
+    if metrics_textfile:
+        report.check_output_path("--metrics-textfile", metrics_textfile)
+
+
+def finish(
+    summary: RunSummary, report_json: Optional[Path], exit_code: int | None = None,
+    metrics_textfile: Optional[Path] = None,
+) -> None:
+    """The summary first, then the files: a file that cannot be written after all (disk full) is one more
+    line and exit 2, the summary already shown."""
     out.print(report.render_text(summary), highlight=False, markup=False)
     if report_json:
         report.write_json(summary, report_json)
+    if metrics_textfile and summary.state in ("finished", "failed"):
+        from .metrics import write_textfile
+
+        try:
+            write_textfile(metrics_textfile, summary, time.time())
+        except OSError as exc:
+            raise report.ReportNotWritten(
+                f"cannot write the metrics to {metrics_textfile}: {exc.strerror or exc}"
+            ) from None
     raise typer.Exit(summary.exit_code() if exit_code is None else exit_code)
+
+
+def stopped_following(run_id: str) -> NoReturn:
+    """Ctrl-C on an attached distributed run stops this terminal, not the run: say so, and how to find it."""
+    err.print(
+        f"bucketsync: stopped following run {run_id}; the run goes on in the workers. "
+        f"Progress: `bucketsync status {run_id}`; if it stalls: `bucketsync resume {run_id}`",
+        highlight=False, markup=False,
+    )
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 # Arguments and options shared by the commands that read both sides.
@@ -211,9 +243,17 @@ def sync(
     )
     if detach and not settings.broker_url:
         raise UsageError("--detach needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
+    if settings.broker_url:
+        from .settings import check_carriable
+
+        if source_profile or dest_profile:  # a profile names credentials: those are each worker's own
+            raise UsageError("--source-profile/--dest-profile are not sent to workers (they name credentials, which "
+                             "each worker reads from its environment): set BUCKETSYNC_*__PROFILE on the workers")
+        check_carriable(settings)
     if metrics_textfile and (detach or dry_run):
         raise UsageError("--metrics-textfile records a run that copies and ends here: not with --detach or --dry-run")
     filters = filters_given(exclude, include, sys.argv)
+    check_output_paths(report_json, metrics_textfile)
     pacing = RunPacing.local(settings.max_requests_per_second, settings.max_bandwidth)
     request, ctx = prepare_run(
         settings, source, destination, delete=delete, dry_run=dry_run, pacing=pacing, filters=filters,
@@ -228,10 +268,13 @@ def sync(
         if detach:
             out.print(request.run_id, highlight=False)
             raise typer.Exit(0)
-        with ProgressDisplay(err) as display:
-            summary = follow_run(
-                ledger, request.run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds
-            )
+        try:
+            with ProgressDisplay(err) as display:
+                summary = follow_run(
+                    ledger, request.run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds
+                )
+        except KeyboardInterrupt:
+            stopped_following(request.run_id)
         from .job_totals import record_run_end_quietly
 
         record_run_end_quietly(ledger.redis, summary, ledger.ttl)  # run_finalise does too: the first one counts
@@ -246,13 +289,9 @@ def sync(
         except RunInterrupted as stopped:
             stopped.summary.slowdowns = pacing.slowdowns.total
             err.print("bucketsync: interrupted; copies in flight were finished, queued ones not started", highlight=False)
-            finish(stopped.summary, report_json, EXIT_INTERRUPTED)
+            finish(stopped.summary, report_json, EXIT_INTERRUPTED, metrics_textfile)
         summary.slowdowns = pacing.slowdowns.total
-    if metrics_textfile and summary.state in ("finished", "failed"):
-        from .metrics import write_textfile
-
-        write_textfile(metrics_textfile, summary, time.time())
-    finish(summary, report_json)
+    finish(summary, report_json, metrics_textfile=metrics_textfile)
 
 
 @app.command()
@@ -281,14 +320,31 @@ def verify(
     raise typer.Exit(result.exit_code())
 
 
-@app.command()
+# `status` exit codes: a script can tell a run that goes on from one that has ended, and how it ended.
+STATUS_EXIT_CODES = {"finished": 0, "finished with failures": 1, "failed": 2, "running": 3, "stalled": 4}
+
+
+def status_exit_code(summary: RunSummary) -> int:
+    if summary.state in ("running", "stalled"):
+        return STATUS_EXIT_CODES[summary.state]
+    if summary.state == "failed":
+        return STATUS_EXIT_CODES["failed"]
+    return STATUS_EXIT_CODES["finished with failures" if summary.failed else "finished"]
+
+
+@app.command(epilog=(
+    "Exit codes: 0 finished, nothing failed; 1 finished, some objects failed; 2 the run failed (could not go "
+    "on) or is not known; 3 still running; 4 stalled (no progress for BUCKETSYNC_STALLED_AFTER_SECONDS: "
+    "`bucketsync resume RUN_ID`)."
+))
 def status(
     run_id: str = typer.Argument(..., help="the run id printed by `sync --detach`"),
     json_output: bool = typer.Option(False, "--json", help="print the report as JSON"),
     pages: bool = typer.Option(False, "--pages", help="also one line per page with its totals"),
     broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
 ) -> None:
-    """Show a distributed run's progress or final report. Exit code as for `sync` once it has ended."""
+    """Show a distributed run's progress (objects handled in batches not counted yet included) or its final
+    report. The exit code tells running from ended (below); --json gives the same for scripts."""
     from .distributed import open_ledger
 
     settings = load_settings(broker_url=broker_url)
@@ -307,7 +363,7 @@ def status(
             from .ops_cli import page_table
 
             out.print(page_table(page_summaries), highlight=False, markup=False)
-    raise typer.Exit(summary.exit_code() if summary.state != "running" else 0)
+    raise typer.Exit(status_exit_code(summary))
 
 
 @app.command()
@@ -323,12 +379,16 @@ def resume(
     settings = load_settings(broker_url=broker_url)
     if not settings.broker_url:
         raise UsageError("resume needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
+    check_output_paths(report_json)
     ledger, what_was_republished = resume_run(settings, run_id)
     err.print(what_was_republished, highlight=False, markup=False)
     if detach:
         raise typer.Exit(0)
-    with ProgressDisplay(err) as display:
-        summary = follow_run(ledger, run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds)
+    try:
+        with ProgressDisplay(err) as display:
+            summary = follow_run(ledger, run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds)
+    except KeyboardInterrupt:
+        stopped_following(run_id)
     finish(summary, report_json)
 
 

@@ -17,10 +17,10 @@ from .filters import Filters
 from .locations import check_not_overlapping, parse_location
 from .messages import RunRequest
 from .pacing import RunPacing
-from .preflight import run_preflight
+from .preflight import fail_fast_until_reached, run_preflight
 from .s3 import make_client
 from .server_quirks import ServerQuirks, dest_client_for, detect_server_quirks
-from .settings import Settings
+from .settings import Settings, carried_settings
 from .write_checks import WriteChecks
 
 __all__ = ["RunRequest", "execution_context", "make_clients", "new_run_id", "prepare_run"]
@@ -84,6 +84,8 @@ def prepare_run(
     check_not_overlapping(source, dest, same_endpoint=settings.source.endpoint_url == settings.dest.endpoint_url)
     clients = make_clients(settings, pacing=pacing)
     server_side = settings.source.same_account_as(settings.dest)
+    for client in clients:  # before the quirk probe's first request too: a dead endpoint fails at once
+        fail_fast_until_reached(client)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bucketsync-quirks") as probe:
         # The quirk probe writes nothing: it goes out beside the preflight, whose errors come first.
         probing = probe.submit(detect_server_quirks, clients[1], dest.bucket) if server_side else None
@@ -98,5 +100,6 @@ def prepare_run(
         filters=filters.to_json(), storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
         all_versions=all_versions, lock_check=lock_check and settings.lock_check,
         listing_ranges=settings.listing_ranges,
+        run_settings=carried_settings(settings, (clients[0].meta.region_name, clients[1].meta.region_name)),
     )
     return request, execution_context(settings, request, clients)

@@ -185,7 +185,7 @@ def resume_from_ledger(request: RunRequest, task: PageTask) -> None:
 
 def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
     """List, plan and fan out one page. Returns what it did (the task's result, shown in Flower)."""
-    settings = runtime.worker_settings()
+    settings = runtime.run_settings(request)
     ledger = runtime.ledger()
     run_id = request.run_id
     result: dict[str, Any] = {"run_id": run_id, "page": task.page}

@@ -97,24 +97,27 @@ def run_planned(
 
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bucketsync")
     error: str | None = None
+    # Ctrl-C may come while planning or while waiting for the pool at the end: a small run (at most the
+    # window) has all its work queued by then, and without the cancel below it would all be carried out.
     try:
-        for work in planned:
-            if not callable(work):
-                record(work)
-                continue
-            in_flight.acquire()
-            pool.submit(run_one, work).add_done_callback(check)
-            if broken:
-                break
-    except BucketsyncError as exc:  # a listing that cannot go on, or one out of key order
-        error = str(exc)
+        try:
+            for work in planned:
+                if not callable(work):
+                    record(work)
+                    continue
+                in_flight.acquire()
+                pool.submit(run_one, work).add_done_callback(check)
+                if broken:
+                    break
+        except BucketsyncError as exc:  # a listing that cannot go on, or one out of key order
+            error = str(exc)
+        except Exception as exc:  # a bug while planning (on a range's thread): the run fails, it never vanishes
+            log.error("run %s: internal error while planning", request.run_id, exc_info=exc)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+        pool.shutdown(wait=True)
     except KeyboardInterrupt:
         pool.shutdown(wait=True, cancel_futures=True)  # the copies in flight finish; queued ones never start
         raise RunInterrupted(tally.finish(state="failed", error="interrupted by the operator")) from None
-    except Exception as exc:  # a bug while planning (on a range's thread): the run fails, it never vanishes
-        log.error("run %s: internal error while planning", request.run_id, exc_info=exc)
-        error = f"internal error: {type(exc).__name__}: {exc}"
-    pool.shutdown(wait=True)
     if broken and error is None:
         log.error("run %s: internal error in a copy thread", request.run_id, exc_info=broken[0])
         error = f"internal error: {type(broken[0]).__name__}: {broken[0]}"

@@ -15,6 +15,9 @@ Per run, `bucketsync:run:<id>` and the keys below it (`run_keys`):
                       `bucketsync status --pages` shows
     :failures, :vanished_keys, :lock_refusals, :rewritten_versions   per-object report lists (JSON items)
     :finalise_sent    set once the run's end was handed to `run_finalise`
+    :progress         `<page>:<batch>` -> objects a worker has handled so far in a batch not counted yet
+                      (best effort, outside the scripts: the counters move one batch at a time, this shows
+                      the objects in between; a field of a counted batch is ignored and removed)
 
 Every write is one Lua script, so it is atomic, also in the append-only file:
 - a write to a run whose hash is gone (expired, or never created) changes nothing and answers
@@ -418,6 +421,38 @@ class Ledger:
                   *(totals[name] for name in names), *items],
         ))
 
+    def note_batch_progress(self, run_id: str, page: int, batch: int, handled: int) -> None:
+        """A worker has handled `handled` objects of a batch it has not counted yet. Best effort: progress
+        is for the eye, the counters stay exact without it."""
+        key = run_key(run_id) + ":progress"
+        try:
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(key, f"{page}:{batch}", handled)
+                pipe.expire(key, self.ttl)
+                pipe.execute()
+        except redis.RedisError:
+            pass
+
+    def clear_batch_progress(self, run_id: str, page: int, batch: int) -> None:
+        try:
+            self.redis.hdel(run_key(run_id) + ":progress", f"{page}:{batch}")
+        except redis.RedisError:
+            pass
+
+    def handled_in_open_batches(self, run_id: str) -> dict[int, int]:
+        """Per page, objects handled in its batches not counted yet (a batch still in the outbox)."""
+        base = run_key(run_id)
+        progress = self.redis.hgetall(base + ":progress")
+        if not progress:
+            return {}
+        open_batches = set(self.redis.hkeys(base + ":outbox"))
+        pages: dict[int, int] = {}
+        for field, handled in progress.items():
+            if field in open_batches:
+                page = int(field.partition(":")[0])
+                pages[page] = pages.get(page, 0) + int(handled)
+        return pages
+
     def write_page_summary(self, run_id: str, page: int, totals: dict[str, Any]) -> None:
         """The page's totals from its chord callback, shown by `bucketsync status --pages`."""
         self._write_page_summary(keys=run_keys(run_id), args=[self.ttl, page, json.dumps(totals)])
@@ -528,6 +563,8 @@ class Ledger:
         base = run_key(run_id)
         for name in LIST_NAMES:
             setattr(summary, name, [json.loads(item) for item in self.redis.lrange(f"{base}:{name}", 0, -1)])
+        if summary.state in ("running", "stalled"):
+            summary.handled_in_open_batches = sum(self.handled_in_open_batches(run_id).values())
         return summary
 
     def page_summaries(self, run_id: str) -> list[dict[str, Any]]:
@@ -541,6 +578,9 @@ class Ledger:
             entry.update(json.loads(value))
             if part == "done":
                 entry["done"] = True
+        for page, handled in self.handled_in_open_batches(run_id).items():
+            if page in pages and not pages[page]["done"]:
+                pages[page]["handled"] = handled
         return [pages[page] for page in sorted(pages)]
 
     def recent_runs(self, limit: int = 20, stalled_after: float | None = None) -> list[RunSummary]:

@@ -1,8 +1,10 @@
 """The message contract: what bucketsync's Celery tasks carry, and how each value is written and read.
 
 Every message is JSON (the only serializer the workers accept) and carries identifiers, URLs, flags,
-keys, sizes and ETags: never credentials, SSE keys or a settings object. A worker re-reads everything
-else (endpoints, credentials, limits) from its own environment.
+keys, sizes and ETags: never credentials, SSE keys or a settings object. A run's non-secret settings that
+decide where and what it lists and writes (endpoints, regions, page and batch sizes) travel in its
+RunRequest, so workers act on what the submitter's preflight checked; a worker reads everything else
+(credentials, SSE-C keys, its concurrency, timeouts and retries) from its own environment.
 
     task                          arguments                                   result
     bucketsync.coordinator_page   RunRequest, PageTask                        what it did (dict)
@@ -12,7 +14,10 @@ else (endpoints, credentials, limits) from its own environment.
     bucketsync.run_finalise       run id                                      the run's totals (dict)
 
     RunRequest       {run_id, source, destination, delete, dry_run, source_lock_enabled, job, filters,
-                      storage_class, sse, sse_kms_key_id, all_versions, lock_check, listing_ranges}
+                      storage_class, sse, sse_kms_key_id, all_versions, lock_check, listing_ranges,
+                      run_settings: {source: {endpoint_url, region, addressing_style}, dest: {...}, page_size,
+                      listing_ranges, batch_size, batch_max_bytes, multipart_threshold, multipart_chunksize,
+                      lock_check}}
     PageTask         {page, token, start_after, claim_id, force_claim, lane, lanes, last, lane_pages}
     ScheduledJob     {name, source, destination, delete, filters, all_versions, lock_check_every,
                       storage_class, sse, sse_kms_key_id}
@@ -94,6 +99,10 @@ class RunRequest:
     # job with `lock_check_every` sets False for the runs between two lock passes.
     lock_check: bool = True
     listing_ranges: int = 0  # key ranges listed at once, as the submitter's settings say (0: the worker's)
+    # settings.carried_settings(): the submitter's endpoints, regions, addressing styles, page and batch
+    # sizes, multipart sizes, as its preflight checked them; a worker uses these over its own ({}: its own).
+    # Never a secret: keys, tokens, SSE-C keys and profiles stay in each process's environment.
+    run_settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key_filters(self) -> Filters:

@@ -209,7 +209,6 @@ def write_textfile(path: Path, summary: RunSummary, now: float) -> None:
     job = job_label(summary)
     previous[job] = add_run(previous.get(job, JobTotals(job)), summary)
     text = exposition(job_families(previous.values(), now))
-    path.parent.mkdir(parents=True, exist_ok=True)
     # node_exporter reads only *.prom files: the temporary name must not end in .prom.
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, prefix=".bucketsync-", suffix=".tmp",
                                      encoding="utf-8") as handle:

@@ -162,6 +162,9 @@ class RunSummary:
     metadata_set_after_write: int = 0  # ... the user metadata or content headers: the copy was rewritten with them
     max_unprotected_seconds: float = 0.0
     slowdowns: int = 0  # 503 SlowDown answers met (botocore retried them)
+    # distributed, while running: objects handled in batches not counted yet (the counters above move one
+    # batch at a time; this shows the objects in between)
+    handled_in_open_batches: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
     vanished_keys: list[dict[str, Any]] = field(default_factory=list)
     lock_refusals: list[dict[str, Any]] = field(default_factory=list)

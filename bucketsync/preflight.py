@@ -7,7 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError, NoCredentialsError,
+)
 
 from . import s3
 from .errors import PreflightError
@@ -31,7 +33,7 @@ def _explain(exc: BaseException, side: str, bucket: str) -> str:
             f"no credentials for the {side}: set BUCKETSYNC_{env}__ACCESS_KEY_ID and "
             f"BUCKETSYNC_{env}__SECRET_ACCESS_KEY, BUCKETSYNC_{env}__PROFILE, or the standard AWS_* variables"
         )
-    if isinstance(exc, EndpointConnectionError):
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
         return f"cannot reach the {side} endpoint: {exc}"
     if isinstance(exc, ClientError):
         code = s3.error_code(exc)
@@ -47,6 +49,24 @@ def _explain(exc: BaseException, side: str, bucket: str) -> str:
     if isinstance(exc, BotoCoreError):
         return f"{side}: {exc}"
     return f"{side}: {type(exc).__name__}: {exc}"
+
+
+def fail_fast_until_reached(client) -> None:
+    """An endpoint that has never answered this client is not retried: a refused connection or a connect
+    timeout before the first answer is a wrong URL or a server that is down, and botocore's backoff would
+    spend half a minute on it. Once any answer has come back (an HTTP status, even an error), the client
+    retries as configured: throttling, resets and a restarting server later in the run are waited out."""
+    reached = False
+
+    def stop_if_never_reached(response=None, caught_exception=None, **_) -> None:
+        nonlocal reached
+        if response is not None:
+            reached = True
+        elif not reached and isinstance(caught_exception, (EndpointConnectionError, ConnectTimeoutError)):
+            raise caught_exception
+
+    # first: botocore's own retry handler on the same event would answer with a delay before this one is asked
+    client.meta.events.register_first("needs-retry.s3", stop_if_never_reached, unique_id="bucketsync-fail-fast-unreached")
 
 
 def _check_bucket(client, side: str, location: Location) -> None:
@@ -224,6 +244,8 @@ def check_buckets(source_client, dest_client, source: Location, dest: Location) 
 
     The four requests go out at once (over a far endpoint each is a round trip); their answers are read
     in the order they would have been sent, so the error reported is the one a serial check would meet."""
+    fail_fast_until_reached(source_client)
+    fail_fast_until_reached(dest_client)
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="bucketsync-preflight") as pool:
         checks = [
             pool.submit(_check_bucket, source_client, "source", source),

@@ -18,6 +18,29 @@ class ReportNotWritten(BucketsyncError):
     """The JSON report could not be written (the run itself is over)."""
 
 
+class OutputPathRefused(BucketsyncError):
+    """An output file (--report-json, --metrics-textfile) could not be written there: found before the run."""
+
+
+def check_output_path(option: str, path: Path) -> None:
+    """Before anything is listed or copied: `path` can be written the way it will be (a temporary file in
+    its directory, renamed over it). A missing directory is an error, never created: a mistyped
+    node_exporter textfile directory would otherwise collect files nobody reads."""
+    path = Path(path)
+    parent = path.parent
+    if path.is_dir():
+        raise OutputPathRefused(f"{option} {path}: is a directory")
+    if not parent.exists():
+        raise OutputPathRefused(f"{option} {path}: directory {parent} does not exist")
+    if not parent.is_dir():
+        raise OutputPathRefused(f"{option} {path}: {parent} is not a directory")
+    try:
+        with tempfile.NamedTemporaryFile("w", dir=parent, prefix=".bucketsync-", suffix=".tmp"):
+            pass  # removed on leaving
+    except OSError as exc:
+        raise OutputPathRefused(f"{option} {path}: cannot write in {parent}: {exc.strerror or exc}") from None
+
+
 def human_bytes(count: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if count < 1024 or unit == "TiB":
@@ -31,7 +54,15 @@ def progress_line(summary: RunSummary) -> str:
         f"listed {summary.listed}  copied {summary.copied} ({human_bytes(summary.bytes_copied)})  "
         f"skipped {summary.skipped}  lock-updated {summary.lock_updated}  deleted {summary.deleted}  "
         f"failed {summary.failed}"
+        + (f"  (+{summary.handled_in_open_batches} handled, not counted yet)" if summary.handled_in_open_batches else "")
     )
+
+
+def accounted(summary: RunSummary) -> int:
+    """Listed items that have an outcome: each listed source object (or version, or delete marker) ends
+    as exactly one of these. `excluded` and `deleted` are counted apart from `listed`."""
+    return (summary.copied + summary.delete_markers_copied + summary.skipped + summary.lock_updated
+            + summary.failed + summary.vanished)
 
 
 def render_text(summary: RunSummary) -> str:
@@ -45,6 +76,21 @@ def render_text(summary: RunSummary) -> str:
         (f"{prefix}deleted", str(summary.deleted)),
         ("failed", str(summary.failed)),
     ]
+    # --all-versions: delete markers are listed and written like versions; the destination's own versions
+    # are not listed source items, but they are what the run found and left in place.
+    if summary.delete_markers_copied:
+        rows.insert(2, (f"{prefix}delete markers copied", str(summary.delete_markers_copied)))
+    if summary.versions_rewritten:
+        rows.append(("versions rewritten", f"{summary.versions_rewritten} (destination versions left beneath a "
+                                           "history written again; see --report-json)"))
+    if summary.versions_kept:
+        rows.append(("versions kept", f"{summary.versions_kept} (destination versions no source version matches)"))
+    not_done = summary.listed - accounted(summary)
+    if not_done > 0:
+        why = "still running" if summary.state in ("running", "stalled") else "never started"
+        if summary.handled_in_open_batches:
+            why += f"; {summary.handled_in_open_batches} of them handled in batches not counted yet"
+        rows.append(("not done", f"{not_done} ({why})"))
     width = max(len(label) for label, _ in rows) + 2
     lines = [
         f"run {summary.run_id} ({summary.mode}{', dry run' if summary.dry_run else ''}): "
@@ -99,7 +145,6 @@ def write_json(summary: RunSummary, path: Path) -> None:
     path = Path(path)
     temporary: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
             temporary = handle.name
             json.dump(summary.to_json(), handle, indent=2, ensure_ascii=False)

@@ -1,6 +1,7 @@
 """What a worker process builds once and reuses: its settings, S3 clients and the ledger.
 
-Workers read credentials and endpoints from their own environment; nothing secret arrives in a message.
+Workers read credentials from their own environment; nothing secret arrives in a message. Where and what a
+run lists and writes (endpoints, regions, page and batch sizes) comes with the run (`run_settings`).
 A process that loaded its settings itself (the `bucketsync worker` command) hands them over with
 `use_settings`; one started by Celery's own command line (`celery -A bucketsync.tasks worker`) loads
 them from the environment on first use.
@@ -8,6 +9,7 @@ them from the environment on first use.
 
 from __future__ import annotations
 
+import json
 import threading
 from functools import lru_cache
 
@@ -18,7 +20,7 @@ from .ledger import Ledger, run_key
 from .messages import RunRequest
 from .pacing import RunPacing
 from .server_quirks import ServerQuirks
-from .settings import Settings, load_settings
+from .settings import Settings, load_settings, with_carried
 from .write_checks import WriteChecks
 
 _lock = threading.RLock()
@@ -41,12 +43,20 @@ def worker_settings() -> Settings:
         return _settings
 
 
+def run_settings(request: RunRequest) -> Settings:
+    """This process's settings for one run: its own, with what the run carries from its submitter
+    (endpoints, regions, page and batch sizes: messages.RunRequest.run_settings)."""
+    return with_carried(worker_settings(), request.run_settings)
+
+
 @lru_cache(maxsize=4)
-def _run_clients(run_id: str, requests_per_second: float | None, bandwidth: int | None, quirks: ServerQuirks) -> tuple:
-    """S3 clients for one run: built for its destination's quirks; they keep its limits with the other
-    workers and count its 503 SlowDown answers."""
+def _run_clients(
+    run_id: str, requests_per_second: float | None, bandwidth: int | None, quirks: ServerQuirks, carried: str
+) -> tuple:
+    """S3 clients for one run: built for its endpoints and its destination's quirks; they keep its limits
+    with the other workers and count its 503 SlowDown answers. `carried`: the run's settings, as JSON."""
     pacing = run_pacing(ledger(), run_id, requests_per_second, bandwidth)
-    return make_clients(worker_settings(), quirks, pacing)
+    return make_clients(with_carried(worker_settings(), json.loads(carried)), quirks, pacing)
 
 
 @lru_cache(maxsize=4)
@@ -79,9 +89,10 @@ def _ledger(url: str, ttl: int) -> Ledger:
 
 
 def execution_context(request: RunRequest) -> ExecutionContext:
-    settings = worker_settings()
+    settings = run_settings(request)
     with _lock:
         clients = _run_clients(request.run_id, request.max_requests_per_second, request.max_bandwidth,
-                               ServerQuirks.from_json(request.server_quirks))
+                               ServerQuirks.from_json(request.server_quirks),
+                               json.dumps(request.run_settings, sort_keys=True))
         checks = _run_write_checks(request.run_id)
     return build_execution_context(settings, request, clients, checks)

@@ -178,6 +178,49 @@ class Settings(BaseSettings):
         return self
 
 
+# What a distributed run carries to its workers (RunRequest.run_settings): the settings that change where
+# or what is listed or written, as the submitter's preflight checked them. Secrets (keys, tokens, SSE-C
+# keys, profiles that name credentials, the broker URL) and each process's own resources (concurrency,
+# timeouts, retries, queue limits) stay with each process.
+CARRIED_SIDE_FIELDS = ("endpoint_url", "region", "addressing_style")
+CARRIED_FIELDS = ("page_size", "listing_ranges", "batch_size", "batch_max_bytes", "multipart_threshold",
+                  "multipart_chunksize", "lock_check")
+
+
+def carried_settings(settings: Settings, regions: tuple[str | None, str | None] = (None, None)) -> dict[str, Any]:
+    """The run settings a submitter sends with a run. `regions`: each side's region as its client resolved
+    it (a profile's, AWS_REGION, the default) where the settings name none: the workers use the same."""
+    carried: dict[str, Any] = {name: getattr(settings, name) for name in CARRIED_FIELDS}
+    for side, resolved in zip(("source", "dest"), regions):
+        values = {name: getattr(getattr(settings, side), name) for name in CARRIED_SIDE_FIELDS}
+        values["region"] = values["region"] or resolved
+        carried[side] = values
+    return carried
+
+
+def with_carried(settings: Settings, carried: Mapping[str, Any]) -> Settings:
+    """A worker's settings for one run: its own, with what the run carries (empty: its own, unchanged)."""
+    if not carried:
+        return settings
+    update: dict[str, Any] = {name: carried[name] for name in CARRIED_FIELDS if name in carried}
+    for side in ("source", "dest"):
+        values = {name: value for name, value in (carried.get(side) or {}).items() if name in CARRIED_SIDE_FIELDS}
+        if values:
+            update[side] = getattr(settings, side).model_copy(update=values)
+    return settings.model_copy(update=update)
+
+
+def check_carriable(settings: Settings) -> None:
+    """A distributed run's endpoint URLs travel in its messages: one that holds a password is refused."""
+    for side in ("source", "dest"):
+        url = getattr(settings, side).endpoint_url
+        if url and urlparse(url).password:
+            raise SettingsError(
+                f"the {side} endpoint URL holds a password, and a distributed run sends its endpoints to the "
+                "workers: give the credentials as access keys instead"
+            )
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():

@@ -294,3 +294,37 @@ def versions_per_key(client, bucket: str) -> Counter:
         for version in page.get("Versions", []):
             counts[version["Key"]] += 1
     return counts
+
+
+@dataclass
+class InProcessResult:
+    """What `invoke_cli` saw: as subprocess.CompletedProcess names it, for check_error_exit and explain."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    args: tuple = ()
+
+
+def invoke_cli(*args: str, env: dict | None = None) -> InProcessResult:
+    """`bucketsync ARGS` in this process (typer's CliRunner isolating stdio and the environment), through
+    cli.main as the console script runs it: exit codes and one-line errors as an operator sees them."""
+    import sys as _sys
+
+    from typer.testing import CliRunner
+
+    from bucketsync import cli
+
+    runner = CliRunner()
+    saved_argv = _sys.argv
+    code = 0
+    with runner.isolation(env=env) as streams:
+        _sys.argv = ["bucketsync", *args]
+        try:
+            cli.main()
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        finally:
+            _sys.argv = saved_argv
+        stdout, stderr = streams[0].getvalue(), streams[1].getvalue()
+    return InProcessResult(code, stdout.decode(), stderr.decode(), args)

@@ -37,6 +37,8 @@ def test_an_overwritten_compliance_record_arrives_with_every_version_and_lock(s3
     report = first.report
     assert (report["listed"], report["copied"], report["delete_markers_copied"]) == (6, 5, 1), explain(first)
     assert report["bytes_copied"] == len(b"draftfinalonetwoheld")
+    assert "delete markers copied  1" in first.stdout, explain(first)  # 6 listed: 5 + 1 in the summary too
+    assert "not done" not in first.stdout
     assert history_shape(s3, dest) == history_shape(s3, source)
     assert version_locks(s3, dest, "record") == version_locks(s3, source, "record")
     assert [lock["mode"] for lock in version_locks(s3, dest, "record")] == ["COMPLIANCE", "COMPLIANCE"]

@@ -132,6 +132,7 @@ def test_run_finalise_and_the_follower_count_a_run_once(s3, cluster, exporter, t
 def test_textfile_after_embedded_runs_equals_the_reports(s3, moto_server, tmp_path):
     source, dest = new_pair(s3, plain=10)
     textfile = tmp_path / "node-exporter" / "bucketsync.prom"
+    textfile.parent.mkdir()  # node_exporter's textfile directory: bucketsync never creates it
     reports = []
     for number in (1, 2):
         result = sync(f"s3://{source}", f"s3://{dest}", "--metrics-textfile", str(textfile),

@@ -71,7 +71,7 @@ def test_task_messages_carry_only_json_and_no_settings():
     assert set(request.to_json()) == {"run_id", "source", "destination", "delete", "dry_run", "source_lock_enabled", "job",
                                      "server_quirks", "max_requests_per_second", "max_bandwidth", "filters",
                                      "storage_class", "sse", "sse_kms_key_id", "all_versions", "lock_check",
-                                     "listing_ranges"}
+                                     "listing_ranges", "run_settings"}
 
 
 def test_filters_travel_in_order_as_json():

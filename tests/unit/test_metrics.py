@@ -88,6 +88,7 @@ def test_series_read_back_from_text_are_the_totals():
 
 def test_textfile_counters_go_on_across_runs_and_jobs(tmp_path):
     path = tmp_path / "textfile" / "bucketsync.prom"
+    path.parent.mkdir()  # never created by bucketsync: the CLI refuses a missing directory before the run
     write_textfile(path, run(0, 10, copied=4, bytes_copied=40), now=epoch(at(10)))
     write_textfile(path, run(20, 30, job="nightly", copied=1), now=epoch(at(30)))
     write_textfile(path, run(40, 50, copied=4, bytes_copied=40), now=epoch(at(50)))

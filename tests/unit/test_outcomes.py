@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -225,3 +226,26 @@ def test_a_report_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monk
     with pytest.raises(report_module.ReportNotWritten, match="No space left on device"):
         report_module.write_json(summary(), tmp_path / "report.json")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("counts, state, shown", [
+    # --all-versions: 24 listed = 21 versions + 3 delete markers; 2 destination versions rewritten beneath
+    ({"listed": 24, "copied": 21, "delete_markers_copied": 3, "versions_rewritten": 2, "versions_kept": 1},
+     "finished", ["delete markers copied  3", "versions rewritten", "2 (destination", "versions kept", "1 ("]),
+    # interrupted with work queued: what never started is a line of its own
+    ({"listed": 30, "copied": 2, "skipped": 5}, "failed", ["not done", "23 (never started)"]),
+    ({"listed": 30, "copied": 2, "skipped": 5}, "running", ["23 (still running)"]),
+])
+def test_every_listed_item_appears_in_some_line_of_the_summary(counts, state, shown):
+    from bucketsync.report import accounted, render_text
+
+    run = summary()
+    for name, value in counts.items():
+        setattr(run, name, value)
+    run.state = state
+    text = render_text(run)
+    for fragment in shown:
+        assert fragment in text, text
+    rows = dict(re.findall(r"^  ([a-z -]+?)  +(\d+)", text, re.MULTILINE))
+    source_side = ("copied", "delete markers copied", "skipped", "lock-updated", "failed", "vanished", "not done")
+    assert sum(int(rows.get(label, 0)) for label in source_side) == run.listed, text

@@ -207,3 +207,30 @@ def test_example_environment_file_has_no_unknown_variable():
     names = {line.split("=", 1)[0].strip().removeprefix("export ").strip("# ")
              for line in example.read_text().splitlines() if "=" in line}
     assert unknown_variables({name: "" for name in names if name.startswith("BUCKETSYNC_")}) == []
+
+
+def test_a_run_carries_where_and_what_it_lists_and_writes_never_a_secret():
+    import base64
+    import json
+
+    from bucketsync.settings import Settings, carried_settings, with_carried
+
+    key = base64.b64encode(b"k" * 32).decode()
+    submitter = Settings(
+        source={"endpoint_url": "http://src:9000", "access_key_id": "AKIASUBMIT", "secret_access_key": "sub-secret",
+                "session_token": "sub-token", "sse_c_key": key, "addressing_style": "path"},
+        dest={"endpoint_url": "http://dst:9000", "profile": "submitter-profile", "region": "eu-west-1"},
+        page_size=4, batch_size=3, concurrency=99, broker_url="redis://:redis-pass@r:6379/0",
+    )
+    carried = carried_settings(submitter, ("us-east-1", "ignored"))
+    wire = json.dumps(carried)
+    for secret in ("AKIASUBMIT", "sub-secret", "sub-token", key, "submitter-profile", "redis-pass"):
+        assert secret not in wire
+    worker = Settings(source={"endpoint_url": "http://elsewhere", "access_key_id": "AKIAWORKER",
+                              "secret_access_key": "worker-secret"}, concurrency=2, page_size=1000)
+    used = with_carried(worker, json.loads(wire))
+    assert (used.source.endpoint_url, used.dest.endpoint_url, used.page_size, used.batch_size) == (
+        "http://src:9000", "http://dst:9000", 4, 3)
+    assert (used.source.region, used.dest.region, used.source.addressing_style) == ("us-east-1", "eu-west-1", "path")
+    assert used.source.access_key_id == "AKIAWORKER" and used.concurrency == 2  # the worker's own
+    assert with_carried(worker, {}) is worker  # a run recorded by an older submitter
