@@ -5,17 +5,16 @@ pushing over HTTP or AMQP; MinIO's webhook). Each record becomes one `Change`: t
 (URL-decoded: the servers send it form-encoded, a space as `+`), created or removed, and what the record
 says of the version (id, size, ETag), its time and its `sequencer`.
 
-The sequencer orders the events of one key (S3: "compare the strings after padding the shorter with
-leading zeros"); events of different keys have no order. An event says only that something happened: the
-replica is made from both sides' current state when the change is worked on, so a burst on one key needs
-one piece of work, and a duplicate or late event none (`PendingChanges`).
+An event says only that something happened to a key: the replica is made from both sides' current state
+when the key is worked on, so a burst on one key needs one piece of work, a repeated delivery none, and
+the order of the events (which some servers do not keep: `PendingChanges`) does not matter.
 """
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import unquote_plus
@@ -126,99 +125,89 @@ def changes_from_notification(body: str | bytes | dict[str, Any]) -> list[Change
     return [change for record in records if isinstance(record, dict) and (change := _change(record)) is not None]
 
 
-def sequencer_order(sequencer: str | None) -> tuple[int, str]:
-    """A sort key for sequencers of one key: padded to a common width (S3's rule), missing ones first."""
-    if not sequencer:
-        return (0, "")
-    return (1, sequencer.upper().rjust(64, "0"))
-
-
-def is_newer(candidate: Change, than: Change) -> bool:
-    """Whether `candidate` announces a later state of the key than `than`.
-
-    By sequencer where both have one; otherwise (moto sends none) by event time, and a tie counts as newer:
-    the work re-reads both sides, so one needless look is the price of never missing a change.
-    """
-    if candidate.sequencer and than.sequencer:
-        return sequencer_order(candidate.sequencer) > sequencer_order(than.sequencer)
-    if candidate.event_time and than.event_time:
-        return candidate.event_time >= than.event_time
-    return True
-
-
 @dataclass
-class _Slot:
-    latest: Change
-    taken: bool = False  # being worked on: a newer change must wait until it is done
+class Work:
+    """One piece of work on one key: the newest change announced for it, and how many announced changes
+    (not counting exact repeats) it covers; `oldest` is the earliest event time among them (for the lag)."""
+
+    change: Change
+    changes: int = 1
+    oldest: datetime | None = None
+    seen: set[Change] = field(default_factory=set)
+
+    def merge(self, change: Change) -> None:
+        self.change = change
+        self.changes += 1
+        self.seen.add(change)
+        if change.event_time and (self.oldest is None or change.event_time < self.oldest):
+            self.oldest = change.event_time
+
+
+AddResult = Literal["queued", "merged", "duplicate"]
 
 
 class PendingChanges:
-    """Changes waiting for work, at most one per key, and never two at once for one key.
+    """Changes waiting for work, at most one piece of work per key, and never two at once for one key.
 
-    `add` keeps the newest announced change per key (a burst collapses into one piece of work; an older or
-    repeated event is dropped and reported as a duplicate). `take` hands out keys whose work is not already
-    running, oldest first; `done` ends that work and reports whether a newer change arrived meanwhile (it is
-    then pending again). The last finished change of the `remember` most recent keys is kept, so a late
-    event for a key just done is recognised as old. Not thread-safe by itself: the watcher holds a lock.
+    The order of one key's events is not trusted: Ceph RGW 16's `sequencer` is not monotonic per key
+    (measured: `…2144F113` then `…42A33018` then `…0C045B1B` for three PUTs in a row), and moto sends none.
+    Nothing needs it: the work reads both sides' current state, so any later look at a key replicates its
+    newest state. Hence `add` merges every new event of a key that is waiting into its one piece of work
+    ("merged"), queues one more look for a key being worked on (after the current one: "queued"), and
+    drops only an exact repeat of an event already seen ("duplicate": an at-least-once delivery). The
+    events of the `remember` most recently finished keys are remembered for that.
+    Not thread-safe by itself: the watcher holds a lock around it.
     """
 
     def __init__(self, remember: int = 100_000) -> None:
         self._remember = remember
-        self._slots: dict[tuple[str, str], _Slot] = {}
-        self._order: list[tuple[str, str]] = []  # keys waiting, oldest first
-        self._since_done: dict[tuple[str, str], Change] = {}  # newest change that arrived while a key was taken
-        self._last_done: OrderedDict[tuple[str, str], Change] = OrderedDict()
+        self._waiting: dict[tuple[str, str], Work] = {}  # keys waiting for work, in arrival order
+        self._taken: dict[tuple[str, str], Work] = {}
+        self._after: dict[tuple[str, str], Work] = {}  # arrived while the key was taken
+        self._recent: OrderedDict[tuple[str, str], set[Change]] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._order) + len(self._since_done)
+        return len(self._waiting) + len(self._after)
 
-    def add(self, change: Change) -> bool:
-        """True if the change needs work; False for a duplicate or an event older than one already known."""
+    def add(self, change: Change) -> AddResult:
         where = (change.bucket, change.key)
-        slot = self._slots.get(where)
-        finished = self._last_done.get(where)
-        if slot is None:
-            if finished is not None and change.sequencer and not is_newer(change, finished):
-                return False
-            self._slots[where] = _Slot(change)
-            self._order.append(where)
-            return True
-        if slot.taken:
-            waiting = self._since_done.get(where)
-            if not is_newer(change, waiting or slot.latest) or change == slot.latest:
-                return False
-            self._since_done[where] = change
-            return True
-        if change == slot.latest or not is_newer(change, slot.latest):
-            return False
-        slot.latest = change
-        return True
+        taken = self._taken.get(where)
+        queue = self._after if taken is not None else self._waiting
+        pending = queue.get(where)
+        if change in self._recent.get(where, ()) or (taken is not None and change in taken.seen) or (
+                pending is not None and change in pending.seen):
+            return "duplicate"
+        if pending is not None:
+            pending.merge(change)
+            return "merged"
+        queue[where] = Work(change, 1, change.event_time, {change})
+        return "queued"
 
     def holds(self, bucket: str, key: str) -> bool:
         """Whether the key is waiting for work or being worked on."""
-        return (bucket, key) in self._slots
+        where = (bucket, key)
+        return where in self._waiting or where in self._taken
 
-    def take(self, limit: int) -> list[Change]:
-        """Up to `limit` changes of keys nobody is working on, oldest first, marked as taken."""
-        handed: list[Change] = []
-        while self._order and len(handed) < limit:
-            where = self._order.pop(0)
-            slot = self._slots[where]
-            slot.taken = True
-            handed.append(slot.latest)
+    def take(self, limit: int) -> list[Work]:
+        """Up to `limit` pieces of work on keys nobody is working on, oldest first."""
+        handed: list[Work] = []
+        while self._waiting and len(handed) < limit:
+            where = next(iter(self._waiting))
+            work = self._waiting.pop(where)
+            self._taken[where] = work
+            handed.append(work)
         return handed
 
-    def done(self, change: Change) -> bool:
-        """The work on `change` ended; True if a newer change of its key is pending again."""
-        where = (change.bucket, change.key)
-        self._slots.pop(where, None)
-        self._last_done[where] = change
-        self._last_done.move_to_end(where)
-        if len(self._last_done) > self._remember:
-            self._last_done.popitem(last=False)
-        newer = self._since_done.pop(where, None)
-        if newer is None:
+    def done(self, work: Work) -> bool:
+        """The work ended; True if changes of its key arrived meanwhile (they are waiting again)."""
+        where = (work.change.bucket, work.change.key)
+        self._taken.pop(where, None)
+        seen = self._recent.pop(where, set()) | work.seen
+        self._recent[where] = seen if len(seen) <= 64 else set(list(seen)[-64:])
+        if len(self._recent) > self._remember:
+            self._recent.popitem(last=False)
+        after = self._after.pop(where, None)
+        if after is None:
             return False
-        self._slots[where] = _Slot(newer)
-        self._order.append(where)
+        self._waiting[where] = after
         return True

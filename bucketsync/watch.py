@@ -6,8 +6,7 @@
 
 `take_in` returns once the changes are in the journal: a receiver answers its server (or acknowledges its
 queue message) only then, so nothing acknowledged is lost if the process dies. Work is per key, one at a
-time, on the newest announced state (a burst on one key is one piece of work; duplicates and late events
-are none). A change whose work failed is tried again after a pause, then counted as failed; the
+time, on its current state (a burst on one key is one piece of work; an exact repeat of an event none). A change whose work failed is tried again after a pause, then counted as failed; the
 scheduled runs stay the safety net for it and for what no event announces (lock changes on AWS and RGW,
 anything missed while notifications were off).
 """
@@ -24,7 +23,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from .change_journal import ChangeJournal
-from .events import Change, PendingChanges
+from .events import Change, PendingChanges, Work
 from .outcomes import ObjectOutcome
 
 log = logging.getLogger(__name__)
@@ -41,10 +40,11 @@ def result_of(outcome: ObjectOutcome) -> str:
     return outcome.status if outcome.status in RESULTS else "skipped"
 
 
-def lag_seconds(change: Change, now: datetime) -> float | None:
-    if change.event_time is None:
+def lag_seconds(work: Work, now: datetime) -> float | None:
+    """From the earliest event the work covers to now: what the slowest of its changes waited."""
+    if work.oldest is None:
         return None
-    return max(0.0, (now - change.event_time).total_seconds())
+    return max(0.0, (now - work.oldest).total_seconds())
 
 
 class Watcher:
@@ -59,7 +59,7 @@ class Watcher:
         self._rows: dict[tuple[str, str], int] = {}  # newest journal row per key
         self._taken_rows: dict[tuple[str, str], int] = {}
         self._attempts: Counter[tuple[str, str]] = Counter()
-        self._retries: list[tuple[float, int, Change]] = []  # (due, tie-breaker, change), the key still taken
+        self._retries: list[tuple[float, int, Work]] = []  # (due, tie-breaker, change), the key still taken
         self._tie = itertools.count()
         self._lock = threading.Condition()
         self._stopping = False
@@ -90,7 +90,7 @@ class Watcher:
     def _queue(self, change: Change, row: int) -> None:
         where = (change.bucket, change.key)
         self._rows[where] = max(row, self._rows.get(where, 0))
-        if not self._pending.add(change):
+        if self._pending.add(change) == "duplicate":
             self.counts["duplicate"] += 1
             self._observe("duplicate", None)
             if not self._pending.holds(*where):  # nothing will finish this row: it needs nothing
@@ -130,23 +130,24 @@ class Watcher:
                 self._lock.wait(min(remaining, 0.1))
         return True
 
-    def _next(self) -> Change | None:
+    def _next(self) -> Work | None:
         with self._lock:
             while not self._stopping:
                 if self._retries and self._retries[0][0] <= time.monotonic():
                     return heapq.heappop(self._retries)[2]
                 taken = self._pending.take(1)
                 if taken:
-                    change = taken[0]
-                    where = (change.bucket, change.key)
-                    self._taken_rows[where] = self._rows.get(where, 0)
-                    return change
+                    work = taken[0]
+                    self._taken_rows[(work.change.bucket, work.change.key)] = self._rows.get(
+                        (work.change.bucket, work.change.key), 0)
+                    return work
                 due = self._retries[0][0] - time.monotonic() if self._retries else 0.5
                 self._lock.wait(max(0.01, min(0.5, due)))
             return None
 
     def _work(self) -> None:
-        while (change := self._next()) is not None:
+        while (work := self._next()) is not None:
+            change = work.change
             where = (change.bucket, change.key)
             try:
                 outcome = self._replicate(change)
@@ -160,22 +161,25 @@ class Watcher:
                 log.info("watch: %s/%s failed (%s); again in %.0f s", change.bucket, change.key, outcome.reason,
                          self._retry_pauses[attempt])
                 with self._lock:
-                    heapq.heappush(self._retries, (time.monotonic() + self._retry_pauses[attempt], next(self._tie), change))
+                    heapq.heappush(self._retries, (time.monotonic() + self._retry_pauses[attempt], next(self._tie), work))
                     self._lock.notify_all()
                 continue
             self._attempts.pop(where, None)
             if result == "failed":
                 log.warning("watch: %s/%s failed: %s (the next scheduled run tries again)", change.bucket,
                             change.key, outcome.reason)
-            self._finish(change, result)
+            self._finish(work, result)
 
-    def _finish(self, change: Change, result: str) -> None:
+    def _finish(self, work: Work, result: str) -> None:
+        change = work.change
         where = (change.bucket, change.key)
         with self._lock:
             up_to = self._taken_rows.pop(where, 0)
-            if not self._pending.done(change):  # no newer change meanwhile: repeats of this one are done too
+            if not self._pending.done(work):  # nothing new meanwhile: repeats that came in are done too
                 up_to = max(up_to, self._rows.pop(where, 0))
-            self.counts[result] += 1
+            self.counts[result] += work.changes
             self._lock.notify_all()
         self._journal.finish(change.bucket, change.key, up_to)
-        self._observe(result, lag_seconds(change, datetime.now(timezone.utc)))
+        lag = lag_seconds(work, datetime.now(timezone.utc))
+        for _ in range(work.changes):
+            self._observe(result, lag)

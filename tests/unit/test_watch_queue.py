@@ -57,10 +57,10 @@ def test_a_burst_is_one_piece_of_work_and_the_journal_empties(tmp_path):
     hold.set()
     assert watcher.wait_idle(10)
     watcher.stop()
-    assert [c.sequencer for c in replicate.calls] == ["01", "1D"]  # the first, then the newest of the burst
+    assert [c.sequencer for c in replicate.calls] == ["01", "1D"]  # the first, then one look after the burst
     assert not replicate.overlap
     assert len(journal) == 0
-    assert watcher.counts["copied"] == 2 and watcher.counts["duplicate"] == 1  # "05" came after "1D"
+    assert watcher.counts["copied"] == 29 and watcher.counts["duplicate"] == 1  # "05" twice: one exact repeat
 
 
 def test_many_keys_are_worked_on_at_once_but_each_key_alone(tmp_path):
@@ -74,7 +74,8 @@ def test_many_keys_are_worked_on_at_once_but_each_key_alone(tmp_path):
     assert not replicate.overlap
     assert {c.key for c in replicate.calls} == {f"key-{n}" for n in range(10)}
     newest = {c.key: c.sequencer for c in replicate.calls}
-    assert newest == {f"key-{n}": f"05{30 + n:02X}" for n in range(10)}  # each key's last work saw its newest event
+    assert newest == {f"key-{n}": f"05{30 + n:02X}" for n in range(10)}  # each key's last look came after its last event
+    assert sum(watcher.counts.values()) == 200  # every announced change counted once
 
 
 def test_what_was_taken_in_before_a_stop_is_worked_on_after_a_restart(tmp_path):
@@ -88,6 +89,7 @@ def test_what_was_taken_in_before_a_stop_is_worked_on_after_a_restart(tmp_path):
     assert second.wait_idle(10)
     second.stop()
     assert sorted((c.key, c.sequencer) for c in replicate.calls) == [("a", "03"), ("b", "02")]
+    assert second.counts["copied"] == 3
     assert len(ChangeJournal(path)) == 0
 
 
