@@ -12,18 +12,21 @@ Layers, top to bottom; a module imports only modules of the layers below its own
       | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics
     publish | runtime | joblock               sending task messages; a worker's settings, clients, ledger;
       | job_totals | lock_pass_record         per-job metric totals in Redis, each run added once; when a
-                                              job last did the lock pass
+      | watch_run                             job last did the lock pass; `watch` in this process
     celery_app | ledger | context             the Celery app; run totals in Redis; preflight -> RunRequest;
       | history_execute | version_pages       one key's history -> outcomes; a coordinator's version page;
       | live_ranges | lane_splits             key ranges being listed, cut again while they are; when and
-                                              where a distributed run splits a lane it lists
+      | replicate_key                         where a distributed run splits a lane it lists; one key from
+                                              both sides' current state
     preflight | execute | listing | report    checks; one action -> ObjectOutcome; pages; the report;
       | server_quirks | version_listing       what the destination server needs; whole per-key histories;
       | range_split                           where a listing is cut into ranges listed at once
     server_copy | streamed_copy               the two copy paths; reading a new version back (lock,
-      | settle_write                          tags, metadata, headers) and setting what it lacks
+      | settle_write | watch                  tags, metadata, headers) and setting what it lacks; the
+                                              watcher's intake and per-key work
     multipart | lock_write | source_version   one multipart upload; lock read-back and write; the source's HEAD
-    s3 | schedules                            boto3 clients; scheduled jobs from the environment
+    s3 | schedules                            boto3 clients; scheduled jobs from the environment;
+      | change_journal | event_receivers      changes taken in, on disk; HTTP, AMQP and SQS notifications
     messages | task_labels | patience         the message contract; Flower labels; waiting out Redis;
       | s3_calls | execution_context          per-call argument allow-lists; what one process needs for a run;
       | copy_plan | pacing | metrics         pure: single or multipart, part size and ranges; request and
@@ -31,7 +34,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
       | fan_in                                multipart parts in parallel, bounded per object and process;
                                               iterators drained on threads, read as one
     plan | outcomes | history                 pure core: what to do per key; what happened; version histories;
-      | carried_attributes                    what a write asked for besides the lock, and whether it is held
+      | carried_attributes | events           what a write asked for besides the lock, and whether it is held;
+                                              bucket notifications as changes, and which need work
     lockrules | locations | filters           pure core: lock decisions; s3:// URLs; --exclude/--include;
       | keyspace | write_checks               key ranges and split points; what a server proved to honour;
       | lock_schedule                         whether a scheduled run does the lock pass
