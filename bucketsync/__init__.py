@@ -9,10 +9,12 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     scheduled                                 triggers, the job lock's refresh, a run's finalisation
     embedded_versions | verify_versions       the one-process run of `sync --all-versions`; `verify --all-versions`
     coordinator | batches | distributed       one page; one batch; submit, resume, follow a run
-      | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics
+      | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics;
+      | watch_intake                          `watch` with a broker: changes published for the workers
     publish | runtime | joblock               sending task messages; a worker's settings, clients, ledger;
       | job_totals | lock_pass_record         per-job metric totals in Redis, each run added once; when a
-      | watch_run                             job last did the lock pass; `watch` in this process
+      | watch_run | watch_keys                job last did the lock pass; `watch` in this process; one
+                                              announced key on a worker, at most one look at a time
     celery_app | ledger | context             the Celery app; run totals in Redis; preflight -> RunRequest;
       | history_execute | version_pages       one key's history -> outcomes; a coordinator's version page;
       | live_ranges | lane_splits             key ranges being listed, cut again while they are; when and

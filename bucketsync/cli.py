@@ -430,27 +430,36 @@ def watch(
                 "journal": str(journal) if journal else None, "metrics_port": metrics_port},
     )
     check_event_sources(settings)
-    if settings.broker_url:
-        raise UsageError("watch runs in this process for now: unset BUCKETSYNC_BROKER_URL")
     if settings.all_versions:
         raise UsageError("watch replicates current versions for now: unset BUCKETSYNC_ALL_VERSIONS")
     filters = filters_given(exclude, include, sys.argv)
     request, ctx = prepare_run(settings, source, destination, delete=delete, filters=filters,
                                storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id)
-    path = Path(settings.events.journal) if settings.events.journal else default_journal(request.source, request.destination)
-    service = WatchService(settings, request, ctx, path)
+    if settings.broker_url:
+        from .watch_intake import DistributedWatch
+
+        service = DistributedWatch(settings, request)
+        where = f"workers through the broker; counts in `bucketsync exporter` as watch={service.watch}"
+    else:
+        path = Path(settings.events.journal) if settings.events.journal else default_journal(request)
+        service = WatchService(settings, request, ctx, path)
+        where = f"this process; journal {path}"
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     service.start()
-    err.print(f"bucketsync: watching {request.source} -> {request.destination} (journal {path}); Ctrl-C stops",
+    err.print(f"bucketsync: watching {request.source} -> {request.destination} ({where}); Ctrl-C stops",
               highlight=False, markup=False)
-    stop.wait()
+    while not stop.wait(1):
+        pass
     err.print("bucketsync: stopping: taking no more changes, finishing those in flight", highlight=False)
     service.stop()
-    counts = service.watcher.counts
-    out.print("watch: " + ", ".join(f"{name} {counts[name]}" for name in sorted(counts)) or "watch: nothing announced",
-              highlight=False, markup=False)
+    if settings.broker_url:
+        out.print(f"watch: {service.published} changes handed to the workers", highlight=False, markup=False)
+    else:
+        counts = service.watcher.counts
+        out.print("watch: " + (", ".join(f"{name} {counts[name]}" for name in sorted(counts)) or "nothing announced"),
+                  highlight=False, markup=False)
     raise typer.Exit(0)
 
 

@@ -28,7 +28,8 @@ from .outcomes import ObjectOutcome
 
 log = logging.getLogger(__name__)
 
-# What bucketsync_events_total{result} counts.
+# What bucketsync_events_total{result} counts; "duplicate": a change that needed no look of its own (an
+# exact repeat, or one that arrived while its key waited and was covered by that look).
 RESULTS = ("copied", "skipped", "deleted", "lock_updated", "failed", "vanished", "duplicate")
 RETRY_PAUSES = (1.0, 5.0, 25.0)  # seconds before a failed change is tried again; then it counts as failed
 
@@ -177,9 +178,10 @@ class Watcher:
             up_to = self._taken_rows.pop(where, 0)
             if not self._pending.done(work):  # nothing new meanwhile: repeats that came in are done too
                 up_to = max(up_to, self._rows.pop(where, 0))
-            self.counts[result] += work.changes
+            self.counts[result] += 1
+            self.counts["duplicate"] += work.changes - 1  # covered by this look: none of their own
             self._lock.notify_all()
         self._journal.finish(change.bucket, change.key, up_to)
-        lag = lag_seconds(work, datetime.now(timezone.utc))
-        for _ in range(work.changes):
-            self._observe(result, lag)
+        self._observe(result, lag_seconds(work, datetime.now(timezone.utc)))
+        for _ in range(work.changes - 1):
+            self._observe("duplicate", None)

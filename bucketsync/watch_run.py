@@ -23,6 +23,7 @@ from .errors import UsageError
 from .event_receivers import AmqpReceiver, HttpReceiver, SqsReceiver, parse_amqp_url, parse_listen_address
 from .events import Change
 from .execute import ExecutionContext
+from .metrics import LAG_BUCKETS
 from .outcomes import ObjectOutcome
 from .replicate_key import relative_key, replicate_key
 from .s3 import make_sqs_client
@@ -31,8 +32,6 @@ from .watch import RESULTS, Watcher
 
 log = logging.getLogger(__name__)
 
-# Seconds from the event's time to the replica written and read back: 10 ms up to 15 minutes.
-LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 
 
 @dataclass
@@ -58,10 +57,9 @@ class WatchMetrics:
             self.lag.observe(lag)
 
 
-def default_journal(source: str, dest: str) -> Path:
+def default_journal(request: RunRequest) -> Path:
     state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    name = hashlib.sha256(f"{source}\n{dest}".encode()).hexdigest()[:16]
-    return state / "bucketsync" / f"watch-{name}.sqlite"
+    return state / "bucketsync" / f"{watch_name(request)}.sqlite"
 
 
 def check_event_sources(settings: Settings) -> None:
@@ -86,8 +84,34 @@ def replicate_change(ctx: ExecutionContext, request: RunRequest, change: Change)
     return replicate_key(ctx, request, key)
 
 
+def make_receivers(settings: Settings, take_in) -> list[Any]:
+    """The receivers the settings name, each handing what it gets to `take_in` before it answers."""
+    events = settings.events
+    receivers: list[Any] = []
+    if events.http:
+        receivers.append(HttpReceiver(parse_listen_address(events.http), take_in))
+    if events.amqp_url:
+        receivers.append(AmqpReceiver(events.amqp_url.get_secret_value(), take_in, events.amqp_queue))
+    if events.sqs_queue_url:
+        receivers.append(SqsReceiver(make_sqs_client(settings.source, settings, events.sqs_queue_url),
+                                     events.sqs_queue_url, take_in))
+    return receivers
+
+
+def http_address(receivers: list[Any]) -> tuple[str, int] | None:
+    for receiver in receivers:
+        if isinstance(receiver, HttpReceiver):
+            return receiver.address
+    return None
+
+
+def watch_name(request: RunRequest) -> str:
+    """A stable name for one source -> destination watch: its Redis counts and its journal's file name."""
+    return request.job or "watch-" + hashlib.sha256(f"{request.source}\n{request.destination}".encode()).hexdigest()[:12]
+
+
 class WatchService:
-    """Everything one `watch` process runs; `start`, then `stop` (from a signal handler's thread or a test)."""
+    """Everything one `watch` process runs in this process; `start`, then `stop` (from a signal or a test)."""
 
     def __init__(self, settings: Settings, request: RunRequest, ctx: ExecutionContext, journal: Path) -> None:
         self.settings, self.request, self.ctx = settings, request, ctx
@@ -112,23 +136,13 @@ class WatchService:
         if resumed:
             log.info("watch: %d changes taken in before the last stop are worked on first", resumed)
         self.watcher.start()
-        take_in = self.watcher.take_in
-        if events.http:
-            self.receivers.append(HttpReceiver(parse_listen_address(events.http), take_in))
-        if events.amqp_url:
-            self.receivers.append(AmqpReceiver(events.amqp_url.get_secret_value(), take_in, events.amqp_queue))
-        if events.sqs_queue_url:
-            sqs = make_sqs_client(self.settings.source, self.settings, events.sqs_queue_url)
-            self.receivers.append(SqsReceiver(sqs, events.sqs_queue_url, take_in))
+        self.receivers = make_receivers(self.settings, self.watcher.take_in)
         for receiver in self.receivers:
             receiver.start()
 
     @property
     def http_address(self) -> tuple[str, int] | None:
-        for receiver in self.receivers:
-            if isinstance(receiver, HttpReceiver):
-                return receiver.address
-        return None
+        return http_address(self.receivers)
 
     def stop(self, timeout: float = 60.0) -> None:
         for receiver in self.receivers:
