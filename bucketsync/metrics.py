@@ -9,11 +9,13 @@ Series (the `job` label is the schedule's name, or `adhoc` for a run no schedule
     bucketsync_runs_ended_total{job,state}               ended runs: finished or failed
     bucketsync_run_last_success_timestamp_seconds{job}   end of the last run that ended without failures
     bucketsync_run_last_success_start_timestamp_seconds{job}  its start: the replica held everything then
-    bucketsync_replication_lag_seconds{job}              now minus that start
+    bucketsync_replica_age_seconds{job}                  now minus that start
     bucketsync_run_duration_seconds{job}                 duration of the last ended run
     bucketsync_run_last_end_timestamp_seconds{job}       when the last run ended (finished or failed)
 and, from the exporter only (they describe the fleet now, not a run): bucketsync_runs{state},
-bucketsync_pending_batches, bucketsync_queue_messages, bucketsync_redis_up.
+bucketsync_pending_batches, bucketsync_queue_messages, bucketsync_redis_up; and the watches'
+bucketsync_events_total{watch,result}, bucketsync_replication_lag_seconds{watch} (a histogram: event ->
+replica written and checked) and bucketsync_events_pending{watch}.
 
 Dry runs write nothing and are not counted.
 """
@@ -111,7 +113,7 @@ def job_families(jobs: Iterable[JobTotals], now: float) -> list[Metric]:
         labels=["job"],
     )
     lag = GaugeMetricFamily(
-        "bucketsync_replication_lag_seconds", "Now minus the start of the last run without failures.", labels=["job"]
+        "bucketsync_replica_age_seconds", "Now minus the start of the last run without failures.", labels=["job"]
     )
     duration = GaugeMetricFamily("bucketsync_run_duration_seconds", "Duration of the last ended run.", labels=["job"])
     ended = GaugeMetricFamily("bucketsync_run_last_end_timestamp_seconds", "When the last run ended.", labels=["job"])
