@@ -430,11 +430,10 @@ def watch(
                 "journal": str(journal) if journal else None, "metrics_port": metrics_port},
     )
     check_event_sources(settings)
-    if settings.all_versions:
-        raise UsageError("watch replicates current versions for now: unset BUCKETSYNC_ALL_VERSIONS")
     filters = filters_given(exclude, include, sys.argv)
     request, ctx = prepare_run(settings, source, destination, delete=delete, filters=filters,
-                               storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id)
+                               storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
+                               all_versions=settings.all_versions)
     if settings.broker_url:
         from .watch_intake import DistributedWatch
 

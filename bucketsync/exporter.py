@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from . import job_totals
 from .metrics import fleet_families, job_families, watch_families
-from .watch_keys import watch_totals
+from .watch_counts import watch_totals
 
 log = logging.getLogger("bucketsync.exporter")
 

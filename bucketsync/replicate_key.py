@@ -5,18 +5,26 @@ listed on both sides now (one ListObjectsV2 each, `Prefix` = the key, one entry:
 before every longer key it prefixes), planned with the run's rules (`plan.plan_pair`: copy when missing or
 changed, lock check, delete only with --delete) and executed by the same engine as `sync`. A key that
 holds its source's state already plans as skip or lock check, so a duplicate event writes nothing.
+With --all-versions the key's whole history is listed on both sides and planned as `sync --all-versions`
+plans it (missing versions written oldest first, delete markers placed, locks checked).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .events import Change
 from .execute import ExecutionContext, execute
+from .history import KeyHistory
+from .history_execute import execute_history
 from .listing import entry_from_listing
 from .locations import Location
 from .messages import RunRequest
 from .model import ObjectEntry
 from .outcomes import ObjectOutcome
 from .plan import plan_pair
+from .version_listing import iter_histories, iter_version_pages
+from .version_plan import plan_key
 
 
 def relative_key(change: Change, source: Location) -> str | None:
@@ -47,3 +55,40 @@ def replicate_key(ctx: ExecutionContext, request: RunRequest, key: str) -> Objec
     if action.kind == "skip":
         return ObjectOutcome(key, "skipped", version_id=None)
     return execute(ctx, action)
+
+
+def key_history(client, location: Location, key: str, page_size: int) -> KeyHistory | None:
+    """The whole history of one key (ListObjectVersions with Prefix = the key; the key itself comes first)."""
+    narrowed = Location(location.bucket, location.absolute_key(key))
+    for history in iter_histories(iter_version_pages(client, narrowed, page_size=page_size)):
+        if history.key != "":
+            return None
+        return KeyHistory(key, tuple(replace(entry, key=key) for entry in history.entries))
+    return None
+
+
+def replicate_history(ctx: ExecutionContext, request: RunRequest, key: str) -> ObjectOutcome:
+    """Make the destination's history of `key` hold the source's: one outcome standing for the key."""
+    page_size = ctx.settings.page_size
+    source = key_history(ctx.source_client, ctx.source, key, page_size)
+    dest = key_history(ctx.dest_client, ctx.dest, key, page_size)
+    if source is None and dest is None:
+        return ObjectOutcome(key, "vanished", reason="on neither side any more")
+    action = plan_key(source, dest, request.plan_options(ctx.settings))
+    if not action.needs_work:
+        return ObjectOutcome(key, "skipped")
+    outcomes = execute_history(ctx, action)
+    statuses = sorted({outcome.status for outcome in outcomes})
+    for status in ("failed", "vanished"):
+        for outcome in outcomes:
+            if outcome.status == status:
+                return outcome
+    for status in ("copied", "deleted", "lock_updated"):
+        if status in statuses:
+            return ObjectOutcome(key, status, notes=(f"{len(outcomes)} history entries: {', '.join(statuses)}",))
+    return ObjectOutcome(key, "skipped")
+
+
+def replicate(ctx: ExecutionContext, request: RunRequest, key: str) -> ObjectOutcome:
+    """One key as the run replicates keys: its current version, or with --all-versions its history."""
+    return replicate_history(ctx, request, key) if request.all_versions else replicate_key(ctx, request, key)

@@ -19,7 +19,7 @@ from .ledger import Ledger
 from .messages import RunRequest
 from .publish import publish_watch_changes
 from .settings import Settings
-from .watch_keys import count_published
+from .watch_counts import count_published
 from .watch_run import http_address, make_receivers, watch_name
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,4 @@
-"""`watch` on Celery workers: one announced key replicated at a time across the fleet, and the watch's
-counts kept in Redis for the exporter.
+"""`watch` on Celery workers: one announced key replicated at a time across the fleet.
 
 Each change is one `bucketsync.watch_key` message. Its task first claims the key (one Lua call):
 
@@ -11,13 +10,7 @@ Each change is one `bucketsync.watch_key` message. Its task first claims the key
 So a burst on one key costs at most two looks, never two at once, and each look reads both sides'
 current state: a late, repeated or covered event writes nothing. A worker killed while it holds a lease
 holds it at most LEASE_SECONDS; the waiting change (redelivered, if the kill took it too) then goes on.
-
-Counts (keys live as long as the report TTL, renewed on each write):
-    bucketsync:watch:<watch>:events    hash result -> changes (copied, skipped, deleted, lock_updated,
-                                       failed, vanished, duplicate: needed no look of its own)
-    bucketsync:watch:<watch>:lag       hash le -> looks whose lag fell in that bucket (not cumulative),
-                                       plus "sum" and "count"
-    bucketsync:watch:<watch>:pending   changes published and not yet finished
+The counts go to Redis (watch_counts.py), where `bucketsync exporter` reads them.
 """
 
 from __future__ import annotations
@@ -32,13 +25,12 @@ from .events import Change
 from .execute import ExecutionContext
 from .outcomes import ObjectOutcome
 from .messages import RunRequest
-from .metrics import lag_bucket
-from .replicate_key import relative_key, replicate_key
+from .replicate_key import relative_key, replicate
+from .watch_counts import record_result, watch_key
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60
-PREFIX = "bucketsync:watch:"
 
 CLAIM = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -66,37 +58,9 @@ return 0
 """
 
 
-def watch_key(watch: str, suffix: str) -> str:
-    return f"{PREFIX}{watch}:{suffix}"
-
-
 def _key_slots(watch: str, change: Change) -> list[str]:
     where = f"{change.bucket}/{change.key}"
     return [watch_key(watch, f"lease:{where}"), watch_key(watch, f"again:{where}")]
-
-
-def record_result(client, watch: str, ttl: int, result: str, lag: float | None, finished: bool = True) -> None:
-    """Count one change's result (and the lag of a look); `finished`: it leaves the pending count."""
-    pipe = client.pipeline(transaction=False)
-    events, lags, pending = (watch_key(watch, name) for name in ("events", "lag", "pending"))
-    pipe.hincrby(events, result, 1)
-    pipe.expire(events, ttl)
-    if lag is not None:
-        pipe.hincrby(lags, lag_bucket(lag), 1)
-        pipe.hincrbyfloat(lags, "sum", lag)
-        pipe.hincrby(lags, "count", 1)
-        pipe.expire(lags, ttl)
-    if finished:
-        pipe.decr(pending)
-        pipe.expire(pending, ttl)
-    pipe.execute()
-
-
-def count_published(client, watch: str, ttl: int, changes: int) -> None:
-    pipe = client.pipeline(transaction=False)
-    pipe.incrby(watch_key(watch, "pending"), changes)
-    pipe.expire(watch_key(watch, "pending"), ttl)
-    pipe.execute()
 
 
 class _Lease:
@@ -142,27 +106,13 @@ def watch_change(ctx: ExecutionContext, request: RunRequest, client, watch: str,
         return "duplicate"
     with _Lease(client, lease, token):
         try:
-            outcome = replicate_key(ctx, request, key)
+            outcome = replicate(ctx, request, key)
         except Exception as exc:  # noqa: BLE001 - one key's trouble is a value, never a crashed task
             log.exception("watch: replicating %s failed", change.key)
             outcome = ObjectOutcome(key, "failed", reason=f"internal error: {type(exc).__name__}: {exc}")
-    result = outcome.status if outcome.status in ("copied", "skipped", "deleted", "lock_updated", "failed",
-                                                  "vanished") else "skipped"
+    result = outcome.status
     lag = None
     if change.event_time is not None:
         lag = max(0.0, (datetime.now(timezone.utc) - change.event_time).total_seconds())
     record_result(client, watch, ttl, result, lag)
     return result
-
-
-def watch_totals(client) -> dict[str, dict[str, Any]]:
-    """Every watch's counts in Redis, for the exporter: {watch: {"events": {...}, "lag": {...}, "pending": n}}."""
-    totals: dict[str, dict[str, Any]] = {}
-    for raw in client.scan_iter(match=f"{PREFIX}*:events", count=1000):
-        name = raw.decode() if isinstance(raw, bytes) else raw
-        watch = name[len(PREFIX):-len(":events")]
-        decode = lambda mapping: {(k.decode() if isinstance(k, bytes) else k): float(v) for k, v in mapping.items()}  # noqa: E731
-        pending = client.get(watch_key(watch, "pending"))
-        totals[watch] = {"events": decode(client.hgetall(name)), "lag": decode(client.hgetall(watch_key(watch, "lag"))),
-                         "pending": max(0, int(pending or 0))}
-    return totals

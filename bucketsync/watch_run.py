@@ -25,7 +25,7 @@ from .events import Change
 from .execute import ExecutionContext
 from .metrics import LAG_BUCKETS
 from .outcomes import ObjectOutcome
-from .replicate_key import relative_key, replicate_key
+from .replicate_key import relative_key, replicate
 from .s3 import make_sqs_client
 from .settings import Settings
 from .watch import RESULTS, Watcher
@@ -81,7 +81,7 @@ def replicate_change(ctx: ExecutionContext, request: RunRequest, change: Change)
     key = relative_key(change, ctx.source)
     if key is None or not request.key_filters.includes(key):
         return ObjectOutcome(change.key, "skipped", reason="outside the watched source or left out by a filter")
-    return replicate_key(ctx, request, key)
+    return replicate(ctx, request, key)
 
 
 def make_receivers(settings: Settings, take_in) -> list[Any]:

@@ -16,7 +16,7 @@ from bucketsync.context import prepare_run
 from bucketsync.metrics import exposition, watch_families
 from bucketsync.settings import load_settings
 from bucketsync.watch_intake import DistributedWatch
-from bucketsync.watch_keys import watch_totals
+from bucketsync.watch_counts import watch_totals
 from conftest import create_bucket, free_port, set_side_env, unique_bucket
 
 pytestmark = pytest.mark.integration

@@ -49,7 +49,7 @@ def start_service(monkeypatch, moto_server, tmp_path, source: str, dest: str, **
     set_side_env(monkeypatch, "source", moto_server)
     set_side_env(monkeypatch, "dest", moto_server)
     settings = load_settings(events={"journal": str(tmp_path / "journal.sqlite"), **events}, concurrency=4)
-    request, ctx = prepare_run(settings, f"s3://{source}", f"s3://{dest}")
+    request, ctx = prepare_run(settings, f"s3://{source}", f"s3://{dest}", all_versions=settings.all_versions)
     service = WatchService(settings, request, ctx, tmp_path / "journal.sqlite")
     service.start()
     return service
@@ -160,5 +160,26 @@ def test_notifications_delivered_through_sqs_are_replicated(monkeypatch, moto_se
         while time.monotonic() < deadline and len(versions(s3, dest)) < 5:
             time.sleep(0.2)
         assert versions(s3, dest) == {f"q/{n}.txt": 1 for n in range(5)}
+    finally:
+        service.stop()
+
+
+def test_with_all_versions_each_announced_key_gets_its_whole_history_once(monkeypatch, moto_server, s3, tmp_path, locked_pair):
+    source, dest = locked_pair
+    for n in range(3):
+        s3.put_object(Bucket=source, Key="h.txt", Body=f"version {n}".encode(), ContentMD5=_md5(f"version {n}"))
+    monkeypatch.setenv("BUCKETSYNC_ALL_VERSIONS", "true")
+    service = start_service(monkeypatch, moto_server, tmp_path, source, dest, http=f"127.0.0.1:{free_port()}")
+    try:
+        assert service.request.all_versions
+        records = [record(s3, source, "h.txt", f"{n:04X}") for n in range(1, 4)]
+        assert post(service.http_address, records[:1]) == 200
+        assert service.watcher.wait_idle(30)
+        bodies = [s3.get_object(Bucket=dest, Key="h.txt", VersionId=v["VersionId"])["Body"].read()
+                  for v in reversed(s3.list_object_versions(Bucket=dest)["Versions"])]
+        assert bodies == [b"version 0", b"version 1", b"version 2"]  # oldest first, as the source wrote them
+        assert post(service.http_address, records[1:]) == 200  # later events of the same history
+        assert service.watcher.wait_idle(30)
+        assert versions(s3, dest) == {"h.txt": 3}
     finally:
         service.stop()
