@@ -120,3 +120,15 @@ def test_an_error_escaping_replicate_is_a_failure_not_a_dead_thread(tmp_path):
     assert watcher.wait_idle(10)
     watcher.stop()
     assert watcher.counts["copied"] == 2 and watcher.counts["failed"] == 0
+
+
+def test_changes_recorded_at_once_share_a_commit_and_all_survive(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    journal = ChangeJournal(tmp_path / "j.sqlite")
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        ids = list(pool.map(lambda n: journal.record([change(f"k{n}", "01")])[0], range(200)))
+    assert len(set(ids)) == 200
+    assert journal.commits < 200  # grouped: one fsync for every change waiting at that moment
+    journal.close()
+    assert len(ChangeJournal(tmp_path / "j.sqlite").unfinished()) == 200
