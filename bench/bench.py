@@ -180,6 +180,7 @@ def run_workloads(args, result: dict, tools: dict, workdir: Path, tag: str, rgw:
         print(f"bench: {workload} took {time.monotonic() - began:.0f} s", file=sys.stderr)
         result["runs"].extend(session.records)
         result["skipped"].extend(session.skipped)
+        result.setdefault("watch", []).extend(getattr(session, "watch_records", []))
         write_results(args.out, result)
 
 
@@ -196,6 +197,10 @@ def print_report(result: dict, out: Path) -> None:
         print(f"bucketsync: working tree at commit {source['commit']}"
               + (f", with uncommitted changes in {len(source['uncommitted'])} files" if source["uncommitted"] else ""))
     print(render(summaries))
+    if result.get("watch"):
+        from watch_bench import render_w9
+
+        print(render_w9(result["watch"]))
     print(render_targets(checked))
     skipped = {(item["tool"], item["reason"]) for item in result["skipped"]}
     if skipped:

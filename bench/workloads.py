@@ -12,6 +12,8 @@ W8  version histories: 2,000 keys × 5 versions of 1 KiB, a third of the keys wi
     destination, then a no-change re-sync (every version's lock checked). Off by default.
 W6  listing-bound: no-change re-sync of 200,000 × 0 bytes, hash-named (flat), under 100 prefixes, and all
     under one prefix four levels down (deep); meant for --delay-ms 50 (a far endpoint). Off by default.
+W9  `bucketsync watch` on RGW's own notifications (HTTP sync/persistent, AMQP): lag, lost, extra
+    versions, a burst on one key, catch-up after an outage (bench/watch_bench.py). --server rgw only.
 W7  large objects: 4 × 1 GiB copied server-side (both buckets on one server) and streamed (the destination
     on a second server: every byte goes through the tool); meant for --delay-ms 50. Off by default.
 Counts scale with --scale (at least a handful of objects each); object sizes do not.
@@ -50,7 +52,7 @@ from server import WRITES, MotoServer, S3Server, ServerPair, delayed
 from tools import Job, Tool
 from verify import Verdict, verify_copy, verify_locks
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8")
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9")
 DEFAULT_WORKLOADS = ("W1", "W2", "W3", "W4")
 
 # Which tools take part in which workload (those unavailable drop out with their reason).
@@ -637,5 +639,11 @@ def run_w7(session: Session, scale: float) -> None:
         pair.stop()
 
 
+def run_w9(session: Session, scale: float) -> None:
+    from watch_bench import run_w9 as watch_w9
+
+    watch_w9(session, scale)
+
+
 RUNNERS = {"W1": run_w1, "W2": run_w2, "W3": run_w3, "W4": run_w4, "W5": run_w5, "W6": run_w6, "W7": run_w7,
-           "W8": run_w8}
+           "W8": run_w8, "W9": run_w9}

@@ -7,12 +7,15 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     ops_cli | demo                            beat, schedules, runs, status tables; the demo
     tasks                                     Celery task shells (`celery -A bucketsync.tasks worker`)
     scheduled                                 triggers, the job lock's refresh, a run's finalisation
-    embedded_versions | verify_versions       the one-process run of `sync --all-versions`; `verify --all-versions`
+    embedded_versions | verify_versions       the one-process run of `sync --all-versions`; `verify --all-versions`;
+      | watch_intake                          `watch` with a broker: changes published for the workers
     coordinator | batches | distributed       one page; one batch; submit, resume, follow a run
-      | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics
+      | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics;
+      | watch_run | watch_keys                `watch` in this process; one announced key on a worker
     publish | runtime | joblock               sending task messages; a worker's settings, clients, ledger;
       | job_totals | lock_pass_record         per-job metric totals in Redis, each run added once; when a
-                                              job last did the lock pass
+      | replicate_key                         job last did the lock pass; one key (or its history) from
+                                              both sides' current state
     celery_app | ledger | context             the Celery app; run totals in Redis; preflight -> RunRequest;
       | history_execute | version_pages       one key's history -> outcomes; a coordinator's version page;
       | live_ranges | lane_splits             key ranges being listed, cut again while they are; when and
@@ -21,9 +24,12 @@ Layers, top to bottom; a module imports only modules of the layers below its own
       | server_quirks | version_listing       what the destination server needs; whole per-key histories;
       | range_split                           where a listing is cut into ranges listed at once
     server_copy | streamed_copy               the two copy paths; reading a new version back (lock,
-      | settle_write                          tags, metadata, headers) and setting what it lacks
+      | settle_write | watch                  tags, metadata, headers) and setting what it lacks; the
+                                              watcher's intake and per-key work
     multipart | lock_write | source_version   one multipart upload; lock read-back and write; the source's HEAD
-    s3 | schedules                            boto3 clients; scheduled jobs from the environment
+    s3 | schedules                            boto3 clients; scheduled jobs from the environment;
+      | change_journal | event_receivers      changes taken in, on disk; HTTP, AMQP and SQS notifications;
+      | watch_counts                          a watch's counts in Redis
     messages | task_labels | patience         the message contract; Flower labels; waiting out Redis;
       | s3_calls | execution_context          per-call argument allow-lists; what one process needs for a run;
       | copy_plan | pacing | metrics         pure: single or multipart, part size and ranges; request and
@@ -31,7 +37,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
       | fan_in                                multipart parts in parallel, bounded per object and process;
                                               iterators drained on threads, read as one
     plan | outcomes | history                 pure core: what to do per key; what happened; version histories;
-      | carried_attributes                    what a write asked for besides the lock, and whether it is held
+      | carried_attributes | events           what a write asked for besides the lock, and whether it is held;
+                                              bucket notifications as changes, and which need work
     lockrules | locations | filters           pure core: lock decisions; s3:// URLs; --exclude/--include;
       | keyspace | write_checks               key ranges and split points; what a server proved to honour;
       | lock_schedule                         whether a scheduled run does the lock pass

@@ -443,6 +443,85 @@ def demo(
     raise typer.Exit(run_demo(objects, out))
 
 
+@app.command()
+def watch(
+    source: SourceUrl,
+    destination: DestUrl,
+    events_http: Optional[str] = typer.Option(
+        None, metavar="[HOST:]PORT", help="take the server's HTTP pushes here (RGW push-endpoint, MinIO webhook); "
+        "HOST defaults to 127.0.0.1 (BUCKETSYNC_EVENTS__HTTP)"),
+    events_amqp: Optional[str] = typer.Option(
+        None, metavar="URL", help="amqp://USER:PASS@HOST:PORT/VHOST?exchange=EXCHANGE[&topic=TOPIC]: consume the "
+        "exchange the server publishes to (BUCKETSYNC_EVENTS__AMQP_URL)"),
+    events_sqs: Optional[str] = typer.Option(
+        None, metavar="QUEUE_URL", help="the SQS queue the bucket's notifications go to (BUCKETSYNC_EVENTS__SQS_QUEUE_URL)"),
+    journal: Optional[Path] = typer.Option(
+        None, help="file of changes taken in and not yet replicated (BUCKETSYNC_EVENTS__JOURNAL; default under "
+        "$XDG_STATE_HOME/bucketsync)"),
+    metrics_port: Optional[int] = typer.Option(
+        None, help="serve the watch's metrics on 127.0.0.1:PORT/metrics (BUCKETSYNC_EVENTS__METRICS_PORT)"),
+    source_endpoint_url: SourceEndpoint = None,
+    dest_endpoint_url: DestEndpoint = None,
+    source_profile: SourceProfile = None,
+    dest_profile: DestProfile = None,
+    delete: bool = typer.Option(False, "--delete", help="a key removed from the source is removed from the destination"),
+    concurrency: Optional[int] = typer.Option(None, help="keys replicated at once (default 16)"),
+    exclude: ExcludePatterns = None,
+    include: IncludePatterns = None,
+    storage_class: Optional[str] = typer.Option(None, metavar="CLASS", help="storage class of every copy"),
+    sse: Optional[str] = typer.Option(None, metavar="AES256|aws:kms", help="server-side encryption of every copy"),
+    sse_kms_key_id: Optional[str] = typer.Option(None, metavar="ID", help="the KMS key for --sse aws:kms"),
+) -> None:
+    """Replicate each change SRC announces (bucket notifications) into DST, until stopped.
+
+    Each announced key is replicated from both sides' current state, with metadata, tags and Object Lock
+    exactly as `sync` does. Lock changes announce nothing on AWS and RGW: keep a scheduled `sync` beside it.
+    """
+    import signal
+    import threading
+
+    from .context import prepare_run
+    from .watch_run import WatchService, check_event_sources, default_journal
+
+    settings = load_settings(
+        **side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile),
+        concurrency=concurrency,
+        events={"http": events_http, "amqp_url": events_amqp, "sqs_queue_url": events_sqs,
+                "journal": str(journal) if journal else None, "metrics_port": metrics_port},
+    )
+    check_event_sources(settings)
+    filters = filters_given(exclude, include, sys.argv)
+    request, ctx = prepare_run(settings, source, destination, delete=delete, filters=filters,
+                               storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
+                               all_versions=settings.all_versions)
+    if settings.broker_url:
+        from .watch_intake import DistributedWatch
+
+        service = DistributedWatch(settings, request)
+        where = f"workers through the broker; counts in `bucketsync exporter` as watch={service.watch}"
+    else:
+        path = Path(settings.events.journal) if settings.events.journal else default_journal(request)
+        service = WatchService(settings, request, ctx, path)
+        where = f"this process; journal {path}"
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    service.start()
+    err.print(f"bucketsync: watching {request.source} -> {request.destination} ({where}); Ctrl-C stops",
+              highlight=False, markup=False)
+    while not stop.wait(1):
+        pass
+    err.print("bucketsync: stopping: taking no more changes, finishing those in flight", highlight=False)
+    service.stop()
+    if settings.broker_url:
+        out.print(f"watch: {service.published} changes handed to the workers", highlight=False, markup=False)
+    else:
+        counts = service.watcher.counts
+        out.print("watch: " + (", ".join(f"{name} {counts[name]}" for name in sorted(counts)) or "nothing announced"),
+                  highlight=False, markup=False)
+    raise typer.Exit(0)
+
+
 from . import ops_cli  # noqa: E402  (beat, schedules, runs)
 
 ops_cli.register(app)

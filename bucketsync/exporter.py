@@ -17,7 +17,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from . import job_totals
-from .metrics import fleet_families, job_families
+from .metrics import fleet_families, job_families, watch_families
+from .watch_counts import watch_totals
 
 log = logging.getLogger("bucketsync.exporter")
 
@@ -37,6 +38,7 @@ class LedgerCollector:
             families = job_families(job_totals.read_job_totals(self.redis), time.time())
             states, pending = job_totals.runs_by_state(self.redis, self.stalled_after)
             families += fleet_families(states, pending, self.redis.llen(QUEUE))
+            families += watch_families(watch_totals(self.redis))
         except redis.RedisError as exc:
             log.warning("scrape without Redis: %s", exc)
             up.add_metric([], 0)

@@ -62,7 +62,8 @@ COPY_BATCH = "bucketsync.copy_batch"
 PAGE_SUMMARY = "bucketsync.page_summary"
 SCHEDULED_RUN = "bucketsync.scheduled_run"
 RUN_FINALISE = "bucketsync.run_finalise"
-TASK_NAMES = (COORDINATOR_PAGE, COPY_BATCH, PAGE_SUMMARY, SCHEDULED_RUN, RUN_FINALISE)
+WATCH_KEY = "bucketsync.watch_key"
+TASK_NAMES = (COORDINATOR_PAGE, COPY_BATCH, PAGE_SUMMARY, SCHEDULED_RUN, RUN_FINALISE, WATCH_KEY)
 
 T = TypeVar("T")
 

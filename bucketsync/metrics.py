@@ -9,11 +9,13 @@ Series (the `job` label is the schedule's name, or `adhoc` for a run no schedule
     bucketsync_runs_ended_total{job,state}               ended runs: finished or failed
     bucketsync_run_last_success_timestamp_seconds{job}   end of the last run that ended without failures
     bucketsync_run_last_success_start_timestamp_seconds{job}  its start: the replica held everything then
-    bucketsync_replication_lag_seconds{job}              now minus that start
+    bucketsync_replica_age_seconds{job}                  now minus that start
     bucketsync_run_duration_seconds{job}                 duration of the last ended run
     bucketsync_run_last_end_timestamp_seconds{job}       when the last run ended (finished or failed)
 and, from the exporter only (they describe the fleet now, not a run): bucketsync_runs{state},
-bucketsync_pending_batches, bucketsync_queue_messages, bucketsync_redis_up.
+bucketsync_pending_batches, bucketsync_queue_messages, bucketsync_redis_up; and the watches'
+bucketsync_events_total{watch,result}, bucketsync_replication_lag_seconds{watch} (a histogram: event ->
+replica written and checked) and bucketsync_events_pending{watch}.
 
 Dry runs write nothing and are not counted.
 """
@@ -28,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -111,7 +113,7 @@ def job_families(jobs: Iterable[JobTotals], now: float) -> list[Metric]:
         labels=["job"],
     )
     lag = GaugeMetricFamily(
-        "bucketsync_replication_lag_seconds", "Now minus the start of the last run without failures.", labels=["job"]
+        "bucketsync_replica_age_seconds", "Now minus the start of the last run without failures.", labels=["job"]
     )
     duration = GaugeMetricFamily("bucketsync_run_duration_seconds", "Duration of the last ended run.", labels=["job"])
     ended = GaugeMetricFamily("bucketsync_run_last_end_timestamp_seconds", "When the last run ended.", labels=["job"])
@@ -142,6 +144,40 @@ def fleet_families(runs_by_state: dict[str, int], pending_batches: int, queue_me
     queued = GaugeMetricFamily("bucketsync_queue_messages", "Messages waiting in the bucketsync queue.")
     queued.add_metric([], queue_messages)
     return [runs, pending, queued]
+
+
+# Seconds from a change's event time to its replica written and checked (`watch`): 10 ms up to 15 minutes.
+LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
+
+
+def lag_bucket(seconds: float) -> str:
+    """The bucket a lag is counted in (its upper bound as written in Redis), '+Inf' past the last."""
+    for bound in LAG_BUCKETS:
+        if seconds <= bound:
+            return f"{bound:g}"
+    return "+Inf"
+
+
+def watch_families(watches: dict[str, dict[str, Any]]) -> list[Metric]:
+    """`bucketsync watch` on workers, per watch: what became of the announced changes, the lag from an
+    event to its replica written and checked (per-bucket counts, made cumulative here), and changes
+    published and not yet finished."""
+    events = CounterMetricFamily("bucketsync_events", "Announced changes by what became of them.", labels=["watch", "result"])
+    lag = HistogramMetricFamily("bucketsync_replication_lag_seconds",
+                                "Seconds from a change's event time to its replica written and checked.", labels=["watch"])
+    pending = GaugeMetricFamily("bucketsync_events_pending", "Changes taken in and not yet replicated.", labels=["watch"])
+    for watch, totals in sorted(watches.items()):
+        for result, count in sorted(totals["events"].items()):
+            events.add_metric([watch, result], count)
+        counts = totals["lag"]
+        running, buckets = 0.0, []
+        for bound in LAG_BUCKETS:
+            running += counts.get(f"{bound:g}", 0.0)
+            buckets.append((f"{bound:g}", running))
+        buckets.append(("+Inf", running + counts.get("+Inf", 0.0)))
+        lag.add_metric([watch], buckets, counts.get("sum", 0.0))
+        pending.add_metric([watch], totals["pending"])
+    return [events, lag, pending]
 
 
 def exposition(families: list[Metric]) -> str:

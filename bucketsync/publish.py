@@ -47,3 +47,9 @@ def publish_batches(request: RunRequest, page: int, batches: dict[int, list[dict
 def publish_run_end(run_id: str) -> None:
     """The run has ended: `run_finalise` releases its job's lock and logs its totals."""
     send(messages.RUN_FINALISE, [run_id])
+
+
+def publish_watch_changes(request: RunRequest, watch: str, changes: list[dict[str, Any]]) -> None:
+    """One `watch_key` message per announced change (`watch_keys.py` says how they meet on a key)."""
+    for change in changes:
+        send(messages.WATCH_KEY, [request.to_json(), watch, change])

@@ -99,6 +99,27 @@ def make_client(
     return client
 
 
+def make_sqs_client(side: SideSettings, settings: Settings, queue_url: str):
+    """An SQS client with one side's credentials, for the queue at `queue_url` (AWS's, or a test server's:
+    a queue URL not on amazonaws.com is asked at its own host)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(queue_url)
+    kwargs: dict = {} if parts.hostname and parts.hostname.endswith("amazonaws.com") else {
+        "endpoint_url": f"{parts.scheme}://{parts.netloc}"}
+    if side.access_key_id and side.secret_access_key:
+        kwargs["aws_access_key_id"] = side.access_key_id
+        kwargs["aws_secret_access_key"] = side.secret_access_key.get_secret_value()
+        if side.session_token:
+            kwargs["aws_session_token"] = side.session_token.get_secret_value()
+    config = botocore.config.Config(retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
+                                    connect_timeout=settings.connect_timeout, read_timeout=60)
+    with _session_lock:
+        session = _session(side.profile)
+        region = side.region or session.get_config_variable("region") or "us-east-1"
+        return session.create_client("sqs", region_name=region, config=config, **kwargs)
+
+
 def _declare_checksum(request, **_) -> None:
     # The copy has no request body to hash: the declaration is all such servers look for.
     request.headers["x-amz-sdk-checksum-algorithm"] = "CRC32"

@@ -105,6 +105,23 @@ class SideSettings(BaseModel):
         )
 
 
+class EventSettings(BaseModel):
+    """Where `bucketsync watch` takes the source's bucket notifications from (BUCKETSYNC_EVENTS__*)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    http: str | None = Field(None, description="[HOST:]PORT to take HTTP pushes on (RGW push-endpoint, MinIO webhook)")
+    amqp_url: SecretStr | None = Field(
+        None, description="amqp://USER:PASS@HOST:PORT/VHOST?exchange=EXCHANGE[&topic=TOPIC] to consume from"
+    )
+    amqp_queue: str = Field("bucketsync-watch", min_length=1, description="the durable queue bound to the exchange")
+    sqs_queue_url: str | None = Field(None, description="the SQS queue AWS sends the bucket's notifications to")
+    journal: str | None = Field(
+        None, description="file of changes taken in and not yet replicated (default: in $XDG_STATE_HOME/bucketsync)"
+    )
+    metrics_port: int | None = Field(None, ge=1, le=65535, description="serve watch metrics on 127.0.0.1:PORT/metrics")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BUCKETSYNC_",
@@ -115,6 +132,7 @@ class Settings(BaseSettings):
 
     source: SideSettings = Field(default_factory=SideSettings)
     dest: SideSettings = Field(default_factory=SideSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
 
     # Engine
     concurrency: int = Field(16, ge=1, le=512, description="parallel object operations per process")
@@ -238,7 +256,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     which forbids unknown keys.
     """
     fields = {name.upper() for name in Settings.model_fields}
-    sides = {"SOURCE", "DEST"}
+    sides = {"SOURCE", "DEST", "EVENTS"}
     unknown = []
     for name in environ:
         upper = name.upper()
@@ -254,6 +272,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
 def _did_you_mean(name: str) -> str:
     known = [ENV_PREFIX + field.upper() for field in Settings.model_fields] + sorted(VARIABLES_READ_ELSEWHERE)
     known += [f"{ENV_PREFIX}{side}__{key.upper()}" for side in ("SOURCE", "DEST") for key in SideSettings.model_fields]
+    known += [f"{ENV_PREFIX}EVENTS__{key.upper()}" for key in EventSettings.model_fields]
     close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.75)
     return f" (did you mean {close[0]}?)" if close else ""
 

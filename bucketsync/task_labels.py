@@ -39,7 +39,12 @@ def _scheduled_run(job: Any) -> str:
     return f"job={job.get('name')} {job.get('source')} -> {job.get('destination')}"
 
 
+def _watch_key(request: Any, watch: str, change: Any, token: Any = None) -> str:
+    return f"watch={watch} key={change.get('key')}"
+
+
 LABELS: dict[str, Callable[..., str]] = {
+    "bucketsync.watch_key": _watch_key,
     "bucketsync.coordinator_page": _coordinator_page,
     "bucketsync.copy_batch": _copy_batch,
     "bucketsync.page_summary": _page_summary,

@@ -36,6 +36,22 @@ RETRY_POLICY: dict[str, Any] = {
     "max_retries": 20,
 }
 
+@app.task(name=messages.WATCH_KEY, bind=True, ignore_result=True, **RETRY_POLICY)
+def watch_key(self: Task, request: dict[str, Any], watch: str, change: dict[str, Any], token: str | None = None) -> str:
+    """One announced change of `bucketsync watch`: replicate its key, unless another look covers it."""
+    from .events import Change
+    from .watch_keys import LEASE_SECONDS, watch_change
+
+    token = token or self.request.id
+    settings = runtime.worker_settings()
+    run = RunRequest.from_json(request)
+    result = watch_change(runtime.execution_context(run), run, runtime.ledger().redis, watch,
+                          settings.report_ttl_seconds, Change.from_json(change), token)
+    if result == "wait":  # somebody holds the key: look again after them (bounded by their lease)
+        raise self.retry(args=[request, watch, change, token], countdown=1, max_retries=3 * LEASE_SECONDS)
+    return result
+
+
 # The tasks after which a run's job lock is refreshed, or its end handed to run_finalise.
 PROGRESS_TASKS = (messages.COORDINATOR_PAGE, messages.COPY_BATCH)
 

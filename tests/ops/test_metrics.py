@@ -73,7 +73,7 @@ def assert_job_series_match(before: dict, after: dict, reports: list[dict]) -> N
     assert of_job(after, "bucketsync_run_duration_seconds") == pytest.approx(last["duration_seconds"], abs=0.002)
     assert of_job(after, "bucketsync_run_last_success_start_timestamp_seconds") == pytest.approx(epoch(last["started_at"]), abs=0.002)
     assert of_job(after, "bucketsync_run_last_success_timestamp_seconds") == pytest.approx(epoch(last["finished_at"]), abs=0.002)
-    lag, since_start = of_job(after, "bucketsync_replication_lag_seconds"), time.time() - epoch(last["started_at"])
+    lag, since_start = of_job(after, "bucketsync_replica_age_seconds"), time.time() - epoch(last["started_at"])
     assert since_start - 60 < lag <= since_start  # now minus that start, at the scrape or the write just before
 
 
@@ -173,7 +173,8 @@ def test_example_alert_rules_pass_promtool():
 def test_rules_and_dashboard_use_only_series_bucketsync_exports():
     exported = {"bucketsync_objects_total", "bucketsync_bytes_copied_total", "bucketsync_slowdowns_total",
                 "bucketsync_runs_ended_total", "bucketsync_run_last_success_timestamp_seconds",
-                "bucketsync_run_last_success_start_timestamp_seconds", "bucketsync_replication_lag_seconds",
+                "bucketsync_run_last_success_start_timestamp_seconds", "bucketsync_replica_age_seconds",
+                "bucketsync_events_total", "bucketsync_replication_lag_seconds_bucket", "bucketsync_events_pending",
                 "bucketsync_run_duration_seconds", "bucketsync_run_last_end_timestamp_seconds", "bucketsync_runs",
                 "bucketsync_pending_batches", "bucketsync_queue_messages", "bucketsync_redis_up"}
     dashboard = json.loads((REPO / "deploy" / "grafana" / "bucketsync.json").read_text())

@@ -67,7 +67,7 @@ def test_series_and_lag():
     assert values[("bucketsync_objects_total", job + (("result", "lock_updated"),))] == 2
     assert values[("bucketsync_objects_total", job + (("result", "deleted"),))] == 1
     assert values[("bucketsync_bytes_copied_total", job)] == 42
-    assert values[("bucketsync_replication_lag_seconds", job)] == 3600
+    assert values[("bucketsync_replica_age_seconds", job)] == 3600
     assert values[("bucketsync_run_duration_seconds", job)] == 60
     assert values[("bucketsync_run_last_success_timestamp_seconds", job)] == epoch(at(60))
 
@@ -75,7 +75,7 @@ def test_series_and_lag():
 def test_a_job_without_a_successful_run_has_no_lag_series():
     totals = add_run(JobTotals("j"), run(0, 60, state="failed"))
     names = {name for name, _ in samples(exposition(job_families([totals], now=epoch(at(100)))))}
-    assert "bucketsync_replication_lag_seconds" not in names
+    assert "bucketsync_replica_age_seconds" not in names
     assert "bucketsync_run_duration_seconds" in names
 
 
@@ -105,3 +105,30 @@ def test_an_unreadable_textfile_starts_the_counters_again(tmp_path):
     path.write_text("this is { not the text format\n")
     write_textfile(path, run(0, 10, copied=2), now=epoch(at(10)))
     assert samples(path.read_text())[("bucketsync_objects_total", (("job", "adhoc"), ("result", "copied")))] == 2
+
+
+@pytest.mark.parametrize("lag, bucket", [(0.004, "0.01"), (0.01, "0.01"), (0.3, "0.5"), (1.0, "1"), (901, "+Inf")])
+def test_a_lag_is_counted_in_the_first_bucket_it_fits(lag, bucket):
+    from bucketsync.metrics import lag_bucket
+
+    assert lag_bucket(lag) == bucket
+
+
+def test_watch_series_sit_beside_the_job_series_in_one_scrape():
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from bucketsync.metrics import watch_families
+
+    watches = {"w": {"events": {"copied": 5.0, "duplicate": 2.0}, "lag": {"0.05": 3.0, "1": 2.0, "+Inf": 1.0,
+                                                                          "sum": 905.2, "count": 6.0}, "pending": 4}}
+    jobs = [add_run(JobTotals("nightly"), run(0, 60, copied=3))]
+    text = exposition(job_families(jobs, epoch(T0) + 3600) + watch_families(watches))
+    kinds = {family.name: family.type for family in text_string_to_metric_families(text)}
+    assert kinds["bucketsync_replication_lag_seconds"] == "histogram"
+    assert kinds["bucketsync_replica_age_seconds"] == "gauge"
+    values = samples(text)
+    assert values[("bucketsync_events_total", (("result", "copied"), ("watch", "w")))] == 5.0
+    assert 'bucketsync_replication_lag_seconds_bucket{le="0.05",watch="w"} 3.0' in text
+    assert 'bucketsync_replication_lag_seconds_bucket{le="1",watch="w"} 5.0' in text  # cumulative
+    assert 'bucketsync_replication_lag_seconds_bucket{le="+Inf",watch="w"} 6.0' in text
+    assert 'bucketsync_events_pending{watch="w"} 4.0' in text

@@ -1,0 +1,316 @@
+"""W9: `bucketsync watch` driven by Ceph RGW's own bucket notifications (`--server rgw` only).
+
+Writers PUT 1 KiB objects into a lock-enabled source at a fixed rate; RGW announces each write to the
+watcher (a synchronous HTTP topic: the PUT waits for the watcher's answer; a persistent HTTP topic: queued
+in RADOS and retried; an AMQP topic through the machine's RabbitMQ), and `bucketsync watch` (a process of
+its own, as an operator runs it) replicates into a lock-enabled destination. A checker lists the
+destination every 50 ms from the first key not yet seen (one request a round, so it does not load the
+server more the further behind the watcher is).
+
+Per scenario: lag = first HEAD that finds the key at the destination - the start of its PUT (p50, p99,
+max; up to one listing round trip and 50 ms of it are the checker's, so it is an upper bound), the writers' PUT latency
+(p50/p99: what a synchronous topic costs them), changes lost (not at the destination 30 s after the
+last write), versions beyond one per key, and a burst of PUTs on one key (versions it left). Catch-up:
+the watcher stopped while writes go on (AMQP: RabbitMQ keeps them), then started: time until every key
+is at the destination, against how long it was down. Beside the table, what a scheduled run gives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+
+from common import VENV_BIN, Endpoint, bucket_name
+
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
+BODY = os.urandom(1024)
+
+
+@dataclass
+class Scenario:
+    name: str
+    transport: str  # http | amqp
+    rate: float  # PUTs per second
+    persistent: bool = False
+
+
+@dataclass
+class Observed:
+    started: dict[str, float] = field(default_factory=dict)
+    put_seconds: list[float] = field(default_factory=list)
+    seen: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _sns(endpoint: Endpoint):
+    return boto3.client("sns", endpoint_url=endpoint.url, aws_access_key_id=endpoint.access_key_id,
+                        aws_secret_access_key=endpoint.secret_access_key, region_name=endpoint.region)
+
+
+def _topic(endpoint: Endpoint, scenario: Scenario, port: int, exchange: str) -> str:
+    name = f"w9-{uuid.uuid4().hex[:8]}"
+    if scenario.transport == "http":
+        attributes = {"push-endpoint": f"http://127.0.0.1:{port}", "persistent": str(scenario.persistent).lower()}
+    else:
+        attributes = {"push-endpoint": "amqp://127.0.0.1:5672", "amqp-exchange": exchange, "amqp-ack-level": "broker",
+                      "persistent": "false"}
+    return _sns(endpoint).create_topic(Name=name, Attributes=attributes)["TopicArn"], name
+
+
+class Watch:
+    """`bucketsync watch` as a subprocess, stopped with SIGTERM."""
+
+    def __init__(self, endpoint: Endpoint, source: str, dest: str, options: list[str], workdir: Path) -> None:
+        self.argv = [str(VENV_BIN / "bucketsync"), "watch", f"s3://{source}", f"s3://{dest}", *options,
+                     "--journal", str(workdir / f"journal-{source}.sqlite")]
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BUCKETSYNC_"))}
+        for side in ("SOURCE", "DEST"):
+            self.env.update({f"BUCKETSYNC_{side}__ENDPOINT_URL": endpoint.url,
+                             f"BUCKETSYNC_{side}__ACCESS_KEY_ID": endpoint.access_key_id,
+                             f"BUCKETSYNC_{side}__SECRET_ACCESS_KEY": endpoint.secret_access_key,
+                             f"BUCKETSYNC_{side}__REGION": endpoint.region})
+        self.env["AWS_EC2_METADATA_DISABLED"] = "true"
+        self.env["BUCKETSYNC_EVENTS__AMQP_QUEUE"] = f"w9-{source}"  # a queue of its own per watch
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.log = workdir / f"watch-{source}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        before = self.log.read_bytes().count(b"watching") if self.log.exists() else 0
+        self.process = subprocess.Popen(self.argv, env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while self.log.read_bytes().count(b"watching") <= before:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"bucketsync watch did not start: {self.log.read_text()[-2000:]}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def _write(client, bucket: str, rate: float, seconds: float, observed: Observed, prefix: str) -> None:
+    """PUT at `rate` per second for `seconds`, each PUT on a pool thread at its own moment."""
+    count = int(rate * seconds)
+
+    def put(index: int) -> None:
+        key = f"{prefix}{index:06d}"
+        began = time.time()
+        with observed.lock:
+            observed.started[key] = began
+        client.put_object(Bucket=bucket, Key=key, Body=BODY)
+        with observed.lock:
+            observed.put_seconds.append(time.time() - began)
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        start = time.monotonic()
+        for index in range(count):
+            delay = start + index / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(put, index)
+
+
+def _check(client, bucket: str, observed: Observed, stop: threading.Event, prefix: str) -> None:
+    """List the destination under `prefix` every 50 ms, from the first key not yet seen on (keys are
+    written in order), and note when each key first shows: one request a round, however far behind."""
+    while not stop.is_set():
+        with observed.lock:
+            waiting = sorted(key for key in observed.started if key not in observed.seen)
+        if not waiting:
+            time.sleep(0.02)
+            continue
+        args = {"Bucket": bucket, "Prefix": prefix}
+        first = waiting[0]
+        if first > prefix:
+            args["StartAfter"] = first[:-1] + chr(ord(first[-1]) - 1) if first[-1] > "0" else prefix
+        try:
+            for page in client.get_paginator("list_objects_v2").paginate(**args):
+                now = time.time()
+                with observed.lock:
+                    for item in page.get("Contents", []):
+                        observed.seen.setdefault(item["Key"], now)
+        except Exception:  # noqa: BLE001 - a slow or failed listing is tried again
+            pass
+        stop.wait(0.05)
+
+
+def _versions(client, bucket: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for version in page.get("Versions", []):
+            counts[version["Key"]] = counts.get(version["Key"], 0) + 1
+    return counts
+
+
+def _pair(session, tag: str) -> tuple[str, str]:
+    source, dest = session.bucket("w9", tag, "src"), session.bucket("w9", tag, "dst")
+    for bucket in (source, dest):
+        session.client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    return source, dest
+
+
+def _notify(client, bucket: str, arn: str) -> None:
+    client.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"TopicConfigurations": [
+        {"Id": "w9", "TopicArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+
+
+def _watch_options(scenario: Scenario, port: int, exchange: str, topic: str) -> list[str]:
+    if scenario.transport == "http":
+        return ["--events-http", f"127.0.0.1:{port}"]
+    return ["--events-amqp", f"{RABBITMQ}?exchange={exchange}&topic={topic}"]
+
+
+def run_scenario(session, scenario: Scenario, seconds: float) -> dict:
+    from server import free_port
+
+    endpoint, client = session.endpoint, session.client
+    source, dest = _pair(session, f"{scenario.name.replace(' ', '')}{scenario.rate:g}")
+    port, exchange = free_port(), f"w9-{uuid.uuid4().hex[:8]}"
+    arn, topic = _topic(endpoint, scenario, port, exchange)
+    watch = Watch(endpoint, source, dest, _watch_options(scenario, port, exchange, topic), session.workdir)
+    watch.start()
+    if scenario.transport == "amqp":
+        time.sleep(1)  # the consumer's queue is bound before RGW publishes
+    _notify(client, source, arn)
+    observed, stop = Observed(), threading.Event()
+    checker = threading.Thread(target=_check, args=(client, dest, observed, stop, "w/"), daemon=True)
+    checker.start()
+    began = time.monotonic()
+    _write(client, source, scenario.rate, seconds, observed, "w/")
+    written_in = time.monotonic() - began
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(observed.seen) < len(observed.started):
+        time.sleep(0.1)
+    stop.set()
+    checker.join()
+    burst_versions, burst_ok = _burst(client, source, dest)
+    watch.stop()
+    lags = [observed.seen[key] - observed.started[key] for key in observed.seen]
+    versions = _versions(client, dest)
+    extra = sum(count - 1 for key, count in versions.items() if key != "burst")
+    record = {
+        "scenario": scenario.name, "rate": scenario.rate, "seconds": round(written_in, 1),
+        "events": len(observed.started), "events_per_s": round(len(observed.started) / written_in, 1),
+        "lag_p50_s": percentile(lags, 0.5), "lag_p99_s": percentile(lags, 0.99), "lag_max_s": max(lags, default=None),
+        "put_p50_s": percentile(observed.put_seconds, 0.5), "put_p99_s": percentile(observed.put_seconds, 0.99),
+        "lost": len(observed.started) - len(observed.seen), "extra_versions": extra,
+        "burst_versions": burst_versions, "burst_final_state": burst_ok,
+    }
+    session.say(f"W9 {scenario.name} at {scenario.rate:g}/s: lag p50 {record['lag_p50_s']:.3f} s, p99 "
+                f"{record['lag_p99_s']:.3f} s, lost {record['lost']}, extra versions {extra}")
+    return record
+
+
+def _burst(client, source: str, dest: str, puts: int = 50) -> tuple[int, bool]:
+    """PUTs on one key as fast as one writer can; the versions it left at the destination, and whether
+    the destination ends with the last one's bytes."""
+    last = b""
+    for index in range(puts):
+        last = f"burst {index}".encode()
+        client.put_object(Bucket=source, Key="burst", Body=last)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if client.get_object(Bucket=dest, Key="burst")["Body"].read() == last:
+                time.sleep(1)
+                return _versions(client, dest).get("burst", 0), True
+        except Exception:  # noqa: BLE001 - not there yet
+            pass
+        time.sleep(0.1)
+    return _versions(client, dest).get("burst", 0), False
+
+
+def run_catch_up(session, rate: float, outage: float) -> dict:
+    """AMQP: the watcher stopped for `outage` seconds while writes go on, then started again."""
+    from server import free_port
+
+    endpoint, client = session.endpoint, session.client
+    source, dest = _pair(session, "catchup")
+    scenario = Scenario("amqp catch-up", "amqp", rate)
+    exchange = f"w9-{uuid.uuid4().hex[:8]}"
+    arn, topic = _topic(endpoint, scenario, free_port(), exchange)
+    watch = Watch(endpoint, source, dest, _watch_options(scenario, 0, exchange, topic), session.workdir)
+    watch.start()
+    time.sleep(1)
+    _notify(client, source, arn)
+    watch.stop()  # the queue stays, durable: RabbitMQ keeps what RGW publishes meanwhile
+    observed = Observed()
+    _write(client, source, rate, outage, observed, "c/")
+    restarted = time.monotonic()
+    watch.start()
+    stop = threading.Event()
+    checker = threading.Thread(target=_check, args=(client, dest, observed, stop, "c/"), daemon=True)
+    checker.start()
+    deadline = restarted + 10 * outage + 60
+    while time.monotonic() < deadline and len(observed.seen) < len(observed.started):
+        time.sleep(0.1)
+    caught_up = time.monotonic() - restarted
+    stop.set()
+    checker.join()
+    watch.stop()
+    record = {"scenario": "amqp catch-up", "rate": rate, "outage_s": round(outage, 1), "events": len(observed.started),
+              "catch_up_s": round(caught_up, 2), "lost": len(observed.started) - len(observed.seen),
+              "extra_versions": sum(count - 1 for count in _versions(client, dest).values())}
+    session.say(f"W9 catch-up: {record['events']} changes written while down {outage:.0f} s, all replicated "
+                f"{record['catch_up_s']} s after the restart (lost {record['lost']})")
+    return record
+
+
+def run_w9(session, scale: float) -> None:
+    if not session.on_rgw:
+        session.say("W9: needs RGW's notifications: run with --server rgw")
+        session.skipped.append({"workload": "W9", "tool": "bucketsync-watch", "reason": "needs --server rgw"})
+        return
+    seconds = max(10.0, 60.0 * scale)
+    scenarios = [Scenario("http sync", "http", 20), Scenario("http sync", "http", 50), Scenario("http sync", "http", 100),
+                 Scenario("http persistent", "http", 8, persistent=True), Scenario("amqp", "amqp", 20)]
+    baseline = Observed()
+    source, _ = _pair(session, "nonotify")
+    _write(session.client, source, 50, min(seconds, 20), baseline, "b/")
+    session.watch_records = [{"scenario": "no notification (PUT baseline)", "rate": 50, "events": len(baseline.started),
+                              "put_p50_s": percentile(baseline.put_seconds, 0.5),
+                              "put_p99_s": percentile(baseline.put_seconds, 0.99)}]
+    for scenario in scenarios:
+        session.watch_records.append(run_scenario(session, scenario, seconds))
+    session.watch_records.append(run_catch_up(session, 20, seconds))
+
+
+def render_w9(records: list[dict]) -> str:
+    def f(value, pattern="{:.3f}") -> str:
+        return "–" if value is None else pattern.format(value)
+
+    lines = ["### W9 — `bucketsync watch` on RGW's notifications (lag = PUT start -> key found at the destination)", "",
+             "| scenario | rate /s | events | lag p50 s | lag p99 s | lag max s | PUT p50 s | PUT p99 s | lost | extra versions | burst of 50: versions | catch-up |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        catch = f"{r['catch_up_s']} s after {r['outage_s']} s down" if "catch_up_s" in r else "–"
+        burst = f"{r['burst_versions']}{'' if r.get('burst_final_state', True) else ' (NOT final state)'}" if "burst_versions" in r else "–"
+        lines.append(f"| {r['scenario']} | {r['rate']:g} | {r.get('events', '–')} | {f(r.get('lag_p50_s'))} | "
+                     f"{f(r.get('lag_p99_s'))} | {f(r.get('lag_max_s'))} | {f(r.get('put_p50_s'))} | {f(r.get('put_p99_s'))} | "
+                     f"{r.get('lost', '–')} | {r.get('extra_versions', '–')} | {burst} | {catch} |")
+    lines += ["", "A scheduled run instead: a change waits half the interval on average (hourly: 30 min, up to 60); "
+              "AWS S3 Replication Time Control: 99.9 % within 15 minutes."]
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""Replicating one key from both sides' current state: what `watch` does for each announced change.
+
+An event may be late, repeated or out of order, so it is only a hint of which key to look at: the key is
+listed on both sides now (one ListObjectsV2 each, `Prefix` = the key, one entry: the key itself sorts
+before every longer key it prefixes), planned with the run's rules (`plan.plan_pair`: copy when missing or
+changed, lock check, delete only with --delete) and executed by the same engine as `sync`. A key that
+holds its source's state already plans as skip or lock check, so a duplicate event writes nothing.
+With --all-versions the key's whole history is listed on both sides and planned as `sync --all-versions`
+plans it (missing versions written oldest first, delete markers placed, locks checked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .events import Change
+from .execute import ExecutionContext, execute
+from .history import KeyHistory
+from .history_execute import execute_history
+from .listing import entry_from_listing
+from .locations import Location
+from .messages import RunRequest
+from .model import ObjectEntry
+from .outcomes import ObjectOutcome
+from .plan import plan_pair
+from .version_listing import iter_histories, iter_version_pages
+from .version_plan import plan_key
+
+
+def relative_key(change: Change, source: Location) -> str | None:
+    """The key relative to the source prefix; None for a change outside the source bucket or prefix."""
+    if change.bucket != source.bucket or not change.key.startswith(source.prefix):
+        return None
+    return source.relative_key(change.key)
+
+
+def current_entry(client, location: Location, key: str) -> ObjectEntry | None:
+    absolute = location.absolute_key(key)
+    answer = client.list_objects_v2(Bucket=location.bucket, Prefix=absolute, MaxKeys=1)
+    for item in answer.get("Contents", []):
+        if item["Key"] == absolute:
+            return entry_from_listing(location, item)
+    return None
+
+
+def replicate_key(ctx: ExecutionContext, request: RunRequest, key: str) -> ObjectOutcome:
+    """Make the destination's `key` hold the source's current state; never raises for one object's failure."""
+    source = current_entry(ctx.source_client, ctx.source, key)
+    dest = current_entry(ctx.dest_client, ctx.dest, key)
+    if source is None and dest is None:
+        return ObjectOutcome(key, "vanished", reason="on neither side any more")
+    action = plan_pair(source, dest, request.plan_options(ctx.settings))
+    if action is None:  # in the destination only, and no --delete
+        return ObjectOutcome(key, "skipped", reason="not in source (deletes follow --delete)")
+    if action.kind == "skip":
+        return ObjectOutcome(key, "skipped", version_id=None)
+    return execute(ctx, action)
+
+
+def key_history(client, location: Location, key: str, page_size: int) -> KeyHistory | None:
+    """The whole history of one key (ListObjectVersions with Prefix = the key; the key itself comes first)."""
+    narrowed = Location(location.bucket, location.absolute_key(key))
+    for history in iter_histories(iter_version_pages(client, narrowed, page_size=page_size)):
+        if history.key != "":
+            return None
+        return KeyHistory(key, tuple(replace(entry, key=key) for entry in history.entries))
+    return None
+
+
+def replicate_history(ctx: ExecutionContext, request: RunRequest, key: str) -> ObjectOutcome:
+    """Make the destination's history of `key` hold the source's: one outcome standing for the key."""
+    page_size = ctx.settings.page_size
+    source = key_history(ctx.source_client, ctx.source, key, page_size)
+    dest = key_history(ctx.dest_client, ctx.dest, key, page_size)
+    if source is None and dest is None:
+        return ObjectOutcome(key, "vanished", reason="on neither side any more")
+    action = plan_key(source, dest, request.plan_options(ctx.settings))
+    if not action.needs_work:
+        return ObjectOutcome(key, "skipped")
+    outcomes = execute_history(ctx, action)
+    statuses = sorted({outcome.status for outcome in outcomes})
+    for status in ("failed", "vanished"):
+        for outcome in outcomes:
+            if outcome.status == status:
+                return outcome
+    for status in ("copied", "deleted", "lock_updated"):
+        if status in statuses:
+            return ObjectOutcome(key, status, notes=(f"{len(outcomes)} history entries: {', '.join(statuses)}",))
+    return ObjectOutcome(key, "skipped")
+
+
+def replicate(ctx: ExecutionContext, request: RunRequest, key: str) -> ObjectOutcome:
+    """One key as the run replicates keys: its current version, or with --all-versions its history."""
+    return replicate_history(ctx, request, key) if request.all_versions else replicate_key(ctx, request, key)
