@@ -4,7 +4,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
 (`lint-imports` checks this map, kept in pyproject.toml, and that no import cycle exists):
 
     cli                                       the `bucketsync` command line
-    ops_cli | demo                            beat, schedules, runs, status tables; the demo
+    ops_cli | demo | help_format              beat, schedules, runs, status tables; the demo; how --help
+                                              reads (no type placeholders, SRC DST)
     tasks                                     Celery task shells (`celery -A bucketsync.tasks worker`)
     scheduled                                 triggers, the job lock's refresh, a run's finalisation
     embedded_versions | verify_versions       the one-process run of `sync --all-versions`; `verify --all-versions`
