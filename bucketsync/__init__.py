@@ -8,9 +8,12 @@ Layers, top to bottom; a module imports only modules of the layers below its own
                                               reads (no type placeholders, SRC DST)
     tasks                                     Celery task shells (`celery -A bucketsync.tasks worker`)
     scheduled                                 triggers, the job lock's refresh, a run's finalisation
-    embedded_versions | verify_versions       the one-process run of `sync --all-versions`; `verify --all-versions`
+    verify_versions                           `verify --all-versions`
+    embedded_versions | verify                the one-process run of `sync --all-versions`; the comparison
+                                              (both drive their work as the one-process run does)
     coordinator | batches | distributed       one page; one batch; submit, resume, follow a run
-      | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics
+      | embedded | exporter                   the one-process run (its bounded pool, its key ranges);
+                                              Prometheus /metrics
     publish | runtime | joblock               sending task messages; a worker's settings, clients, ledger;
       | job_totals | lock_pass_record         per-job metric totals in Redis, each run added once; when a
                                               job last did the lock pass

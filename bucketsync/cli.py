@@ -267,16 +267,25 @@ def verify(
     source_profile: SourceProfile = None,
     dest_profile: DestProfile = None,
     json_output: bool = typer.Option(False, "--json", help="print the comparison as JSON"),
-    all_versions: bool = typer.Option(
-        False, "--all-versions", help="compare whole version histories, each version's metadata, tags and lock"
+    all_versions: Optional[bool] = typer.Option(
+        None, "--all-versions/--no-all-versions", show_default=False,
+        help="compare whole version histories, each version's metadata, tags and lock (BUCKETSYNC_ALL_VERSIONS)",
     ),
+    exclude: ExcludePatterns = None,
+    include: IncludePatterns = None,
 ) -> None:
-    """Compare SRC and DST without writing: keys, sizes, bytes, metadata, tags, lock state. Exit 1 on any difference."""
+    """Compare SRC and DST without writing: keys, sizes, bytes, metadata, tags, lock state. Exit 1 on any
+    difference. Takes the choices of `sync` that change what is compared: --exclude/--include, --all-versions
+    and the SSE-C keys (BUCKETSYNC_SOURCE__SSE_C_KEY, BUCKETSYNC_DEST__SSE_C_KEY)."""
     from .verify import run_verify
     from .verify_versions import run_verify_versions
 
-    settings = load_settings(**side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile))
-    result = (run_verify_versions if all_versions else run_verify)(settings, source, destination)
+    settings = load_settings(
+        **side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile), all_versions=all_versions
+    )
+    filters = filters_given(exclude, include, sys.argv)
+    run = run_verify_versions if settings.all_versions else run_verify
+    result = run(settings, source, destination, filters)
     if json_output:
         out.print_json(data=result.to_json())
     else:
