@@ -13,7 +13,7 @@ matches its source when, for every key:
   (its ETag is no MD5 of the bytes); otherwise (layouts differ, multipart or opaque ETags differ) both
   objects are read and hashed;
 - Content-Type, Cache-Control, Content-Disposition, Content-Encoding, Content-Language, Expires and the
-  user metadata are equal, and so are the tags;
+  user metadata are equal, and so are the tags (read where a HEAD counts some: TagCounts);
 - lock state: a source retention still in the future needs a destination retention at least as long
   (to the second) in a mode at least as strong (COMPLIANCE > GOVERNANCE). A longer or stronger
   destination lock is no difference (the engine never shortens or downgrades one), nor is an expired
@@ -26,6 +26,7 @@ unreadable, objects that could not be read).
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ from .model import LockState, ObjectEntry, parts_in_etag, same_etag
 from .plan import merge_join
 from .preflight import check_buckets, check_lock_readable
 from .settings import MiB, Settings
+
+log = logging.getLogger("bucketsync")
 
 HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires")
 MODE_STRENGTH = {"GOVERNANCE": 1, "COMPLIANCE": 2}
@@ -133,6 +136,28 @@ def content_verdict(source_etag: str, source_size: int, dest_etag: str, dest_siz
 
 def tag_pairs(tag_set: list[dict[str, str]]) -> list[list[str]]:
     return sorted([tag["Key"], tag["Value"]] for tag in tag_set)
+
+
+class TagCounts:
+    """Whether HEAD's tag count (x-amz-tagging-count) can stand in for reading the tags, in this comparison.
+
+    S3 sends the count only for an object that has tags (AWS, moto and Ceph RGW alike; the copy engine relies on
+    it too): two HEADs without one are two untagged objects, and their tags need not be read, which halves the
+    requests of comparing an untagged key. A server that leaves the count out for a tagged object shows it as
+    soon as tags read on that side (because the other side counted some) are found where HEAD counted none:
+    from then on every key's tags are read."""
+
+    def __init__(self) -> None:
+        self.trusted = True
+
+    def tags_of(self, client, args: dict[str, Any], head: dict[str, Any], other_head: dict[str, Any]) -> list[list[str]]:
+        if self.trusted and not head.get("TagCount") and not other_head.get("TagCount"):
+            return []
+        found = tag_pairs(client.get_object_tagging(**args).get("TagSet", []))
+        if found and not head.get("TagCount") and self.trusted:
+            self.trusted = False
+            log.warning("a HEAD counted no tags on an object that has some: reading every object's tags")
+        return found
 
 
 # ---------------------------------------------------------------- the report
@@ -224,6 +249,7 @@ class _Sides:
     dest: Location
     now: Callable[[], datetime]
     keys: CopyOptions = CopyOptions()  # each side's SSE-C key, sent on its HEADs and GETs
+    tag_counts: TagCounts = field(default_factory=TagCounts)
 
     def source_reads(self) -> dict[str, Any]:
         return self.keys.source_reads()
@@ -292,8 +318,8 @@ def compare_object(sides: _Sides, key: str, report: VerifyReport) -> None:
         if source_digest != dest_digest:
             differences.append(Difference(key, "bytes", f"sha256 {source_digest}", f"sha256 {dest_digest}"))
     differences += compare_heads(key, source_head, dest_head, sides.now())
-    source_tags = tag_pairs(sides.source_client.get_object_tagging(**source_args).get("TagSet", []))
-    dest_tags = tag_pairs(sides.dest_client.get_object_tagging(**dest_args).get("TagSet", []))
+    source_tags = sides.tag_counts.tags_of(sides.source_client, source_args, source_head, dest_head)
+    dest_tags = sides.tag_counts.tags_of(sides.dest_client, dest_args, dest_head, source_head)
     if source_tags != dest_tags:
         differences.append(Difference(key, "tags", source_tags, dest_tags))
     report.add(differences)
@@ -316,7 +342,7 @@ def verify(
     """Compare every key under `source` (that `filters` include) with its counterpart under `dest`; reads only.
     `listing_ranges`: key ranges listed at once, as `sync` lists them; `keys`: each side's SSE-C key."""
     report = VerifyReport(source=str(source), destination=str(dest))
-    sides = _Sides(source_client, dest_client, source, dest, now, keys)
+    sides = _Sides(source_client, dest_client, source, dest, now, keys, TagCounts())
 
     def entries(pages: Iterator[Page], name: str) -> Iterator[ObjectEntry]:
         for page in pages:

@@ -28,7 +28,7 @@ from .listing import prefetched
 from .locations import Location
 from .plan import merge_join
 from .settings import Settings
-from .verify import Difference, VerifyReport, compare_heads, open_sides, sse_c_keys, tag_pairs
+from .verify import Difference, TagCounts, VerifyReport, compare_heads, open_sides, sse_c_keys
 from .version_listing import iter_histories, iter_version_pages
 from .version_plan import filter_histories
 
@@ -44,15 +44,17 @@ def missing_entries(key: str, source: KeyHistory | None, dest: KeyHistory | None
 
 
 def compare_version(sides: tuple[Any, Any, Location, Location], key: str, pair: tuple[HistoryEntry, HistoryEntry],
-                    now: datetime, keys: CopyOptions = CopyOptions()) -> list[Difference]:
+                    now: datetime, keys: CopyOptions = CopyOptions(), tag_counts: TagCounts | None = None) -> list[Difference]:
     source_client, dest_client, source, dest = sides
     src, dst = pair
     source_args = {"Bucket": source.bucket, "Key": source.absolute_key(key), "VersionId": src.version_id}
     dest_args = {"Bucket": dest.bucket, "Key": dest.absolute_key(key), "VersionId": dst.version_id}
-    differences = compare_heads(key, source_client.head_object(**source_args, **keys.source_reads()),
-                                dest_client.head_object(**dest_args, **keys.dest_reads()), now)
-    source_tags = tag_pairs(source_client.get_object_tagging(**source_args).get("TagSet", []))
-    dest_tags = tag_pairs(dest_client.get_object_tagging(**dest_args).get("TagSet", []))
+    source_head = source_client.head_object(**source_args, **keys.source_reads())
+    dest_head = dest_client.head_object(**dest_args, **keys.dest_reads())
+    differences = compare_heads(key, source_head, dest_head, now)
+    counts = tag_counts or TagCounts()
+    source_tags = counts.tags_of(source_client, source_args, source_head, dest_head)
+    dest_tags = counts.tags_of(dest_client, dest_args, dest_head, source_head)
     if source_tags != dest_tags:
         differences.append(Difference(key, "tags", source_tags, dest_tags))
     return [Difference(d.key, f"{d.what} of version {src.version_id}", d.source, d.destination) for d in differences]
@@ -65,6 +67,7 @@ def verify_versions(
 ) -> VerifyReport:
     report = VerifyReport(source=str(source), destination=str(dest))
     sides = (source_client, dest_client, source, dest)
+    tag_counts = TagCounts()
 
     def counted(histories: Iterator[KeyHistory], name: str) -> Iterator[KeyHistory]:
         for history in histories:
@@ -77,7 +80,7 @@ def verify_versions(
 
     def read_one(key: str, pair: tuple[HistoryEntry, HistoryEntry]) -> None:
         try:
-            report.add(compare_version(sides, key, pair, now(), keys))
+            report.add(compare_version(sides, key, pair, now(), keys, tag_counts))
             report.count("compared")
         except ClientError as exc:
             if s3.is_vanished(exc):
