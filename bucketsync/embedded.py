@@ -95,6 +95,7 @@ def drive(planned: Iterable[Any], concurrency: int, record: Callable[[Any], None
             broken.append(future.exception())
 
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
+    interrupted = False
     try:
         for work in planned:
             if not callable(work):
@@ -105,9 +106,10 @@ def drive(planned: Iterable[Any], concurrency: int, record: Callable[[Any], None
             if broken:
                 break
     except KeyboardInterrupt:
-        pool.shutdown(wait=True, cancel_futures=True)  # the work in flight finishes; queued work never starts
+        interrupted = True
         raise
-    pool.shutdown(wait=True)
+    finally:  # whatever stops the plan, the work in flight finishes first; on Ctrl-C queued work never starts
+        pool.shutdown(wait=True, cancel_futures=interrupted)
     return broken[0] if broken else None
 
 
