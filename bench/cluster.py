@@ -91,7 +91,7 @@ class Cluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.workdir / f"{self.name}.worker.log", "wb")
         self.worker = subprocess.Popen(
-            [*self.worker_argv, f"--concurrency={self.workers}", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
+            [*self.worker_argv, f"--processes={self.workers}", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
             env={**self.env, "BUCKETSYNC_BROKER_URL": self.broker_url},
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )

@@ -4,14 +4,18 @@ Layers, top to bottom; a module imports only modules of the layers below its own
 (`lint-imports` checks this map, kept in pyproject.toml, and that no import cycle exists):
 
     cli                                       the `bucketsync` command line
-    ops_cli | demo                            beat, schedules, runs, status tables; the demo
+    ops_cli | demo | help_format              beat, schedules, runs, status tables; the demo; how --help
+                                              reads (no type placeholders, SRC DST)
     tasks                                     Celery task shells (`celery -A bucketsync.tasks worker`)
     scheduled                                 triggers, the job lock's refresh, a run's finalisation
-    embedded_versions | verify_versions       the one-process run of `sync --all-versions`; `verify --all-versions`;
-      | watch_intake                          `watch` with a broker: changes published for the workers
+    verify_versions | watch_intake            `verify --all-versions`; `watch` with a broker: changes
+                                              published for the workers
+    embedded_versions | verify                the one-process run of `sync --all-versions`; the comparison
+                                              (both drive their work as the one-process run does)
     coordinator | batches | distributed       one page; one batch; submit, resume, follow a run
-      | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics;
-      | watch_run | watch_keys                `watch` in this process; one announced key on a worker
+      | embedded | exporter                   the one-process run (its bounded pool, its key ranges);
+      | watch_run | watch_keys                Prometheus /metrics; `watch` in this process; one announced
+                                              key on a worker
     publish | runtime | joblock               sending task messages; a worker's settings, clients, ledger;
       | job_totals | lock_pass_record         per-job metric totals in Redis, each run added once; when a
       | replicate_key                         job last did the lock pass; one key (or its history) from

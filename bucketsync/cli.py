@@ -23,6 +23,7 @@ from rich.text import Text
 
 from . import report
 from .errors import BucketsyncError, UsageError
+from .help_format import PlainHelpGroup
 from .outcomes import RunSummary
 from .settings import load_settings
 
@@ -37,7 +38,7 @@ HELP = (
 )
 DEBUG_VARIABLE = "BUCKETSYNC_DEBUG"
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP)
+app = typer.Typer(cls=PlainHelpGroup, no_args_is_help=True, help=HELP)  # --install-completion: Typer's, for the shell in use
 # soft_wrap: an error is one line however narrow the terminal; reports are not re-wrapped either.
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -155,10 +156,10 @@ def stopped_following(run_id: str) -> NoReturn:
 # Arguments and options shared by the commands that read both sides.
 SourceUrl = Annotated[str, typer.Argument(metavar="SRC", help="s3://bucket or s3://bucket/prefix")]
 DestUrl = Annotated[str, typer.Argument(metavar="DST", help="s3://bucket or s3://bucket/prefix")]
-SourceEndpoint = Annotated[Optional[str], typer.Option(help="S3 endpoint of the source (default: AWS)")]
-DestEndpoint = Annotated[Optional[str], typer.Option(help="S3 endpoint of the destination (default: AWS)")]
-SourceProfile = Annotated[Optional[str], typer.Option(help="AWS profile for the source")]
-DestProfile = Annotated[Optional[str], typer.Option(help="AWS profile for the destination")]
+SourceEndpoint = Annotated[Optional[str], typer.Option(metavar="URL", help="S3 endpoint of the source (default: AWS)")]
+DestEndpoint = Annotated[Optional[str], typer.Option(metavar="URL", help="S3 endpoint of the destination (default: AWS)")]
+SourceProfile = Annotated[Optional[str], typer.Option(metavar="NAME", help="AWS profile for the source")]
+DestProfile = Annotated[Optional[str], typer.Option(metavar="NAME", help="AWS profile for the destination")]
 
 
 ExcludePatterns = Annotated[
@@ -202,15 +203,17 @@ def sync(
     dest_profile: DestProfile = None,
     delete: bool = typer.Option(False, "--delete", help="delete destination keys the source no longer has"),
     dry_run: bool = typer.Option(False, "--dry-run", help="plan and report; write nothing"),
-    report_json: Optional[Path] = typer.Option(None, help="write the run report as JSON to this path"),
-    concurrency: Optional[int] = typer.Option(None, help="parallel object operations (default 16)"),
-    broker_url: Optional[str] = typer.Option(None, help="redis:// URL: run on Celery workers (BUCKETSYNC_BROKER_URL)"),
+    report_json: Optional[Path] = typer.Option(None, metavar="PATH", help="write the run report as JSON to this path"),
+    concurrency: Optional[int] = typer.Option(
+        None, metavar="N", help="parallel object operations (default 16; BUCKETSYNC_CONCURRENCY)"
+    ),
+    broker_url: Optional[str] = typer.Option(None, metavar="URL", help="redis:// URL: run on Celery workers (BUCKETSYNC_BROKER_URL)"),
     detach: bool = typer.Option(False, "--detach", help="with a broker: print the run id and return at once"),
     metrics_textfile: Optional[Path] = typer.Option(
-        None, help="add the run to the Prometheus series in this file (node_exporter textfile format, *.prom)"
+        None, metavar="PATH", help="add the run to the Prometheus series in this file (node_exporter textfile format, *.prom)"
     ),
     max_requests_per_second: Optional[float] = typer.Option(
-        None, help="S3 requests per second toward each endpoint, all workers together (BUCKETSYNC_MAX_REQUESTS_PER_SECOND)"
+        None, metavar="N", help="S3 requests per second toward each endpoint, all workers together (BUCKETSYNC_MAX_REQUESTS_PER_SECOND)"
     ),
     max_bandwidth: Optional[str] = typer.Option(
         None, metavar="BYTES", help="object bytes per second streamed through bucketsync, e.g. 50MiB (BUCKETSYNC_MAX_BANDWIDTH)"
@@ -225,7 +228,7 @@ def sync(
     ),
     sse_kms_key_id: Optional[str] = typer.Option(None, metavar="ID", help="the KMS key for --sse aws:kms"),
     all_versions: Optional[bool] = typer.Option(
-        None, "--all-versions", show_default=False,
+        None, "--all-versions/--no-all-versions", show_default=False,
         help="replicate every version and delete marker, oldest first, each with its lock (BUCKETSYNC_ALL_VERSIONS)",
     ),
 ) -> None:
@@ -303,16 +306,25 @@ def verify(
     source_profile: SourceProfile = None,
     dest_profile: DestProfile = None,
     json_output: bool = typer.Option(False, "--json", help="print the comparison as JSON"),
-    all_versions: bool = typer.Option(
-        False, "--all-versions", help="compare whole version histories, each version's metadata, tags and lock"
+    all_versions: Optional[bool] = typer.Option(
+        None, "--all-versions/--no-all-versions", show_default=False,
+        help="compare whole version histories, each version's metadata, tags and lock (BUCKETSYNC_ALL_VERSIONS)",
     ),
+    exclude: ExcludePatterns = None,
+    include: IncludePatterns = None,
 ) -> None:
-    """Compare SRC and DST without writing: keys, sizes, bytes, metadata, tags, lock state. Exit 1 on any difference."""
+    """Compare SRC and DST without writing: keys, sizes, bytes, metadata, tags, lock state. Exit 1 on any
+    difference. Takes the choices of `sync` that change what is compared: --exclude/--include, --all-versions
+    and the SSE-C keys (BUCKETSYNC_SOURCE__SSE_C_KEY, BUCKETSYNC_DEST__SSE_C_KEY)."""
     from .verify import run_verify
     from .verify_versions import run_verify_versions
 
-    settings = load_settings(**side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile))
-    result = (run_verify_versions if all_versions else run_verify)(settings, source, destination)
+    settings = load_settings(
+        **side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile), all_versions=all_versions
+    )
+    filters = filters_given(exclude, include, sys.argv)
+    run = run_verify_versions if settings.all_versions else run_verify
+    result = run(settings, source, destination, filters)
     if json_output:
         out.print_json(data=result.to_json())
     else:
@@ -341,7 +353,7 @@ def status(
     run_id: str = typer.Argument(..., help="the run id printed by `sync --detach`"),
     json_output: bool = typer.Option(False, "--json", help="print the report as JSON"),
     pages: bool = typer.Option(False, "--pages", help="also one line per page with its totals"),
-    broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
+    broker_url: Optional[str] = typer.Option(None, metavar="URL", help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
 ) -> None:
     """Show a distributed run's progress (objects handled in batches not counted yet included) or its final
     report. The exit code tells running from ended (below); --json gives the same for scripts."""
@@ -369,9 +381,9 @@ def status(
 @app.command()
 def resume(
     run_id: str = typer.Argument(..., help="the id of a stalled distributed run"),
-    broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
+    broker_url: Optional[str] = typer.Option(None, metavar="URL", help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
     detach: bool = typer.Option(False, "--detach", help="return at once instead of following the run"),
-    report_json: Optional[Path] = typer.Option(None, help="write the final report as JSON to this path"),
+    report_json: Optional[Path] = typer.Option(None, metavar="PATH", help="write the final report as JSON to this path"),
 ) -> None:
     """Finish a stalled distributed run without copying again what it already copied."""
     from .distributed import follow_run, resume_run
@@ -395,9 +407,13 @@ def resume(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def worker(
     ctx: typer.Context,
-    concurrency: Optional[int] = typer.Option(None, help="worker processes (default: number of CPUs)"),
-    queues: Optional[str] = typer.Option(None, help="comma-separated queues to consume (default: bucketsync)"),
-    loglevel: str = typer.Option("INFO", help="log level"),
+    processes: Optional[int] = typer.Option(
+        None, "--processes", metavar="N", help="worker processes, each copying with up to BUCKETSYNC_CONCURRENCY threads "
+        "(default: number of CPUs)",
+    ),
+    old_processes: Optional[int] = typer.Option(None, "--concurrency", hidden=True, help="deprecated: --processes"),
+    queues: Optional[str] = typer.Option(None, metavar="NAMES", help="comma-separated queues to consume (default: bucketsync)"),
+    loglevel: str = typer.Option("INFO", metavar="LEVEL", help="log level"),
 ) -> None:
     """Start a Celery worker for bucketsync, with task events on (Flower sees it). Extra args go to celery."""
     settings = load_settings()
@@ -405,18 +421,22 @@ def worker(
         raise UsageError("the worker needs BUCKETSYNC_BROKER_URL (a redis:// URL)")
     from .ops_cli import start_worker
 
+    if old_processes is not None:
+        # `--concurrency` means parallel object operations everywhere else (sync, BUCKETSYNC_CONCURRENCY)
+        err.print("bucketsync: worker --concurrency is deprecated: use --processes", highlight=False)
+    processes = processes or old_processes
     argv = ["worker", "-E", f"--loglevel={loglevel}"]
-    if concurrency:
-        argv.append(f"--concurrency={concurrency}")
+    if processes:
+        argv.append(f"--concurrency={processes}")
     argv.append(f"--queues={queues or 'bucketsync'}")
     start_worker(settings, argv + list(ctx.args))
 
 
 @app.command()
 def exporter(
-    address: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0: every interface)"),
-    port: int = typer.Option(9808, min=1, max=65535, help="port to listen on"),
-    broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
+    address: str = typer.Option("127.0.0.1", metavar="ADDRESS", help="address to listen on (0.0.0.0: every interface)"),
+    port: int = typer.Option(9808, min=1, max=65535, metavar="PORT", help="port to listen on (1-65535)"),
+    broker_url: Optional[str] = typer.Option(None, metavar="URL", help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
 ) -> None:
     """Serve Prometheus metrics on /metrics: job totals, replication lag, runs and queue, read from Redis."""
     from .distributed import open_ledger
@@ -435,7 +455,7 @@ def exporter(
 
 @app.command()
 def demo(
-    objects: int = typer.Option(12, min=3, max=10_000, help="objects to create in the demo source bucket"),
+    objects: int = typer.Option(12, min=3, max=10_000, metavar="N", help="objects to create in the demo source bucket (3-10000)"),
 ) -> None:
     """Start a throwaway local S3 server, replicate locked objects, and check the destination's locks."""
     from .demo import run_demo

@@ -1,6 +1,6 @@
 """What lock state the destination version must get: a pure function of (source, destination, now).
 
-The rules (S3 Object Lock semantics, see README "Lock semantics"):
+The rules (S3 Object Lock semantics, see docs/design.md "Lock semantics"):
 - a source retention still in the future is copied (mode + retain-until date, to the second);
 - a source retention already expired protects nothing and is not set (S3 rejects past dates);
 - a destination retention is only ever moved forward: never shortened, COMPLIANCE never downgraded;

@@ -121,7 +121,7 @@ def start_worker(settings: Any, argv: list[str]) -> None:
 
 @one_line_errors
 def beat(
-    loglevel: str = typer.Option("INFO", help="log level"),
+    loglevel: str = typer.Option("INFO", metavar="LEVEL", help="log level"),
     schedule_file: Path = typer.Option(
         Path("bucketsync-beat-schedule"), help="where beat keeps the time of each job's last trigger"
     ),
@@ -185,9 +185,9 @@ def run_rows(ledger: Any, limit: int, job: str | None, stalled_after: float | No
 @one_line_errors
 def runs(
     json_output: bool = typer.Option(False, "--json", help="print the runs as JSON (at most 10 failures each)"),
-    limit: int = typer.Option(20, min=1, max=1000, help="how many runs to show, newest first"),
-    job: Optional[str] = typer.Option(None, help="only the runs of this scheduled job"),
-    broker_url: Optional[str] = typer.Option(None, help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
+    limit: int = typer.Option(20, min=1, max=1000, metavar="N", help="how many runs to show, newest first (1-1000)"),
+    job: Optional[str] = typer.Option(None, metavar="NAME", help="only the runs of this scheduled job"),
+    broker_url: Optional[str] = typer.Option(None, metavar="URL", help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
 ) -> None:
     """List recent distributed runs (scheduled ones with their job): start, state, counts, failures."""
     from .distributed import open_ledger

@@ -7,25 +7,30 @@ a `missing version` or `missing delete marker` difference), and every matched ve
 headers, user metadata, tags and lock state (the rules of `verify`, version by version: HEAD and
 GetObjectTagging with VersionId on both sides). Destination versions no source entry matches (deleted for
 good at the source, or left beneath a history written again) are counted, never a difference.
+As for `verify`: keys --exclude/--include leave out are compared on neither side, HEADs carry each side's
+SSE-C key, and the reads run on the one-process run's bounded pool (embedded.drive).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import s3
+from .copy_options import CopyOptions
+from .embedded import drive
+from .filters import Filters
 from .history import HistoryEntry, KeyHistory, plan_history
+from .listing import prefetched
 from .locations import Location
 from .plan import merge_join
 from .settings import Settings
-from .verify import Difference, VerifyReport, compare_heads, open_sides, tag_pairs
+from .verify import Difference, TagCounts, VerifyReport, compare_heads, open_sides, sse_c_keys
 from .version_listing import iter_histories, iter_version_pages
+from .version_plan import filter_histories
 
 
 def missing_entries(key: str, source: KeyHistory | None, dest: KeyHistory | None) -> tuple[list[Difference], list[tuple[HistoryEntry, HistoryEntry]]]:
@@ -39,14 +44,17 @@ def missing_entries(key: str, source: KeyHistory | None, dest: KeyHistory | None
 
 
 def compare_version(sides: tuple[Any, Any, Location, Location], key: str, pair: tuple[HistoryEntry, HistoryEntry],
-                    now: datetime) -> list[Difference]:
+                    now: datetime, keys: CopyOptions = CopyOptions(), tag_counts: TagCounts | None = None) -> list[Difference]:
     source_client, dest_client, source, dest = sides
     src, dst = pair
     source_args = {"Bucket": source.bucket, "Key": source.absolute_key(key), "VersionId": src.version_id}
     dest_args = {"Bucket": dest.bucket, "Key": dest.absolute_key(key), "VersionId": dst.version_id}
-    differences = compare_heads(key, source_client.head_object(**source_args), dest_client.head_object(**dest_args), now)
-    source_tags = tag_pairs(source_client.get_object_tagging(**source_args).get("TagSet", []))
-    dest_tags = tag_pairs(dest_client.get_object_tagging(**dest_args).get("TagSet", []))
+    source_head = source_client.head_object(**source_args, **keys.source_reads())
+    dest_head = dest_client.head_object(**dest_args, **keys.dest_reads())
+    differences = compare_heads(key, source_head, dest_head, now)
+    counts = tag_counts or TagCounts()
+    source_tags = counts.tags_of(source_client, source_args, source_head, dest_head)
+    dest_tags = counts.tags_of(dest_client, dest_args, dest_head, source_head)
     if source_tags != dest_tags:
         differences.append(Difference(key, "tags", source_tags, dest_tags))
     return [Difference(d.key, f"{d.what} of version {src.version_id}", d.source, d.destination) for d in differences]
@@ -54,24 +62,25 @@ def compare_version(sides: tuple[Any, Any, Location, Location], key: str, pair: 
 
 def verify_versions(
     source_client, dest_client, source: Location, dest: Location, *, concurrency: int = 16, page_size: int = 1000,
+    filters: Filters = Filters(), keys: CopyOptions = CopyOptions(),
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> VerifyReport:
     report = VerifyReport(source=str(source), destination=str(dest))
     sides = (source_client, dest_client, source, dest)
+    tag_counts = TagCounts()
 
-    def counted(histories, name):
+    def counted(histories: Iterator[KeyHistory], name: str) -> Iterator[KeyHistory]:
         for history in histories:
-            for _ in history.entries:
-                report.count(name)
-            yield history
-
-    source_histories = counted(iter_histories(iter_version_pages(source_client, source, page_size=page_size)), "source_objects")
-    dest_histories = counted(iter_histories(iter_version_pages(dest_client, dest, page_size=page_size)), "destination_objects")
-    in_flight = threading.BoundedSemaphore(concurrency * 4)
+            taking_part = filter_histories((history,), filters)
+            with report._lock:
+                setattr(report, name, getattr(report, name) + taking_part.listed)
+                if name == "source_objects":
+                    report.excluded += taking_part.excluded
+            yield from taking_part.included
 
     def read_one(key: str, pair: tuple[HistoryEntry, HistoryEntry]) -> None:
         try:
-            report.add(compare_version(sides, key, pair, now()))
+            report.add(compare_version(sides, key, pair, now(), keys, tag_counts))
             report.count("compared")
         except ClientError as exc:
             if s3.is_vanished(exc):
@@ -80,24 +89,29 @@ def verify_versions(
                 report.add_error(key, f"version {pair[0].version_id}: {s3.describe(exc)}")
         except (BotoCoreError, Exception) as exc:  # one unreadable version must not hide the others' differences
             report.add_error(key, f"version {pair[0].version_id}: {type(exc).__name__}: {exc}")
-        finally:
-            in_flight.release()
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bucketsync-verify") as pool:
+    def planned():
+        source_pages = prefetched(iter_version_pages(source_client, source, page_size=page_size))
+        dest_pages = prefetched(iter_version_pages(dest_client, dest, page_size=page_size))
+        source_histories = counted(iter_histories(source_pages), "source_objects")
+        dest_histories = counted(iter_histories(dest_pages), "destination_objects")
         for src, dst in merge_join(source_histories, dest_histories):  # type: ignore[arg-type]
             key = src.key if src is not None else dst.key
             differences, pairs = missing_entries(key, src, dst)
-            report.add(differences)
+            yield differences
             for pair in pairs:
-                if pair[0].is_delete_marker:
-                    continue
-                in_flight.acquire()
-                pool.submit(read_one, key, pair)
+                if not pair[0].is_delete_marker:
+                    yield lambda key=key, pair=pair: read_one(key, pair)
+
+    broken = drive(planned(), concurrency, lambda found: report.add(found or []), "bucketsync-verify")
+    if broken is not None:
+        raise broken
     return report
 
 
-def run_verify_versions(settings: Settings, source_url: str, dest_url: str) -> VerifyReport:
+def run_verify_versions(settings: Settings, source_url: str, dest_url: str, filters: Filters = Filters()) -> VerifyReport:
     source_client, dest_client, source, dest = open_sides(settings, source_url, dest_url)
     return verify_versions(
-        source_client, dest_client, source, dest, concurrency=settings.concurrency, page_size=settings.page_size
+        source_client, dest_client, source, dest, concurrency=settings.concurrency, page_size=settings.page_size,
+        filters=filters, keys=sse_c_keys(settings),
     )

@@ -32,7 +32,7 @@ TRUSTED_AFTER = 3
 # A copy of a plain (unversioned, unlocked, single-part) source needs no HEAD of its own; while the
 # copy_object path is not yet trusted, such a copy reads its source first to know what it asked.
 # This many such reads per run at most: an attribute none of those objects carried stays unproven on
-# that path, and is not checked on later plain copies (README: what the checks cost).
+# that path, and is not checked on later plain copies (docs/reference.md: what the checks cost).
 SOURCE_READS_FOR_PLAIN_COPIES = 10
 
 

@@ -28,7 +28,7 @@ class WorkerPool:
         log = Path(tempfile.gettempdir()) / f"bucketsync-worker-{name}-{time.time_ns()}.log"
         executable = Path(sys.executable).with_name("bucketsync")
         process = subprocess.Popen(
-            [str(executable), "worker", f"--concurrency={concurrency}", "--loglevel=INFO", f"--hostname={name}@%h",
+            [str(executable), "worker", f"--processes={concurrency}", "--loglevel=INFO", f"--hostname={name}@%h",
              "--without-gossip", "--without-mingle"],
             env=bucketsync_env(self.env),
             stdout=open(log, "wb"),
