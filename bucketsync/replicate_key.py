@@ -11,8 +11,12 @@ plans it (missing versions written oldest first, delete markers placed, locks ch
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import s3
 from .events import Change
 from .execute import ExecutionContext, execute
 from .history import KeyHistory
@@ -43,10 +47,15 @@ def current_entry(client, location: Location, key: str) -> ObjectEntry | None:
     return None
 
 
+# Both sides of a key are listed at once: one round trip instead of two before the copy starts.
+_looks = ThreadPoolExecutor(max_workers=32, thread_name_prefix="bucketsync-look")
+
+
 def replicate_key(ctx: ExecutionContext, request: RunRequest, key: str) -> ObjectOutcome:
     """Make the destination's `key` hold the source's current state; never raises for one object's failure."""
+    dest_look = _looks.submit(current_entry, ctx.dest_client, ctx.dest, key)
     source = current_entry(ctx.source_client, ctx.source, key)
-    dest = current_entry(ctx.dest_client, ctx.dest, key)
+    dest = dest_look.result()
     if source is None and dest is None:
         return ObjectOutcome(key, "vanished", reason="on neither side any more")
     action = plan_pair(source, dest, request.plan_options(ctx.settings))
@@ -90,5 +99,9 @@ def replicate_history(ctx: ExecutionContext, request: RunRequest, key: str) -> O
 
 
 def replicate(ctx: ExecutionContext, request: RunRequest, key: str) -> ObjectOutcome:
-    """One key as the run replicates keys: its current version, or with --all-versions its history."""
-    return replicate_history(ctx, request, key) if request.all_versions else replicate_key(ctx, request, key)
+    """One key as the run replicates keys: its current version, or with --all-versions its history. A key
+    that cannot be read (a listing refused or failing) is one failed outcome, never an exception."""
+    try:
+        return replicate_history(ctx, request, key) if request.all_versions else replicate_key(ctx, request, key)
+    except (ClientError, BotoCoreError) as exc:
+        return ObjectOutcome(key, "failed", reason=f"reading the key's state: {s3.describe(exc)}")
