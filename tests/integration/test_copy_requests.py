@@ -474,3 +474,30 @@ def test_tags_and_metadata_a_server_ignored_on_create_multipart_upload_are_set_a
     assert ctx.write_checks.summary()["create_multipart_upload/tags"] == "ignored"
     assert ctx.write_checks.summary()["create_multipart_upload/metadata"] == "ignored"
     assert ctx.write_checks.summary()["create_multipart_upload/headers"] == "checking"  # held: counted once
+
+
+def test_the_metadata_rewrite_asks_for_the_storage_class_and_encryption_the_copy_asked_for(
+    monkeypatch, moto_server, s3, proxy, locked_pair
+):
+    """`--storage-class STANDARD_IA --sse AES256`: the server drops the metadata on CreateMultipartUpload, and
+    the version rewritten onto itself with it is still asked to be STANDARD_IA and encrypted."""
+    source, dest = locked_pair
+    seed(s3, source, [Seed("big.bin", os.urandom(6 * MiB), **LOCKED, **DESCRIBED)])
+    set_side_env(monkeypatch, "source", through(proxy, moto_server))
+    set_side_env(monkeypatch, "dest", through(proxy, moto_server))
+    _, ctx = prepare_run(load_settings(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB),
+                         f"s3://{source}", f"s3://{dest}", storage_class="STANDARD_IA", sse="AES256")
+    proxy.on(lambda request: request.operation == "CreateMultipartUpload", times=None,
+             strip_request_headers=("x-amz-meta-",))
+    proxy.exchanges.clear()
+
+    outcome = copy_one(ctx, s3, source, "big.bin")
+
+    assert "metadata_set_after_write" in outcome.notes
+    create, rewrite = [e for e in sent(proxy, dest) if e.request.operation in ("CreateMultipartUpload", "CopyObject")]
+    for write in (create, rewrite):
+        assert write.request.headers["x-amz-storage-class"] == "STANDARD_IA"
+        assert write.request.headers["x-amz-server-side-encryption"] == "AES256"
+    assert rewrite.request.headers["x-amz-metadata-directive"] == "REPLACE"
+    current = s3.head_object(Bucket=dest, Key="big.bin")
+    assert current["StorageClass"] == "STANDARD_IA" and current["Metadata"] == {"owner": "ops"}
