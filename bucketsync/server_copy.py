@@ -106,7 +106,8 @@ def _copy_version(
     planned = plan_layout(ctx.source_client, ctx.source.bucket, src_key, version, "server_side", ctx.settings, reads)
     plan = planned.plan
     if plan.method == "multipart":
-        if planned.kind == "candidate" and version.size <= MAX_PART_SIZE:
+        # Not with --sse: Ceph RGW ignores it on CopyObject (_encryption_ignored).
+        if planned.kind == "candidate" and version.size <= MAX_PART_SIZE and ctx.copy_options.sse is None:
             copied = _copy_keeping_etag(ctx, rel_key, version, notes)
             if copied is not None:
                 return copied
