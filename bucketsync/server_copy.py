@@ -141,8 +141,6 @@ def _copy_keeping_etag(
             ctx, rel_key, version.version_id, version.etag, write_lock_args(version.lock, ctx.now()),
             version.storage_class,
         )
-        if _encryption_ignored(ctx, answer):
-            return None
         kept = same_etag(answer.get("CopyObjectResult", {}).get("ETag") or "", version.etag)
         if keeps is None:
             log.info("the destination's CopyObject %s a multipart source's ETag: multipart objects up to 5 GiB "
