@@ -41,7 +41,7 @@ from tests.faults.conftest import (  # noqa: F401 (the recording proxies, as fix
 )
 from tests.faults.proxy import Exchange
 
-from .helpers import Seed, compare_object, in_days, list_keys, put_multipart, seed
+from .helpers import Seed, compare_object, in_days, list_keys, put_multipart, put_parts, seed
 
 pytestmark = pytest.mark.integration
 
@@ -279,6 +279,34 @@ def test_server_side_multipart_copy_keeps_the_source_part_layout(monkeypatch, mo
     ]
     assert completed_part_numbers(exchanges[6]) == [1, 2]
     assert s3.head_object(Bucket=dest, Key="layout.bin")["ETag"] == etag
+
+
+def test_a_layout_not_of_equal_parts_is_aborted_before_completing_and_copied_in_the_parts_the_server_reports(
+    monkeypatch, moto_server, s3, proxy, locked_pair
+):
+    """5 + 6 + 1 MiB: N-1 parts of the first part's size would be 5 + 5 + 2 MiB, another ETag. That upload is
+    aborted (no version), every part's size asked, and the copy made in those: one version, the source's ETag."""
+    source, dest = locked_pair
+    etag = put_parts(s3, source, "uneven.bin", [5 * MiB, 6 * MiB, 1 * MiB])
+    ctx = proven(prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
+                         multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))
+    proxy.exchanges.clear()
+
+    copy_one(ctx, s3, source, "uneven.bin")
+
+    exchanges = sent(proxy, source, dest)
+    assert operations(exchanges, source) == [
+        ("HeadObject", "source"), ("HeadObject", "source"), ("GetObjectTagging", "source"),
+        ("CreateMultipartUpload", "dest"), *[("UploadPartCopy", "dest")] * 3, ("AbortMultipartUpload", "dest"),
+        ("HeadObject", "source"), ("HeadObject", "source"), ("HeadObject", "source"), ("GetObjectTagging", "source"),
+        ("CreateMultipartUpload", "dest"), *[("UploadPartCopy", "dest")] * 3, ("CompleteMultipartUpload", "dest"),
+    ]
+    assert [query(e, "partNumber") for e in exchanges[8:11]] == ["1", "2", "3"]
+    assert sorted(e.request.headers["x-amz-copy-source-range"] for e in exchanges[13:16]) == sorted([
+        f"bytes=0-{5 * MiB - 1}", f"bytes={5 * MiB}-{11 * MiB - 1}", f"bytes={11 * MiB}-{12 * MiB - 1}",
+    ])
+    assert s3.head_object(Bucket=dest, Key="uneven.bin")["ETag"] == etag
+    assert len(s3.list_object_versions(Bucket=dest, Prefix="uneven.bin")["Versions"]) == 1
 
 
 def test_server_side_multipart_copy_of_an_unversioned_source_checks_the_etag_before_completing(
