@@ -21,9 +21,10 @@ LAYOUTS = {
     "longer-last.bin": [5 * MiB, 5 * MiB, 7 * MiB],  # the last part longer than the others
     "whole-mb.bin": [6 * MB, 6 * MB, MB],  # not a whole number of MiB
 }
-# Parts of three sizes: no candidate reproduces it. Copied where the server reports the layout (moto) or
-# keeps the ETag on CopyObject (RGW, server-side); reported failed, and never written, when RGW is streamed.
-ODD = ("odd.bin", [6 * MiB, 5 * MiB, 1 * MiB])
+# Parts of three sizes: no candidate reproduces it. Copied where the server reports the layout (moto: the
+# 5+5+2 MiB upload is aborted, each part's size asked) or keeps the ETag on CopyObject (RGW, server-side);
+# reported failed, and never written, when RGW is streamed.
+ODD = ("odd.bin", [5 * MiB, 6 * MiB, 1 * MiB])
 
 
 @pytest.fixture(scope="module")
