@@ -6,6 +6,10 @@ ETag-pinned copy is checked afterwards: a single CopyObject by the ETag it answe
 destination holds one version whole), a multipart copy by the source's ETag after the last part, before
 completing (parts of two versions are never completed). A source overwritten between listing and copy,
 or during a multipart copy, is copied again once at its new version; if it moves again, SourceChanged.
+
+A multipart source is copied in its own part layout (source_layout.py), checked against its ETag before
+completing where the server did not report it part by part; where the server reports no layout at all
+(Ceph RGW), one CopyObject, on a server found to keep a multipart source's ETag on CopyObject.
 """
 
 from __future__ import annotations

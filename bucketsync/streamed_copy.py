@@ -4,7 +4,10 @@ One GET, pinned with If-Match on the listed ETag (a GET is atomic: one version w
 overwritten since listing, the version there now is copied and noted. Its body goes to one PutObject
 (a single-part source up to the multipart threshold, so its ETag stays comparable) or to a multipart
 upload: the object's thread reads the next part from the GET while earlier parts upload, up to 4 parts
-of an object and `concurrency` parts of the process at once (parallel_parts.py).
+of an object and `concurrency` parts of the process at once (parallel_parts.py). A multipart upload is
+in the source's part layout (source_layout.py); one not reported part by part completes only with the
+source's ETag, else it is aborted and made again in the layout found (from the bytes hashed on the way, or
+asked of the server), or the object is reported (part_layouts.LayoutNotFound).
 
 Memory: every body and part passes through a temporary file that stays in memory up to
 `multipart_chunksize` and spills to disk beyond it. A part is read only once it holds one of the process's
