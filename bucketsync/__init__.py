@@ -30,10 +30,11 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     server_copy | streamed_copy               the two copy paths; reading a new version back (lock,
       | settle_write | watch                  tags, metadata, headers) and setting what it lacks; the
                                               watcher's intake and per-key work
+    source_layout                             a multipart source's part layout, reported, found or a candidate
     multipart | lock_write | source_version   one multipart upload; lock read-back and write; the source's HEAD
-    s3 | schedules                            boto3 clients; scheduled jobs from the environment;
-      | change_journal | event_receivers      changes taken in, on disk; HTTP, AMQP and SQS notifications;
-      | watch_counts                          a watch's counts in Redis
+    s3 | schedules | part_layouts             boto3 clients; scheduled jobs from the environment; a source's
+      | change_journal | event_receivers      part layout found from its bytes and ETag; changes taken in, on
+      | watch_counts                          disk; HTTP, AMQP and SQS notifications; a watch's counts in Redis
     messages | task_labels | patience         the message contract; Flower labels; waiting out Redis;
       | s3_calls | execution_context          per-call argument allow-lists; what one process needs for a run;
       | copy_plan | pacing | metrics         pure: single or multipart, part size and ranges; request and
@@ -50,8 +51,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     copy_options                              pure core: storage class and encryption of copies
     errors                                    the exception tree
 
-The pure core (model, plan, lockrules, locations, outcomes, messages, copy_plan, filters, history, keyspace,
-copy_options, version_plan, write_checks, carried_attributes, lock_schedule) imports no S3, Redis or Celery code.
+The pure core (model, plan, lockrules, locations, outcomes, messages, copy_plan, part_layouts, filters, history,
+keyspace, copy_options, version_plan, write_checks, carried_attributes, lock_schedule) imports no S3, Redis or Celery code.
 """
 
 __version__ = "0.1.0"

@@ -105,6 +105,12 @@ class CopyOptions:
         }
         return {name: value for name, value in args.items() if value is not None}
 
+    def dest_rewrites(self, source_class: str | None) -> dict[str, Any]:
+        """CopyObject of a destination version onto itself (settle_write's metadata rewrite): stored as the
+        copy's first write asked, its source (that very version) read with the destination's key."""
+        args = {name: value for name, value in self.dest_writes(source_class).items() if not name.startswith("CopySource")}
+        return {**args, **_customer_key("CopySourceSSECustomer", self.dest_sse_c_key)}
+
     @property
     def etags_are_md5(self) -> bool:
         """Whether both sides' ETags are the MD5 of the data (single-part) as bucketsync writes them: not for

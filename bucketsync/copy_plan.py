@@ -89,35 +89,9 @@ def choose_part_size(size: int, source_part_size: int | None, chunksize: int, la
 
 
 # Part sizes common clients upload with (5 MiB: the S3 minimum, rclone; 8 MiB: aws-cli and boto3; 16 MiB
-# and up: larger defaults), tried in this order after the run's own multipart_chunksize.
+# and up: larger defaults), tried in this order after the run's own multipart_chunksize where a server
+# does not report a source's layout (part_layouts.py).
 COMMON_PART_SIZES = (8 * MiB, 5 * MiB, *(2**power * MiB for power in range(4, 13)))
-
-
-def guess_part_size(size: int, parts: int, chunksize: int) -> int:
-    """The part size a multipart upload of `size` bytes in `parts` parts most likely used, when the server
-    will not say (Ceph RGW ignores partNumber on HeadObject and answers with the whole object).
-
-    The first of `chunksize` and COMMON_PART_SIZES that gives exactly `parts` parts; else the smallest
-    whole number of MiB (at least 5 MiB) that does; else size / parts rounded up. A wrong guess still
-    copies the right bytes, but in a layout whose ETag differs from the source's with the same part
-    count, so each run copies the object again: setting multipart_chunksize to the source's part size
-    puts it first.
-    """
-    if parts <= 1:
-        return max(size, 1)
-
-    def fits(part_size: int) -> bool:
-        return part_size > 0 and _part_count(size, part_size) == parts
-
-    for candidate in (chunksize, *COMMON_PART_SIZES):
-        if fits(candidate):
-            return candidate
-    whole_mib = max(MIN_PART_SIZE, -(-size // parts // MiB) * MiB)
-    while whole_mib * (parts - 1) < size:
-        if fits(whole_mib):
-            return whole_mib
-        whole_mib += MiB
-    return -(-size // parts)
 
 
 def part_ranges(size: int, part_size: int) -> tuple[PartRange, ...]:

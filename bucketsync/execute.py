@@ -29,6 +29,7 @@ from .lock_write import apply_lock
 from .lockrules import decide_lock
 from .model import LockState, ObjectEntry, same_etag
 from .outcomes import CHANGED_SINCE_LISTING, ObjectOutcome, with_note
+from .part_layouts import LayoutNotFound
 from .plan import PlannedAction
 from .s3_calls import call
 from .server_copy import copy_server_side
@@ -61,7 +62,7 @@ def guarded(what: str, key: str, trace: ActionTrace, work: Callable[[], ObjectOu
                 reason=f"source object disappeared: {s3.describe(exc)}",
             )
         return ObjectOutcome(key, "failed", version_id=trace.source_version_id, reason=s3.describe(exc))
-    except WriteNotHeld as exc:
+    except (WriteNotHeld, LayoutNotFound) as exc:
         return ObjectOutcome(key, "failed", version_id=trace.source_version_id, reason=str(exc))
     except SourceChanged:
         return ObjectOutcome(

@@ -10,7 +10,7 @@ from typing import Any
 from .copy_options import CopyOptions
 from .locations import Location
 from .settings import Settings
-from .write_checks import WriteChecks
+from .write_checks import CopyKeepsEtag, WriteChecks
 
 
 @dataclass
@@ -29,6 +29,7 @@ class ExecutionContext:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     # What the destination server honours per write path, learnt from this run's writes in this process.
     write_checks: WriteChecks = field(default_factory=WriteChecks)
+    copy_keeps_etag: CopyKeepsEtag = field(default_factory=CopyKeepsEtag)
 
 
 @dataclass

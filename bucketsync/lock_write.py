@@ -37,6 +37,9 @@ class WrittenVersion:
     written_at: float = field(default_factory=time.monotonic)  # monotonic clock, right after the write
     notes: tuple[str, ...] = ()  # what the copy noticed (e.g. changed_since_listing)
     asked: AskedAttributes | None = None  # tags, metadata, headers asked for; None: nothing to check
+    # How the write asked the version to be stored (storage class, encryption, SSE-C keys): a rewrite of it
+    # onto itself (settle_write.py) asks the same (copy_options.CopyOptions.dest_rewrites).
+    stored_as: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,11 @@ class MultipartUpload:
         with self._parts_lock:
             insort(self.parts, {"PartNumber": number, "ETag": etag}, key=lambda part: part["PartNumber"])
 
+    def etag(self) -> str:
+        """The ETag the upload of the parts sent so far will have once completed (unquoted)."""
+        with self._parts_lock:
+            return s3.multipart_etag([part["ETag"] for part in self.parts])
+
     def complete(self) -> str | None:
         """CompleteMultipartUpload; returns the new version id.
 

@@ -10,7 +10,9 @@ past its end, so a listing is cut only into ranges of about PAGES_PER_RANGE page
 the key space its first page covered.
 
 A server that ignores StartAfter would list every range from the start: one probe (StartAfter the first
-cut, one key) finds that out, and the listing stays in one range.
+cut, one key) finds that out, and the listing stays in one range. So does a server that refuses the
+Delimiter listing or the probe (moto with signature checks answers SignatureDoesNotMatch to `delimiter=%2F`;
+an IAM `s3:delimiter` condition refuses it): cutting is optional, the plain listing is not; why is logged.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from botocore.exceptions import ClientError
+
+from . import s3
 from .keyspace import (
     KeyRange, StartAfterIgnored, find_cut, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes,
     ranges_from_sample, sampled_share, travels_in_xml,
@@ -43,7 +48,12 @@ def split_key_space(
     range gets about `pages_per_range` pages."""
     if parts <= 1:
         return [WHOLE]
-    kind, found, more = _shape(client, location, "", DESCENTS, page_size)
+    try:
+        kind, found, more = _shape(client, location, "", DESCENTS, page_size)
+    except ClientError as exc:
+        log.info("%s refused the listing that cuts key ranges (%s): listing it in one range",
+                 location.bucket, s3.describe(exc))
+        return [WHOLE]
     if kind == "whole":
         return [WHOLE]
     first = first_page() if first_page is not None else None
@@ -56,7 +66,14 @@ def split_key_space(
         ranges = ranges_between_prefixes(found, parts_worth_listing(parts, share, pages_per_range))
     else:
         ranges = ranges_from_sample(found, parts_worth_listing(parts, sampled_share(found), pages_per_range))
-    if len(ranges) > 1 and not _honours_start_after(client, location, ranges[0].last):
+    if len(ranges) <= 1:
+        return ranges
+    try:
+        honoured = _honours_start_after(client, location, ranges[0].last)
+    except ClientError as exc:
+        log.info("%s refused the StartAfter probe (%s): listing it in one range", location.bucket, s3.describe(exc))
+        return [WHOLE]
+    if not honoured:
         log.warning("%s ignores StartAfter: listing it in one range", location.bucket)
         return [WHOLE]
     return ranges
@@ -116,9 +133,18 @@ def cut_rest(client, location: Location, after: str | None, last: str | None, sa
     probing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bucketsync-cut")
     try:
         probed = probing.submit(find_cut, first_keys_after, after, last, sample=sample)
-        return _middle_prefix_after(client, location, after, last) or probed.result()
+        return _middle_prefix_after_unless_refused(client, location, after, last) or probed.result()
     finally:
         probing.shutdown(wait=False, cancel_futures=True)
+
+
+def _middle_prefix_after_unless_refused(client, location: Location, after: str | None, last: str | None) -> str | None:
+    try:
+        return _middle_prefix_after(client, location, after, last)
+    except ClientError as exc:
+        log.info("%s refused the Delimiter listing (%s): the cut is found by probes alone",
+                 location.bucket, s3.describe(exc))
+        return None
 
 
 def _middle_prefix_after(client, location: Location, after: str | None, last: str | None) -> str | None:

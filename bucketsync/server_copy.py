@@ -6,16 +6,22 @@ ETag-pinned copy is checked afterwards: a single CopyObject by the ETag it answe
 destination holds one version whole), a multipart copy by the source's ETag after the last part, before
 completing (parts of two versions are never completed). A source overwritten between listing and copy,
 or during a multipart copy, is copied again once at its new version; if it moves again, SourceChanged.
+
+A multipart source is copied in its own part layout (source_layout.py), checked against its ETag before
+completing where the server did not report it part by part; where the server reports no layout at all
+(Ceph RGW), one CopyObject, on a server found to keep a multipart source's ETag on CopyObject.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from functools import partial
 
 from botocore.exceptions import ClientError
 
 from . import s3
-from .copy_plan import CopyPlan, copy_method, part_ranges, plan_copy
+from .copy_plan import MAX_PART_SIZE, CopyPlan, copy_method, part_ranges
 from .execution_context import ActionTrace, ExecutionContext
 from .carried_attributes import asked_attributes
 from .lock_write import WrittenVersion
@@ -24,16 +30,19 @@ from .model import LockState, ObjectEntry, parts_in_etag, quoted_etag, same_etag
 from .multipart import MultipartUpload
 from .outcomes import CHANGED_SINCE_LISTING, with_note
 from .parallel_parts import part_slots
+from .part_layouts import LayoutNotFound
 from .s3_calls import call
 from .source_version import (
     SourceChanged,
     SourceVersion,
-    carried_args,
     ensure_source_unchanged,
-    first_part_size,
+    new_version_args,
     read_source_tags,
     read_source_version,
 )
+from .source_layout import LayoutMismatch, exact_layout, plan_layout
+
+log = logging.getLogger("bucketsync")
 
 
 def copy_server_side(
@@ -83,19 +92,6 @@ def _read_version(ctx: ExecutionContext, src_key: str, trace: ActionTrace, versi
     return version
 
 
-def _plan(ctx: ExecutionContext, src_key: str, version: SourceVersion) -> CopyPlan:
-    source_part_size = None
-    if parts_in_etag(version.etag) > 0:
-        source_part_size = first_part_size(
-            ctx.source_client, ctx.source.bucket, src_key, version, ctx.settings.multipart_chunksize,
-            ctx.copy_options.source_reads(),
-        )
-    return plan_copy(
-        "server_side", version.size, version.etag, multipart_threshold=ctx.settings.multipart_threshold,
-        multipart_chunksize=ctx.settings.multipart_chunksize, source_part_size=source_part_size,
-    )
-
-
 def _pin(ctx: ExecutionContext, src_key: str, version_id: str | None, etag: str) -> tuple[dict[str, str], str | None]:
     """(CopySource, CopySourceIfMatch): the version id where there is one, else the ETag."""
     copy_source = {"Bucket": ctx.source.bucket, "Key": src_key}
@@ -110,14 +106,59 @@ def _copy_version(
     if version is None:
         return _copy_listed_object(ctx, rel_key, entry, notes)
     src_key = ctx.source.absolute_key(rel_key)
-    plan = _plan(ctx, src_key, version)
+    reads = ctx.copy_options.source_reads()
+    planned = plan_layout(ctx.source_client, ctx.source.bucket, src_key, version, "server_side", ctx.settings, reads)
+    plan = planned.plan
     if plan.method == "multipart":
-        return _copy_in_parts(ctx, rel_key, version, plan, notes)
+        # Not with --sse: Ceph RGW ignores it on CopyObject (_encryption_ignored).
+        if planned.kind == "candidate" and version.size <= MAX_PART_SIZE and ctx.copy_options.sse is None:
+            copied = _copy_keeping_etag(ctx, rel_key, version, notes)
+            if copied is not None:
+                return copied
+        try:
+            return _copy_in_parts(ctx, rel_key, version, plan, notes, check_layout=planned.checked_before_completing)
+        except LayoutMismatch:
+            if planned.kind == "candidate":
+                raise LayoutNotFound(parts_in_etag(version.etag), version.size) from None
+        # The parts are not N-1 of the first one's size and the rest: ask every part's size, copy in those.
+        exact = exact_layout(ctx.source_client, ctx.source.bucket, src_key, version, reads)
+        return _copy_in_parts(ctx, rel_key, version, replace(plan, parts=exact), notes)
     answer = _copy_object(
         ctx, rel_key, version.version_id, version.etag, write_lock_args(version.lock, ctx.now()), version.storage_class
     )
     if _encryption_ignored(ctx, answer):
         return _copy_in_parts(ctx, rel_key, version, _one_part(version), notes)
+    return _copied_object(ctx, rel_key, version, answer, notes)
+
+
+def _copy_keeping_etag(
+    ctx: ExecutionContext, rel_key: str, version: SourceVersion, notes: tuple[str, ...]
+) -> WrittenVersion | None:
+    """A multipart source whose layout the server does not report, copied with one CopyObject where the
+    server keeps its ETag on CopyObject (Ceph RGW copies by reference: the copy is the source's layout, at
+    the server's speed). The run's first such copy finds out whether it does; None: it does not (that
+    copy, if made, is replaced by a copy in parts)."""
+    with ctx.copy_keeps_etag.trying() as keeps:
+        if keeps is False:
+            return None
+        answer = _copy_object(
+            ctx, rel_key, version.version_id, version.etag, write_lock_args(version.lock, ctx.now()),
+            version.storage_class,
+        )
+        kept = same_etag(answer.get("CopyObjectResult", {}).get("ETag") or "", version.etag)
+        if keeps is None:
+            log.info("the destination's CopyObject %s a multipart source's ETag: multipart objects up to 5 GiB "
+                     "are copied %s", "keeps" if kept else "does not keep",
+                     "with one CopyObject" if kept else "part by part")
+            ctx.copy_keeps_etag.record(kept)
+    return _copied_object(ctx, rel_key, version, answer, notes) if kept else None
+
+
+def _copied_object(
+    ctx: ExecutionContext, rel_key: str, version: SourceVersion, answer: dict, notes: tuple[str, ...]
+) -> WrittenVersion:
+    """The version one CopyObject (MetadataDirective and TaggingDirective COPY) wrote of `version`."""
+    src_key = ctx.source.absolute_key(rel_key)
     tags = None  # the COPY directive carries them: read only while this run still checks that it does
     if ctx.write_checks.needs_check("copy_object", "tags"):
         tags = read_source_tags(ctx.source_client, ctx.source.bucket, src_key, version)
@@ -131,6 +172,7 @@ def _copy_version(
         lock=version.lock,
         notes=notes,
         asked=asked_attributes("copy_object", version.head, tags),
+        stored_as=ctx.copy_options.dest_rewrites(version.storage_class),
     )
 
 
@@ -183,19 +225,21 @@ def _copy_listed_object(ctx: ExecutionContext, rel_key: str, entry: ObjectEntry,
         notes = with_note(notes, CHANGED_SINCE_LISTING)
     return WrittenVersion(
         key=dst_key, version_id=new_version_id, source_version_id=answer.get("CopySourceVersionId"),
-        size=size, lock=LockState(), notes=notes,
+        size=size, lock=LockState(), notes=notes, stored_as=ctx.copy_options.dest_rewrites(entry.storage_class),
     )
 
 
 def _copy_in_parts(
-    ctx: ExecutionContext, rel_key: str, version: SourceVersion, plan: CopyPlan, notes: tuple[str, ...]
+    ctx: ExecutionContext, rel_key: str, version: SourceVersion, plan: CopyPlan, notes: tuple[str, ...],
+    check_layout: bool = False,
 ) -> WrittenVersion:
+    """`check_layout`: the plan's layout is not the one the server reported part by part: an upload whose ETag
+    is not the source's is aborted (LayoutMismatch), never completed into a copy the next run writes again."""
     src_key = ctx.source.absolute_key(rel_key)
     dst_key = ctx.dest.absolute_key(rel_key)
     tags = read_source_tags(ctx.source_client, ctx.source.bucket, src_key, version)
     # UploadPartCopy carries no metadata or tags: CreateMultipartUpload is given them (and the lock).
-    carry = carried_args(version, tags, write_lock_args(version.lock, ctx.now()))
-    carry.update(ctx.copy_options.dest_writes(version.storage_class))
+    carry = new_version_args(version, tags, ctx.now(), ctx.copy_options)
     reads = ctx.copy_options.source_reads()
     copy_source, if_match = _pin(ctx, src_key, version.version_id, version.etag)
     try:
@@ -207,6 +251,8 @@ def _copy_in_parts(
                 # Pinned by ETag only, and some servers ignore CopySourceIfMatch: if the source moved while
                 # the parts were copied they may come from two versions. Never complete such a mix.
                 ensure_source_unchanged(ctx.source_client, ctx.source.bucket, src_key, version, reads)
+            if check_layout and ctx.copy_options.etags_are_md5 and not same_etag(upload.etag(), version.etag):
+                raise LayoutMismatch(rel_key)
             new_version_id = upload.complete()
     except ClientError as exc:
         if if_match and not s3.is_vanished(exc):
@@ -217,4 +263,6 @@ def _copy_in_parts(
         key=dst_key, version_id=new_version_id, source_version_id=version.version_id,
         size=version.size, lock=version.lock, notes=notes,
         asked=asked_attributes("create_multipart_upload", version.head, tags),
+        stored_as=ctx.copy_options.dest_rewrites(version.storage_class),
     )
+

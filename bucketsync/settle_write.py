@@ -10,7 +10,8 @@ What is missing is set, never assumed:
 - tags: PutObjectTagging on the new version (no new version), counted as `tags_set_after_write`;
 - user metadata or content headers: S3 cannot change them in place, so the new version is copied onto
   itself with MetadataDirective REPLACE, which writes another version, counted as
-  `metadata_set_after_write`. The first version stays behind as a noncurrent version (with whatever lock
+  `metadata_set_after_write`; it asks what the first write asked (storage class, encryption, SSE-C keys:
+  WrittenVersion.stored_as). The first version stays behind as a noncurrent version (with whatever lock
   the server gave it on a bucket with Object Lock: it cannot be deleted before that runs out); the lock
   asked for is set on the new one. An object above CopyObject's 5 GiB cannot be rewritten so: the copy is
   reported failed with the reason (WriteNotHeld), as is a server that ignores the rewrite too.
@@ -134,7 +135,7 @@ def _rewrite_described(
     answer = call(
         client, "copy_object", Bucket=bucket, Key=written.key, CopySource=copy_source,
         MetadataDirective="REPLACE", TaggingDirective="COPY", Metadata=asked.metadata, **asked.headers,
-        **write_lock_args(written.lock, now),
+        **write_lock_args(written.lock, now), carry=written.stored_as,
     )
     rewritten = replace(written, version_id=answer.get("VersionId"))
     new_head = _head(client, bucket, rewritten, reads)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .copy_plan import guess_part_size
-from .model import LockState, parts_in_etag, same_etag
+from .copy_options import CopyOptions
+from .lockrules import write_lock_args
+from .model import LockState, same_etag
 from .s3_calls import CONTENT_HEADERS, call
 
 
@@ -51,21 +53,6 @@ def read_source_version(
     )
 
 
-def first_part_size(
-    client, bucket: str, key: str, version: SourceVersion, chunksize: int, reads: Mapping[str, Any] | None = None
-) -> int:
-    """The size of a multipart source's first part (HEAD with PartNumber=1). `reads`: the source's SSE-C key
-    arguments, if any.
-
-    Only an answer naming PartsCount describes a part: Ceph RGW ignores partNumber and answers with the
-    whole object. Then the part size is guessed from the size and the part count in the ETag.
-    """
-    head = call(client, "head_object", Bucket=bucket, Key=key, VersionId=version.version_id, PartNumber=1, carry=reads)
-    if "PartsCount" in head:
-        return int(head["ContentLength"])
-    return guess_part_size(version.size, parts_in_etag(version.etag), chunksize)
-
-
 def read_source_tags(client, bucket: str, key: str, version: SourceVersion) -> list[dict[str, str]]:
     if version.head.get("TagCount") == 0:
         return []
@@ -82,8 +69,11 @@ def ensure_source_unchanged(
         raise SourceChanged(key)
 
 
-def carried_args(version: SourceVersion, tags: list[dict[str, str]], lock_args: dict[str, Any]) -> dict[str, Any]:
-    """What the new version must carry (boto3 names): content headers, user metadata, tags, lock.
+def new_version_args(
+    version: SourceVersion, tags: list[dict[str, str]], now: datetime, options: CopyOptions
+) -> dict[str, Any]:
+    """What the copy of `version` is written with (boto3 names): content headers, user metadata, tags, lock,
+    storage class, encryption and SSE-C keys. The one place both copy paths build it.
 
     Each upload call takes from it what its allow-list names (s3_calls).
     """
@@ -92,5 +82,6 @@ def carried_args(version: SourceVersion, tags: list[dict[str, str]], lock_args: 
     if tags:
         # Spaces as %20, not "+": Ceph RGW takes "+" in x-amz-tagging literally.
         args["Tagging"] = urlencode([(tag["Key"], tag["Value"]) for tag in tags], quote_via=quote)
-    args.update(lock_args)
+    args.update(write_lock_args(version.lock, now))
+    args.update(options.dest_writes(version.storage_class))
     return args

@@ -4,7 +4,10 @@ One GET, pinned with If-Match on the listed ETag (a GET is atomic: one version w
 overwritten since listing, the version there now is copied and noted. Its body goes to one PutObject
 (a single-part source up to the multipart threshold, so its ETag stays comparable) or to a multipart
 upload: the object's thread reads the next part from the GET while earlier parts upload, up to 4 parts
-of an object and `concurrency` parts of the process at once (parallel_parts.py).
+of an object and `concurrency` parts of the process at once (parallel_parts.py). A multipart upload is
+in the source's part layout (source_layout.py); one not reported part by part completes only with the
+source's ETag, else it is aborted and made again in the layout found (from the bytes hashed on the way, or
+asked of the server), or the object is reported (part_layouts.LayoutNotFound).
 
 Memory: every body and part passes through a temporary file that stays in memory up to
 `multipart_chunksize` and spills to disk beyond it. A part is read only once it holds one of the process's
@@ -25,18 +28,19 @@ from typing import IO
 from botocore.exceptions import ClientError
 
 from . import s3
-from .copy_plan import PartRange, plan_copy
+from .copy_plan import PartRange
 from .execution_context import ActionTrace, ExecutionContext
 from .carried_attributes import asked_attributes
 from .lock_write import WrittenVersion
-from .lockrules import write_lock_args
-from .model import ObjectEntry, parts_in_etag, quoted_etag
+from .model import ObjectEntry, quoted_etag, same_etag
 from .multipart import MultipartUpload
 from .outcomes import CHANGED_SINCE_LISTING, with_note
 from .parallel_parts import part_slots
+from .part_layouts import LayoutHashes, LayoutNotFound, layout
 from .s3_calls import call
 from .settings import MiB
-from .source_version import SourceVersion, carried_args, first_part_size, read_source_tags
+from .source_layout import exact_layout, plan_layout
+from .source_version import SourceVersion, new_version_args, read_source_tags
 
 READ_SIZE = 1 * MiB  # bytes read from the source stream at a time
 
@@ -71,17 +75,9 @@ def copy_streamed(
         version = SourceVersion.from_response(answer)
         trace.source_version_id = version.version_id
         tags = read_source_tags(ctx.source_client, ctx.source.bucket, src_key, version)
-        carry = carried_args(version, tags, write_lock_args(version.lock, ctx.now()))
-        carry.update(ctx.copy_options.dest_writes(version.storage_class))
-        source_part_size = None
-        if parts_in_etag(version.etag) > 0:
-            source_part_size = first_part_size(
-                ctx.source_client, ctx.source.bucket, src_key, version, ctx.settings.multipart_chunksize, reads
-            )
-        plan = plan_copy(
-            "streamed", version.size, version.etag, multipart_threshold=ctx.settings.multipart_threshold,
-            multipart_chunksize=ctx.settings.multipart_chunksize, source_part_size=source_part_size,
-        )
+        carry = new_version_args(version, tags, ctx.now(), ctx.copy_options)
+        planned = plan_layout(ctx.source_client, ctx.source.bucket, src_key, version, "streamed", ctx.settings, reads)
+        plan = planned.plan
         memory_limit = ctx.settings.multipart_chunksize
         if plan.method == "single":
             with spooled(body, version.size, memory_limit) as (data, content_md5):
@@ -92,25 +88,70 @@ def copy_streamed(
             new_version_id = put.get("VersionId")
             write_path = "put_object"
         else:
-            with MultipartUpload(ctx.dest_client, ctx.dest.bucket, dst_key, carry) as upload:
-                part_slots(ctx.settings.concurrency).run(_part_uploads(upload, plan.parts, body, memory_limit))
-                new_version_id = upload.complete()
+            checked = planned.checked_before_completing and ctx.copy_options.etags_are_md5
+            hashes = LayoutHashes(version.size, len(plan.parts), planned.candidates) if checked and planned.candidates else None
+            try:
+                new_version_id = _upload(ctx, dst_key, carry, plan.parts, body, version.etag, checked, hashes)
+            except _OtherLayout as other:
+                # Aborted before completing (no version written): read the source again, copy it in its layout.
+                parts = (layout(version.size, other.first_part, len(plan.parts)) if other.first_part
+                         else exact_layout(ctx.source_client, ctx.source.bucket, src_key, version, reads))
+                body.close()
+                body = _read_again(ctx, src_key, version)
+                new_version_id = _upload(ctx, dst_key, carry, parts, body, version.etag)
             write_path = "create_multipart_upload"
     finally:
         body.close()
     return WrittenVersion(
         key=dst_key, version_id=new_version_id, source_version_id=version.version_id,
         size=version.size, lock=version.lock, notes=notes, asked=asked_attributes(write_path, version.head, tags),
+        stored_as=ctx.copy_options.dest_rewrites(version.storage_class),
     )
 
 
+class _OtherLayout(Exception):
+    """The upload's layout is not the source's: the one found (a first-part size), or None: ask the server."""
+
+    def __init__(self, first_part: int | None) -> None:
+        self.first_part = first_part
+
+
+def _upload(
+    ctx: ExecutionContext, dst_key: str, carry: dict, parts: tuple[PartRange, ...], body, source_etag: str,
+    checked: bool = False, hashes: LayoutHashes | None = None,
+) -> str | None:
+    """One multipart upload of `parts` from `body`. `checked`: the layout is not the one the server reported
+    part by part, so the upload completes only with the source's ETag, else it is aborted and _OtherLayout
+    raised; `hashes` (where the server reports no layout) hash the bytes in each candidate layout to name the
+    right one, and LayoutNotFound says none is."""
+    memory_limit = ctx.settings.multipart_chunksize
+    with MultipartUpload(ctx.dest_client, ctx.dest.bucket, dst_key, carry) as upload:
+        part_slots(ctx.settings.concurrency).run(_part_uploads(upload, parts, body, memory_limit, hashes))
+        if checked and not same_etag(upload.etag(), source_etag):
+            if hashes is None:
+                raise _OtherLayout(None)
+            found = hashes.matching(source_etag)
+            if found is None:
+                raise LayoutNotFound(len(parts), parts[-1].last + 1)
+            raise _OtherLayout(found)
+        return upload.complete()
+
+
+def _read_again(ctx: ExecutionContext, src_key: str, version: SourceVersion):
+    """The same source version's body again: by its version id, or pinned by its ETag."""
+    pin = {"VersionId": version.version_id} if version.version_id else {"IfMatch": quoted_etag(version.etag)}
+    answer = call(ctx.source_client, "get_object", Bucket=ctx.source.bucket, Key=src_key,
+                  carry=ctx.copy_options.source_reads(), **pin)
+    return answer["Body"]
+
+
 def _part_uploads(
-    upload: MultipartUpload, parts: list[PartRange], body, memory_limit: int
+    upload: MultipartUpload, parts: tuple[PartRange, ...], body, memory_limit: int, hashes: LayoutHashes | None = None
 ) -> Iterator[Callable[[], None]]:
     """One upload job per part, each part read from the source stream when its job is taken (in the
     object's thread, in order), and its spool closed once its upload has ended."""
     for part in parts:
-        spool, content_md5 = read_spool(body, part.length, memory_limit)
+        spool, content_md5 = read_spool(body, part.length, memory_limit, hashes.feed if hashes else None)
 
         def send(part: PartRange = part, spool: IO[bytes] = spool, content_md5: str = content_md5) -> None:
             with spool:
@@ -128,9 +169,11 @@ def spooled(stream, length: int, memory_limit: int) -> Iterator[tuple[IO[bytes],
         yield spool, content_md5
 
 
-def read_spool(stream, length: int, memory_limit: int) -> tuple[IO[bytes], str]:
+def read_spool(
+    stream, length: int, memory_limit: int, observe: Callable[[bytes], None] | None = None
+) -> tuple[IO[bytes], str]:
     """The next `length` bytes of `stream` in an open temporary file, rewound (the caller closes it), and
-    their base64 MD5. Raises IOError when the stream ends early."""
+    their base64 MD5; `observe` is given each chunk read. Raises IOError when the stream ends early."""
     md5 = hashlib.md5()
     spool = tempfile.SpooledTemporaryFile(max_size=memory_limit)
     try:
@@ -140,6 +183,8 @@ def read_spool(stream, length: int, memory_limit: int) -> tuple[IO[bytes], str]:
             if not chunk:
                 raise IOError(f"the source stream ended after {length - remaining} of {length} bytes")
             md5.update(chunk)
+            if observe is not None:
+                observe(chunk)
             spool.write(chunk)
             remaining -= len(chunk)
         spool.seek(0)

@@ -20,6 +20,8 @@ again. `saved_requests` counts the read-back requests trust has spared.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -98,3 +100,25 @@ class WriteChecks:
                 ("trusted" if record.held >= self.trusted_after else "checking")
                 for (path, attribute), record in self._records.items()
             }
+
+
+class CopyKeepsEtag:
+    """Whether the destination server's CopyObject keeps a multipart source's ETag (Ceph RGW copies by
+    reference and does; AWS and moto give the copy a new one), learnt from this run's first such copy in
+    this process. Until it is known, one copy at a time tries (`trying`); the others wait for its answer."""
+
+    def __init__(self) -> None:
+        self.keeps: bool | None = None
+        self._trial = threading.Lock()
+
+    @contextmanager
+    def trying(self) -> Iterator[bool | None]:
+        """What is known (True, False), or None: then the caller tries one CopyObject and `record`s the answer."""
+        if self.keeps is not None:
+            yield self.keeps
+            return
+        with self._trial:
+            yield self.keeps
+
+    def record(self, kept: bool) -> None:
+        self.keeps = kept

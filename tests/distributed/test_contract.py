@@ -10,7 +10,9 @@ import redis
 
 from conftest import create_bucket, unique_bucket
 from tests.distributed.conftest import WorkerPool, broker_env
-from tests.integration.helpers import MiB, compare_buckets, explain, fixture_set, put_multipart, seed, sync
+from tests.integration.helpers import (
+    MiB, compare_buckets, explain, fixture_set, put_multipart, put_parts, seed, sync, version_count,
+)
 
 # One Redis database per server, apart from the other distributed tests' (1-10).
 DATABASES = {"moto": 12, "rgw": 13, "external": 14}
@@ -37,7 +39,9 @@ def test_distributed_run_replicates_and_a_second_run_copies_nothing(s3_server, s
     for index in range(40):
         s3.put_object(Bucket=source, Key=f"plain/{index:03d}", Body=f"object {index}".encode())
     put_multipart(s3, source, "big/tagged.bin", 6 * MiB, 5 * MiB, tags={"kind": "big"}, Metadata={"owner": "ops"})
-    listed = len(seeds) + 40 + 1
+    # Two equal parts: RGW does not report the layout, and 8 MiB parts (8+4) would give another ETag.
+    put_parts(s3, source, "big/two-equal.bin", [6 * MiB, 6 * MiB])
+    listed = len(seeds) + 40 + 2
 
     first = sync(f"s3://{source}", f"s3://{dest}", env=server_workers.env, report_path=tmp_path / "first.json")
 
@@ -46,7 +50,10 @@ def test_distributed_run_replicates_and_a_second_run_copies_nothing(s3_server, s
     assert (first.report["listed"], first.report["copied"], first.report["failed"]) == (listed, listed, 0)
     assert compare_buckets(s3, source, s3, dest) == []
 
+    written = version_count(s3, dest)
+
     second = sync(f"s3://{source}", f"s3://{dest}", env=server_workers.env, report_path=tmp_path / "second.json")
 
     assert second.returncode == 0, explain(second)
     assert second.report["copied"] == 0 and second.report["skipped"] == listed
+    assert version_count(s3, dest) == written

@@ -6,6 +6,7 @@ import json
 import time
 from collections import Counter
 import os
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -150,6 +151,25 @@ def put_multipart(
     if lock is not None and lock.legal_hold:
         client.put_object_legal_hold(Bucket=bucket, Key=key, LegalHold={"Status": "ON"})
     return etag
+
+
+def put_parts(client, bucket: str, key: str, sizes: list[int], seed_value: int = 0) -> str:
+    """Upload random bytes in parts of exactly these sizes (uneven layouts: equal parts, a longer last part,
+    sizes not a whole number of MiB); returns the ETag (`"…-N"`)."""
+    data = random.Random(seed_value).randbytes(sum(sizes))
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key)
+    parts, start = [], 0
+    for number, size in enumerate(sizes, start=1):
+        result = client.upload_part(Bucket=bucket, Key=key, UploadId=upload["UploadId"], PartNumber=number,
+                                    Body=data[start:start + size])
+        parts.append({"PartNumber": number, "ETag": result["ETag"]})
+        start += size
+    client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts})
+    return client.head_object(Bucket=bucket, Key=key)["ETag"]
+
+
+def version_count(client, bucket: str) -> int:
+    return sum(versions_per_key(client, bucket).values())
 
 
 # ---------------------------------------------------------------- reading and comparing

@@ -41,7 +41,7 @@ from tests.faults.conftest import (  # noqa: F401 (the recording proxies, as fix
 )
 from tests.faults.proxy import Exchange
 
-from .helpers import Seed, compare_object, in_days, list_keys, put_multipart, seed
+from .helpers import Seed, compare_object, in_days, list_keys, put_multipart, put_parts, seed
 
 pytestmark = pytest.mark.integration
 
@@ -281,6 +281,34 @@ def test_server_side_multipart_copy_keeps_the_source_part_layout(monkeypatch, mo
     assert s3.head_object(Bucket=dest, Key="layout.bin")["ETag"] == etag
 
 
+def test_a_layout_not_of_equal_parts_is_aborted_before_completing_and_copied_in_the_parts_the_server_reports(
+    monkeypatch, moto_server, s3, proxy, locked_pair
+):
+    """5 + 6 + 1 MiB: N-1 parts of the first part's size would be 5 + 5 + 2 MiB, another ETag. That upload is
+    aborted (no version), every part's size asked, and the copy made in those: one version, the source's ETag."""
+    source, dest = locked_pair
+    etag = put_parts(s3, source, "uneven.bin", [5 * MiB, 6 * MiB, 1 * MiB])
+    ctx = proven(prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest,
+                         multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))
+    proxy.exchanges.clear()
+
+    copy_one(ctx, s3, source, "uneven.bin")
+
+    exchanges = sent(proxy, source, dest)
+    assert operations(exchanges, source) == [
+        ("HeadObject", "source"), ("HeadObject", "source"), ("GetObjectTagging", "source"),
+        ("CreateMultipartUpload", "dest"), *[("UploadPartCopy", "dest")] * 3, ("AbortMultipartUpload", "dest"),
+        ("HeadObject", "source"), ("HeadObject", "source"), ("HeadObject", "source"), ("GetObjectTagging", "source"),
+        ("CreateMultipartUpload", "dest"), *[("UploadPartCopy", "dest")] * 3, ("CompleteMultipartUpload", "dest"),
+    ]
+    assert [query(e, "partNumber") for e in exchanges[8:11]] == ["1", "2", "3"]
+    assert sorted(e.request.headers["x-amz-copy-source-range"] for e in exchanges[13:16]) == sorted([
+        f"bytes=0-{5 * MiB - 1}", f"bytes={5 * MiB}-{11 * MiB - 1}", f"bytes={11 * MiB}-{12 * MiB - 1}",
+    ])
+    assert s3.head_object(Bucket=dest, Key="uneven.bin")["ETag"] == etag
+    assert len(s3.list_object_versions(Bucket=dest, Prefix="uneven.bin")["Versions"]) == 1
+
+
 def test_server_side_multipart_copy_of_an_unversioned_source_checks_the_etag_before_completing(
     monkeypatch, moto_server, s3, proxy, plain_pair
 ):
@@ -474,3 +502,30 @@ def test_tags_and_metadata_a_server_ignored_on_create_multipart_upload_are_set_a
     assert ctx.write_checks.summary()["create_multipart_upload/tags"] == "ignored"
     assert ctx.write_checks.summary()["create_multipart_upload/metadata"] == "ignored"
     assert ctx.write_checks.summary()["create_multipart_upload/headers"] == "checking"  # held: counted once
+
+
+def test_the_metadata_rewrite_asks_for_the_storage_class_and_encryption_the_copy_asked_for(
+    monkeypatch, moto_server, s3, proxy, locked_pair
+):
+    """`--storage-class STANDARD_IA --sse AES256`: the server drops the metadata on CreateMultipartUpload, and
+    the version rewritten onto itself with it is still asked to be STANDARD_IA and encrypted."""
+    source, dest = locked_pair
+    seed(s3, source, [Seed("big.bin", os.urandom(6 * MiB), **LOCKED, **DESCRIBED)])
+    set_side_env(monkeypatch, "source", through(proxy, moto_server))
+    set_side_env(monkeypatch, "dest", through(proxy, moto_server))
+    _, ctx = prepare_run(load_settings(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB),
+                         f"s3://{source}", f"s3://{dest}", storage_class="STANDARD_IA", sse="AES256")
+    proxy.on(lambda request: request.operation == "CreateMultipartUpload", times=None,
+             strip_request_headers=("x-amz-meta-",))
+    proxy.exchanges.clear()
+
+    outcome = copy_one(ctx, s3, source, "big.bin")
+
+    assert "metadata_set_after_write" in outcome.notes
+    create, rewrite = [e for e in sent(proxy, dest) if e.request.operation in ("CreateMultipartUpload", "CopyObject")]
+    for write in (create, rewrite):
+        assert write.request.headers["x-amz-storage-class"] == "STANDARD_IA"
+        assert write.request.headers["x-amz-server-side-encryption"] == "AES256"
+    assert rewrite.request.headers["x-amz-metadata-directive"] == "REPLACE"
+    current = s3.head_object(Bucket=dest, Key="big.bin")
+    assert current["StorageClass"] == "STANDARD_IA" and current["Metadata"] == {"owner": "ops"}

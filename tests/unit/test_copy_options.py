@@ -53,6 +53,15 @@ def test_each_request_gets_only_its_sides_key():
     assert "SSECustomerKey" not in request_args("get_object_tagging", {"Bucket": "b", "Key": "k"}, options.source_reads())
 
 
+def test_a_rewrite_of_a_copy_onto_itself_is_stored_as_the_copy_and_reads_it_with_the_destinations_key():
+    options = CopyOptions(storage_class="STANDARD_IA", source_sse_c_key=SOURCE_KEY, dest_sse_c_key=DEST_KEY)
+    rewrite = request_args("copy_object", {"Bucket": "b", "Key": "k", "CopySource": {}}, options.dest_rewrites(None))
+    assert rewrite["StorageClass"] == "STANDARD_IA"
+    assert rewrite["SSECustomerKey"] == DEST_KEY and rewrite["CopySourceSSECustomerKey"] == DEST_KEY
+    kms = CopyOptions(sse="aws:kms", sse_kms_key_id="k1").dest_rewrites("GLACIER_IR")
+    assert kms == {"StorageClass": "GLACIER_IR", "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "k1"}
+
+
 def test_sse_kms_goes_on_writes_only():
     writes = CopyOptions(sse="aws:kms", sse_kms_key_id="alias/replica").dest_writes(None)
     assert writes == {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/replica"}

@@ -10,7 +10,6 @@ from bucketsync.copy_plan import (
     CopyPlan,
     PartRange,
     choose_part_size,
-    guess_part_size,
     copy_method,
     part_ranges,
     plan_copy,
@@ -114,20 +113,3 @@ def test_plan_copy(path, size, etag, source_part, expected):
     assert plan == expected
 
 
-@pytest.mark.parametrize(
-    "size, parts, chunksize, expected",
-    [
-        (20 * MiB, 4, 8 * MiB, 5 * MiB),  # 4 x 5 MiB (the contract tests' source): 8 MiB would be 3 parts
-        (20 * MiB, 3, 16 * MiB, 8 * MiB),  # aws-cli's 8 MiB
-        (6 * MiB, 2, 16 * MiB, 5 * MiB),  # 8 MiB would be one part: the S3 minimum
-        (100 * MiB, 7, 16 * MiB, 16 * MiB),  # the run's chunksize first
-        (100 * MiB, 4, 30 * MiB, 30 * MiB),  # an unusual chunksize the operator set to match
-        (100 * MiB, 9, 16 * MiB, 12 * MiB),  # no common size fits: the smallest whole MiB that does
-        (10 * MiB + 1, 1, 16 * MiB, 10 * MiB + 1),  # one part: the whole object
-        (0, 1, 16 * MiB, 1),
-    ],
-)
-def test_guess_part_size(size, parts, chunksize, expected):
-    guessed = guess_part_size(size, parts, chunksize)
-    assert guessed == expected
-    assert max(1, -(-size // guessed)) == parts  # whatever the guess, the part count is the ETag's

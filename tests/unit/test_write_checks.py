@@ -79,3 +79,17 @@ def test_saved_requests_add_up_across_threads():
         thread.join()
     assert checks.saved_requests == 8000
     assert checks.summary()["put_object/tags"] == "trusted"
+
+
+def test_whether_copy_object_keeps_a_multipart_etag_is_tried_by_one_copy_and_then_known():
+    from bucketsync.write_checks import CopyKeepsEtag
+
+    keeps = CopyKeepsEtag()
+    with keeps.trying() as known:
+        assert known is None  # this copy tries CopyObject and says what it found
+        keeps.record(True)
+    with keeps.trying() as known:
+        assert known is True
+    keeps.record(False)
+    with keeps.trying() as known:
+        assert known is False
