@@ -6,7 +6,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     cli                                       the `bucketsync` command line
     ops_cli | demo                            beat, schedules, runs, status tables; the demo
     tasks                                     Celery task shells (`celery -A bucketsync.tasks worker`)
-    scheduled                                 triggers, the job lock's refresh, a run's finalisation
+    scheduled | recovery                      triggers, the job lock's refresh, a run's finalisation; a
+                                              worker's sweep publishing again what a dead worker held
     embedded_versions | verify_versions       the one-process run of `sync --all-versions`; `verify --all-versions`
     coordinator | batches | distributed       one page; one batch; submit, resume, follow a run
       | embedded | verify | exporter          the one-process run; the comparison; Prometheus /metrics

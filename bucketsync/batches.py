@@ -1,26 +1,80 @@
-"""One copy batch on a worker: execute its planned actions with the worker's threads, count them once."""
+"""One copy batch on a worker: take its lease, execute its planned actions with the worker's threads, count
+them once.
+
+A batch is written only under its lease in the ledger (ledger.claim_batch), renewed while it runs:
+- a delivery of a batch already counted, of a run that has ended, or of a batch another delivery is running
+  is dropped without touching S3 (logged, and counted as a duplicate delivery);
+- a delivery after an earlier one took the lease and never counted (its worker died) checks each key's
+  destination before writing it, and a key that already holds its source's state is not written again;
+- a delivery that loses its lease while it runs (it could not renew it for a whole lease time) stops
+  writing and counts nothing: the delivery holding the lease now does.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
-from . import runtime
-from .execute import ExecutionContext, execute
+import redis
+from botocore.exceptions import ClientError
+
+from . import runtime, s3
+from .execute import ExecutionContext, execute, guarded
+from .execution_context import ActionTrace
 from .history_execute import execute_history
+from .ledger import Ledger
 from .messages import RunRequest, action_from_json
-from .outcomes import ObjectOutcome, add_up, utc_now_iso
+from .model import ObjectEntry
+from .outcomes import ObjectOutcome, add_up, utc_now_iso, with_note
 from .patience import retry_while_redis_unavailable
-from .plan import PlannedAction
+from .plan import PlannedAction, still_needed
+from .s3_calls import call
 from .version_plan import HISTORY_KIND, HistoryAction
 
+log = logging.getLogger("bucketsync")
 
 BatchAction = PlannedAction | HistoryAction
+
+WRITTEN_BEFORE = "written by an earlier delivery of this batch (its worker stopped before counting it)"
 
 
 def action_from_message(data: dict[str, Any]) -> BatchAction:
     """A batch item: one key's history (--all-versions) or one planned action."""
     return HistoryAction.from_json(data) if data.get("kind") == HISTORY_KIND else action_from_json(data)
+
+
+class BatchLease:
+    """Keeps a batch's lease renewed on a thread, every third of its length, while the batch runs."""
+
+    def __init__(self, ledger: Ledger, run_id: str, page: int, batch: int, holder: str, seconds: float) -> None:
+        self._renew = lambda: ledger.renew_lease(run_id, page, batch, holder, seconds)
+        self._where = f"run {run_id} page {page} batch {batch}"
+        self._interval = seconds / 3
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="bucketsync-batch-lease", daemon=True)
+        self.lost = False
+
+    def _keep(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                if not self._renew():
+                    self.lost = True
+                    log.warning("%s: lease lost (not renewed in time): this delivery stops writing", self._where)
+                    return
+            except redis.RedisError as exc:  # try again at the next interval; the lease may still hold
+                log.warning("%s: could not renew the lease: %s", self._where, exc)
+
+    def __enter__(self) -> "BatchLease":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _execute(ctx: ExecutionContext, action: BatchAction) -> list[ObjectOutcome]:
@@ -29,21 +83,90 @@ def _execute(ctx: ExecutionContext, action: BatchAction) -> list[ObjectOutcome]:
     return [execute(ctx, action)]
 
 
-def execute_actions(request: RunRequest, actions: list[BatchAction]) -> list[ObjectOutcome]:
-    """Execute one batch with the worker's thread pool; never raises for an object."""
+def _destination_now(ctx: ExecutionContext, key: str) -> ObjectEntry | None:
+    """The destination key's current version as a listing would show it (None: absent, or a delete marker)."""
+    try:
+        head = call(ctx.dest_client, "head_object", Bucket=ctx.dest.bucket, Key=ctx.dest.absolute_key(key),
+                    carry=ctx.copy_options.dest_reads())
+    except ClientError as exc:
+        if s3.is_vanished(exc):
+            return None
+        raise
+    return ObjectEntry(key, int(head["ContentLength"]), head["ETag"], head.get("StorageClass"), head.get("LastModified"))
+
+
+def _execute_again(ctx: ExecutionContext, request: RunRequest, action: BatchAction) -> list[ObjectOutcome]:
+    """An action of a batch delivered again: written only if the destination does not hold it yet (one HEAD)."""
+    if isinstance(action, HistoryAction) or action.kind not in ("copy", "delete"):
+        return _execute(ctx, action)
+    needed = False
+
+    def check() -> ObjectOutcome:
+        nonlocal needed
+        needed = still_needed(action, _destination_now(ctx, action.key), request.plan_options(ctx.settings))
+        if needed:
+            return ObjectOutcome(action.key, "skipped")  # not used: the action runs below
+        if action.kind == "delete":
+            return ObjectOutcome(action.key, "deleted", notes=(WRITTEN_BEFORE,))
+        size = action.source.size if action.source else 0
+        if request.source_lock_enabled:
+            # its lock may not have been set when the first executor stopped: bring it up to date
+            checked = execute(ctx, replace(action, kind="check_lock"))
+            if checked.status not in ("skipped", "lock_updated"):
+                return checked  # changed at the source since listing (copied now), or failed
+            return replace(checked, status="copied", bytes_copied=size, notes=with_note(checked.notes, WRITTEN_BEFORE))
+        return ObjectOutcome(action.key, "copied", bytes_copied=size, notes=(WRITTEN_BEFORE,))
+
+    outcome = guarded("check before writing again", action.key, ActionTrace(), check)
+    return _execute(ctx, action) if needed else [outcome]
+
+
+def execute_actions(
+    request: RunRequest, actions: list[BatchAction], *, delivered_before: bool = False, lease: BatchLease | None = None
+) -> list[ObjectOutcome] | None:
+    """Execute one batch with the worker's thread pool; never raises for an object. None: the lease was lost
+    and some actions were left undone (the batch must not be counted here)."""
     ctx = runtime.execution_context(request)
     threads = min(ctx.settings.concurrency, len(actions)) or 1
+
+    def run(action: BatchAction) -> list[ObjectOutcome] | None:
+        if lease is not None and lease.lost:
+            return None
+        return _execute_again(ctx, request, action) if delivered_before else _execute(ctx, action)
+
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return [outcome for outcomes in pool.map(lambda action: _execute(ctx, action), actions) for outcome in outcomes]
+        results = list(pool.map(run, actions))
+    if any(result is None for result in results) or (lease is not None and lease.lost):
+        return None
+    return [outcome for outcomes in results for outcome in outcomes]  # type: ignore[union-attr]
 
 
 def copy_and_count(request: RunRequest, page: int, batch: int, actions: list[BatchAction]) -> dict[str, Any]:
-    """Copy (and lock, delete, check) a batch, count it in the run's ledger; returns the batch's totals."""
-    outcomes = execute_actions(request, actions)
+    """Copy (and lock, delete, check) a batch under its lease, count it in the run's ledger; returns the batch's
+    totals (a delivery dropped unwritten: {"duplicate_deliveries": 1})."""
+    ledger = runtime.ledger()
+    lease_seconds = runtime.worker_settings().batch_lease_seconds
+    holder = uuid.uuid4().hex
+    where = f"run {request.run_id} page {page} batch {batch}"
+    patience = runtime.redis_patience_seconds()
+    claim = retry_while_redis_unavailable(
+        lambda: ledger.claim_batch(request.run_id, page, batch, holder, lease_seconds), what=where,
+        give_up_after=patience,
+    )
+    if not claim.granted:
+        log.info("%s: delivered again (%s): dropped without touching S3", where, claim.verdict.replace("_", " "))
+        return {"duplicate_deliveries": 1}
+    if claim.delivered_before:
+        log.info("%s: delivery %d (an earlier one never counted it): each key's destination is checked before "
+                 "writing", where, claim.deliveries)
+    with BatchLease(ledger, request.run_id, page, batch, holder, lease_seconds) as lease:
+        outcomes = execute_actions(request, actions, delivered_before=claim.delivered_before, lease=lease)
+    if outcomes is None:
+        log.warning("%s: stopped without counting: another delivery holds the batch's lease now", where)
+        return {}
     # The copies are done; if Redis is restarting or full, wait to count them rather than copy again.
     retry_while_redis_unavailable(
-        lambda: runtime.ledger().record_batch(request.run_id, page, batch, outcomes, utc_now_iso()),
-        what=f"run {request.run_id} page {page} batch {batch}",
-        give_up_after=runtime.redis_patience_seconds(),
+        lambda: ledger.record_batch(request.run_id, page, batch, outcomes, utc_now_iso()),
+        what=where, give_up_after=patience,
     )
     return add_up(outcomes)

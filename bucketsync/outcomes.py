@@ -162,6 +162,8 @@ class RunSummary:
     metadata_set_after_write: int = 0  # ... the user metadata or content headers: the copy was rewritten with them
     max_unprotected_seconds: float = 0.0
     slowdowns: int = 0  # 503 SlowDown answers met (botocore retried them)
+    duplicate_deliveries: int = 0  # distributed: batch messages dropped unwritten (counted, run ended, or running)
+    progress_at: str | None = None  # distributed: when the run last moved (ISO; a stalled run: since then)
     failures: list[dict[str, Any]] = field(default_factory=list)
     vanished_keys: list[dict[str, Any]] = field(default_factory=list)
     lock_refusals: list[dict[str, Any]] = field(default_factory=list)

@@ -57,7 +57,11 @@ def render_text(summary: RunSummary) -> str:
     if summary.state == "skipped":  # a scheduled trigger while the job's previous run was going
         lines.append("  SKIPPED: not started, the previous run of its job was still running")
     if summary.state == "stalled":
-        lines.append(f"  RUN STALLED: no progress for a while; finish it with `bucketsync resume {summary.run_id}`")
+        since = f" since {summary.progress_at}" if summary.progress_at else " for a while"
+        lines.append(f"  RUN STALLED: no progress{since}; workers publish its missing batches again by themselves, "
+                     f"or `bucketsync resume {summary.run_id}` does at once")
+    if summary.duplicate_deliveries:
+        lines.append(f"  duplicate deliveries dropped unwritten: {summary.duplicate_deliveries}")
     if summary.excluded:
         lines.append(f"  excluded      {summary.excluded} (by --exclude / --include)")
     if summary.vanished:
