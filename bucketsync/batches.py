@@ -13,20 +13,18 @@ A batch is written only under its lease in the ledger (ledger.claim_batch), rene
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-import redis
 from botocore.exceptions import ClientError
 
 from . import runtime, s3
 from .execute import ExecutionContext, execute, guarded
 from .execution_context import ActionTrace
 from .history_execute import execute_history
-from .ledger import Ledger
+from .ledger import LeaseKeeper, batch_lease
 from .messages import RunRequest, action_from_json
 from .model import ObjectEntry
 from .outcomes import ObjectOutcome, add_up, utc_now_iso, with_note
@@ -45,36 +43,6 @@ WRITTEN_BEFORE = "written by an earlier delivery of this batch (its worker stopp
 def action_from_message(data: dict[str, Any]) -> BatchAction:
     """A batch item: one key's history (--all-versions) or one planned action."""
     return HistoryAction.from_json(data) if data.get("kind") == HISTORY_KIND else action_from_json(data)
-
-
-class BatchLease:
-    """Keeps a batch's lease renewed on a thread, every third of its length, while the batch runs."""
-
-    def __init__(self, ledger: Ledger, run_id: str, page: int, batch: int, holder: str, seconds: float) -> None:
-        self._renew = lambda: ledger.renew_lease(run_id, page, batch, holder, seconds)
-        self._where = f"run {run_id} page {page} batch {batch}"
-        self._interval = seconds / 3
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._keep, name="bucketsync-batch-lease", daemon=True)
-        self.lost = False
-
-    def _keep(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                if not self._renew():
-                    self.lost = True
-                    log.warning("%s: lease lost (not renewed in time): this delivery stops writing", self._where)
-                    return
-            except redis.RedisError as exc:  # try again at the next interval; the lease may still hold
-                log.warning("%s: could not renew the lease: %s", self._where, exc)
-
-    def __enter__(self) -> "BatchLease":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _execute(ctx: ExecutionContext, action: BatchAction) -> list[ObjectOutcome]:
@@ -122,7 +90,7 @@ def _execute_again(ctx: ExecutionContext, request: RunRequest, action: BatchActi
 
 
 def execute_actions(
-    request: RunRequest, actions: list[BatchAction], *, delivered_before: bool = False, lease: BatchLease | None = None
+    request: RunRequest, actions: list[BatchAction], *, delivered_before: bool = False, lease: LeaseKeeper | None = None
 ) -> list[ObjectOutcome] | None:
     """Execute one batch with the worker's thread pool; never raises for an object. None: the lease was lost
     and some actions were left undone (the batch must not be counted here)."""
@@ -159,14 +127,15 @@ def copy_and_count(request: RunRequest, page: int, batch: int, actions: list[Bat
     if claim.delivered_before:
         log.info("%s: delivery %d (an earlier one never counted it): each key's destination is checked before "
                  "writing", where, claim.deliveries)
-    with BatchLease(ledger, request.run_id, page, batch, holder, lease_seconds) as lease:
+    # The lease is renewed until the count ends it (a batch left uncounted keeps its delivery count).
+    with LeaseKeeper(ledger, request.run_id, batch_lease(page, batch), holder, lease_seconds, release=False) as lease:
         outcomes = execute_actions(request, actions, delivered_before=claim.delivered_before, lease=lease)
-    if outcomes is None:
-        log.warning("%s: stopped without counting: another delivery holds the batch's lease now", where)
-        return {}
-    # The copies are done; if Redis is restarting or full, wait to count them rather than copy again.
-    retry_while_redis_unavailable(
-        lambda: ledger.record_batch(request.run_id, page, batch, outcomes, utc_now_iso()),
-        what=where, give_up_after=patience,
-    )
+        if outcomes is None:
+            log.warning("%s: stopped without counting: another delivery holds the batch's lease now", where)
+            return {}
+        # The copies are done; if Redis is restarting or full, wait to count them rather than copy again.
+        retry_while_redis_unavailable(
+            lambda: ledger.record_batch(request.run_id, page, batch, outcomes, utc_now_iso()),
+            what=where, give_up_after=patience,
+        )
     return add_up(outcomes)

@@ -40,6 +40,8 @@ Every write is one Lua script, so it is atomic, also in the append-only file:
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -50,6 +52,8 @@ import redis
 from .outcomes import COUNTERS, ObjectOutcome, RunSummary, add_up, listing_entry
 
 PREFIX = "bucketsync:"
+log = logging.getLogger("bucketsync")
+
 RUNS_INDEX = PREFIX + "runs"  # sorted set: run id by start time, for `bucketsync runs`
 RUNNING = PREFIX + "running"  # set: the runs the workers' recovery sweep looks after
 LIST_NAMES = ("failures", "vanished_keys", "lock_refusals", "rewritten_versions")
@@ -264,32 +268,54 @@ redis.call('HINCRBY', {_HASH}, 'duplicate_deliveries', 1)
 return cjson.encode({{verdict = verdict, deliveries = 0}})
 """
 
-# ARGV: ttl, {batch, holder, lease_seconds}. 1: renewed; 0: the caller no longer holds the lease (it lapsed
-# and was handed on, or the batch is counted).
+# ARGV: ttl, {lease: "<page>:<batch>" or "lane:<lane>", holder, lease_seconds}. 1: renewed; 0: the caller no
+# longer holds the lease (it lapsed and was handed on, or the batch is counted).
 _RENEW_LEASE = _GUARD + _NOW + f"""
 local ask = cjson.decode(ARGV[2])
-local held = redis.call('HGET', {_LEASES}, ask.batch)
+local held = redis.call('HGET', {_LEASES}, ask.lease)
 if not held then return 0 end
 local lease = cjson.decode(held)
 if lease.holder ~= ask.holder then return 0 end
 lease.expires = now + tonumber(ask.lease_seconds)
-redis.call('HSET', {_LEASES}, ask.batch, cjson.encode(lease))
+redis.call('HSET', {_LEASES}, ask.lease, cjson.encode(lease))
+return 1
+"""
+
+# ARGV: ttl, {lease: "lane:<lane>", holder, lease_seconds}. The coordinator of a lane's page (its claim won)
+# holds the lane's lease while it lists and publishes; a lapsed one has the lane's next page published again.
+_HOLD_LANE = _GUARD + _NOW + f"""
+local ask = cjson.decode(ARGV[2])
+redis.call('HSET', {_LEASES}, ask.lease, cjson.encode({{holder = ask.holder, expires = now + tonumber(ask.lease_seconds)}}))
+{_TOUCH}
+return 1
+"""
+
+# ARGV: ttl, {lease, holder}: the caller's lease ends (another's is left alone).
+_RELEASE = _GUARD + f"""
+local ask = cjson.decode(ARGV[2])
+local held = redis.call('HGET', {_LEASES}, ask.lease)
+if held and cjson.decode(held).holder == ask.holder then redis.call('HDEL', {_LEASES}, ask.lease) end
 return 1
 """
 
 # ARGV: ttl, {stalled_after (for a run that recorded none), grace}. What a recovery sweep should publish again:
 # the batches whose lease lapsed more than `grace` seconds ago (each handed back once: its lease is emptied,
-# its delivery count kept), the batches held now, and whether the run has not moved for its own
+# its delivery count kept), the batches held now, the lanes whose coordinator's lease lapsed (removed), and whether the run has not moved for its own
 # `stalled_after_seconds` since its last progress or recovery (then `recovered_at` is set: one sweep acts).
 _RECOVER = _GUARD + _NOW + f"""
 local ask = cjson.decode(ARGV[2])
 local state = redis.call('HGET', {_HASH}, 'state')
 if state ~= 'running' then return cjson.encode({{state = state}}) end
-local lapsed, held = {{}}, {{}}
+local lapsed, held, lanes = {{}}, {{}}, {{}}
 local leases = redis.call('HGETALL', {_LEASES})
 for i = 1, #leases, 2 do
   local name, lease = leases[i], cjson.decode(leases[i + 1])
-  if redis.call('HEXISTS', {_OUTBOX}, name) == 0 then
+  if string.sub(name, 1, 5) == 'lane:' then
+    if lease.expires + tonumber(ask.grace) < now then
+      redis.call('HDEL', {_LEASES}, name)
+      table.insert(lanes, tonumber(string.sub(name, 6)))
+    end
+  elseif redis.call('HEXISTS', {_OUTBOX}, name) == 0 then
     redis.call('HDEL', {_LEASES}, name)
   elseif lease.holder ~= '' and lease.expires + tonumber(ask.grace) < now then
     lease.holder = ''
@@ -308,10 +334,10 @@ if stalled then
   redis.call('HSET', {_HASH}, 'recovered_at', now)
   redis.call('HINCRBY', {_HASH}, 'recoveries', 1)
 end
-if stalled or #lapsed > 0 then
+if stalled or #lapsed > 0 or #lanes > 0 then
   {_TOUCH}
 end
-return cjson.encode({{state = state, lapsed = lapsed, held = held, stalled = stalled}})
+return cjson.encode({{state = state, lapsed = lapsed, held = held, lanes = lanes, stalled = stalled}})
 """
 
 # ARGV: ttl, page
@@ -434,7 +460,54 @@ class Recovery:
     state: str
     lapsed: tuple[tuple[int, int], ...] = ()
     held: tuple[tuple[int, int], ...] = ()
+    lanes: tuple[int, ...] = ()  # lanes whose coordinator stopped renewing its lease
     stalled: bool = False
+
+
+def batch_lease(page: int, batch: int) -> str:
+    return f"{page}:{batch}"
+
+
+def lane_lease(lane: int) -> str:
+    return f"lane:{lane}"
+
+
+class LeaseKeeper:
+    """Renews a lease on a thread, every third of its length, while the work it covers runs; `lost` once the
+    ledger says the caller holds it no longer. `release`: end the lease on leaving (a batch's lease is not: its
+    count ends it, and a batch left uncounted must keep its delivery count)."""
+
+    def __init__(self, ledger: "Ledger", run_id: str, lease: str, holder: str, seconds: float,
+                 release: bool = True) -> None:
+        self._ledger, self._run_id, self._lease, self._holder, self._seconds = ledger, run_id, lease, holder, seconds
+        self._release = release
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="bucketsync-lease", daemon=True)
+        self.lost = False
+
+    def _keep(self) -> None:
+        while not self._stop.wait(self._seconds / 3):
+            try:
+                if not self._ledger.renew_lease(self._run_id, self._lease, self._holder, self._seconds):
+                    self.lost = True
+                    log.warning("run %s: lease %s lost (not renewed in time): its work stops here", self._run_id,
+                                self._lease)
+                    return
+            except redis.RedisError as exc:  # try again at the next interval; the lease may still hold
+                log.warning("run %s: could not renew lease %s: %s", self._run_id, self._lease, exc)
+
+    def __enter__(self) -> "LeaseKeeper":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self._release:
+            try:
+                self._ledger.release(self._run_id, self._lease, self._holder)
+            except redis.RedisError:
+                pass  # it lapses
 
 
 def _batch_names(names: Any) -> tuple[tuple[int, int], ...]:
@@ -468,6 +541,8 @@ class Ledger:
         self._claim_batch = client.register_script(_CLAIM_BATCH)
         self._renew_lease = client.register_script(_RENEW_LEASE)
         self._recover = client.register_script(_RECOVER)
+        self._hold_lane = client.register_script(_HOLD_LANE)
+        self._release = client.register_script(_RELEASE)
 
     @classmethod
     def from_url(cls, url: str, ttl_seconds: int) -> "Ledger":
@@ -564,16 +639,25 @@ class Ledger:
     def claim_batch(self, run_id: str, page: int, batch: int, holder: str, lease_seconds: float) -> "BatchClaim":
         """Take the batch's lease for `lease_seconds`, unless the batch must not be written (see BatchClaim)."""
         answer = self._claim_batch(keys=run_keys(run_id), args=[self.ttl, json.dumps(
-            {"batch": f"{page}:{batch}", "holder": holder, "lease_seconds": lease_seconds})])
+            {"batch": batch_lease(page, batch), "holder": holder, "lease_seconds": lease_seconds})])
         if not isinstance(answer, str):
             return BatchClaim("run_unknown", 0)
         data = json.loads(answer)
         return BatchClaim(data["verdict"], int(data["deliveries"]))
 
-    def renew_lease(self, run_id: str, page: int, batch: int, holder: str, lease_seconds: float) -> bool:
-        """Extend the caller's lease; False when it holds it no longer."""
+    def renew_lease(self, run_id: str, lease: str, holder: str, lease_seconds: float) -> bool:
+        """Extend the caller's lease (`batch_lease(page, batch)` or `lane_lease(lane)`); False when it holds it
+        no longer."""
         return self._renew_lease(keys=run_keys(run_id), args=[self.ttl, json.dumps(
-            {"batch": f"{page}:{batch}", "holder": holder, "lease_seconds": lease_seconds})]) == 1
+            {"lease": lease, "holder": holder, "lease_seconds": lease_seconds})]) == 1
+
+    def hold_lane(self, run_id: str, lane: int, holder: str, lease_seconds: float) -> None:
+        """The coordinator of the lane's page holds the lane's lease (its claim won: see claim_page)."""
+        self._hold_lane(keys=run_keys(run_id), args=[self.ttl, json.dumps(
+            {"lease": lane_lease(lane), "holder": holder, "lease_seconds": lease_seconds})])
+
+    def release(self, run_id: str, lease: str, holder: str) -> None:
+        self._release(keys=run_keys(run_id), args=[self.ttl, json.dumps({"lease": lease, "holder": holder})])
 
     def recover(self, run_id: str, stalled_after: float, grace: float) -> "Recovery":
         """What a recovery sweep finds in a run (see _RECOVER); a run ended or gone leaves the running set."""
@@ -584,6 +668,7 @@ class Ledger:
             self.redis.srem(RUNNING, run_id)
             return Recovery(data.get("state") or "gone")
         return Recovery("running", lapsed=_batch_names(data.get("lapsed")), held=_batch_names(data.get("held")),
+                        lanes=tuple(sorted(int(lane) for lane in data.get("lanes") or [])),
                         stalled=bool(data.get("stalled")))
 
     def running_runs(self) -> list[str]:

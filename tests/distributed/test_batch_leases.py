@@ -59,12 +59,12 @@ def test_who_may_write_a_batch(ledger, before, verdict, deliveries):
 def test_a_lease_is_renewed_only_by_its_holder_and_ends_with_the_count(ledger):
     run_id = new_run(ledger)
     ledger.claim_batch(run_id, 0, 0, "first", 1)
-    assert ledger.renew_lease(run_id, 0, 0, "first", 30)
-    assert not ledger.renew_lease(run_id, 0, 0, "other", 30)
+    assert ledger.renew_lease(run_id, "0:0", "first", 30)
+    assert not ledger.renew_lease(run_id, "0:0", "other", 30)
     time.sleep(1.1)
     assert ledger.claim_batch(run_id, 0, 0, "second", 30).verdict == "leased"  # renewed past its first second
     counted(ledger, run_id)
-    assert not ledger.renew_lease(run_id, 0, 0, "first", 30)
+    assert not ledger.renew_lease(run_id, "0:0", "first", 30)
     assert not ledger.redis.hexists(run_key(run_id) + ":leases", "0:0")
 
 
@@ -72,11 +72,14 @@ def test_a_sweep_hands_a_lapsed_batch_out_once_and_a_stalled_run_once_per_stall(
     run_id = new_run(ledger, batches=3)
     ledger.claim_batch(run_id, 0, 0, "dead", 0.2)
     ledger.claim_batch(run_id, 0, 1, "alive", 30)
+    ledger.hold_lane(run_id, 2, "dead coordinator", 0.2)
+    ledger.hold_lane(run_id, 0, "live coordinator", 30)
     assert run_id in ledger.running_runs()
     time.sleep(0.3)
     found = ledger.recover(run_id, stalled_after=60, grace=0)
-    assert (found.lapsed, found.held, found.stalled) == (((0, 0),), ((0, 1),), False)
-    assert ledger.recover(run_id, stalled_after=60, grace=0).lapsed == ()
+    assert (found.lapsed, found.held, found.lanes, found.stalled) == (((0, 0),), ((0, 1),), (2,), False)
+    again = ledger.recover(run_id, stalled_after=60, grace=0)
+    assert (again.lapsed, again.lanes) == ((), ())
     ledger.mark(run_id, updated_at=time.time() - 120)
     assert ledger.recover(run_id, stalled_after=60, grace=0).stalled
     assert not ledger.recover(run_id, stalled_after=60, grace=0).stalled
