@@ -16,6 +16,7 @@ import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -23,7 +24,9 @@ from botocore.exceptions import ClientError
 from . import runtime, s3
 from .execute import ExecutionContext, execute, guarded
 from .execution_context import ActionTrace
-from .history_execute import execute_history
+from .history import HistoryEntry, order_history, plan_history
+from .history_execute import REWRITTEN, execute_history
+from .locations import Location
 from .ledger import LeaseKeeper, batch_lease
 from .messages import RunRequest, action_from_json
 from .model import ObjectEntry
@@ -31,6 +34,7 @@ from .outcomes import ObjectOutcome, add_up, utc_now_iso, with_note
 from .patience import retry_while_redis_unavailable
 from .plan import PlannedAction, still_needed
 from .s3_calls import call
+from .version_listing import iter_version_pages
 from .version_plan import HISTORY_KIND, HistoryAction
 
 log = logging.getLogger("bucketsync")
@@ -63,9 +67,61 @@ def _destination_now(ctx: ExecutionContext, key: str) -> ObjectEntry | None:
     return ObjectEntry(key, int(head["ContentLength"]), head["ETag"], head.get("StorageClass"), head.get("LastModified"))
 
 
+def _destination_history(ctx: ExecutionContext, key: str) -> tuple[HistoryEntry, ...]:
+    """One key's destination history, oldest first (ListObjectVersions with the key as prefix, others dropped)."""
+    location = Location(ctx.dest.bucket, ctx.dest.absolute_key(key))
+    versions: list[HistoryEntry] = []
+    markers: list[HistoryEntry] = []
+    for page in iter_version_pages(ctx.dest_client, location, page_size=1000):
+        versions += [replace(entry, key=key) for entry in page.versions if entry.key == ""]
+        markers += [replace(entry, key=key) for entry in page.markers if entry.key == ""]
+    return tuple(order_history(versions, markers))
+
+
+def _history_again(ctx: ExecutionContext, action: HistoryAction) -> list[ObjectOutcome]:
+    """A key's history in a batch delivered again: planned anew against the destination's history now (one
+    ListObjectVersions), so the entries an earlier delivery wrote are matched, not written again; they are
+    reported as written, as that delivery would have."""
+    plan = action.plan
+    if not plan.to_write:
+        return execute_history(ctx, action)
+    again = plan_history(tuple(source for source, _ in plan.matched) + plan.to_write,
+                         _destination_history(ctx, action.key))
+    written = {entry.version_id: entry for entry in plan.to_write if entry not in again.to_write}
+    if not written:
+        return execute_history(ctx, action)
+    rewritten = {entry.version_id for entry in plan.rewritten}
+    outcomes = []
+    for outcome in execute_history(ctx, replace(action, plan=again)):
+        entry = written.get(outcome.version_id or "")
+        if entry is not None and outcome.status in ("skipped", "lock_updated"):
+            outcome = replace(outcome, status="delete_marker_copied" if entry.is_delete_marker else "copied",
+                              bytes_copied=0 if entry.is_delete_marker else entry.size,
+                              notes=with_note(outcome.notes, WRITTEN_BEFORE))
+        elif outcome.status == "version_kept" and outcome.version_id in rewritten:
+            outcome = replace(outcome, status="version_rewritten", reason=REWRITTEN)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def guarded_history(key: str, work: Callable[[], list[ObjectOutcome]]) -> list[ObjectOutcome]:
+    """`work()`; an error listing the key's destination history fails the key (its entries wait for the next run)."""
+    done: list[ObjectOutcome] = []
+
+    def attempt() -> ObjectOutcome:
+        done.extend(work())  # execute_history never raises: only the listing before it can
+        return ObjectOutcome(key, "skipped")
+
+    outcome = guarded("check the history before writing again", key, ActionTrace(), attempt)
+    return done if outcome.status == "skipped" else [outcome]
+
+
 def _execute_again(ctx: ExecutionContext, request: RunRequest, action: BatchAction) -> list[ObjectOutcome]:
-    """An action of a batch delivered again: written only if the destination does not hold it yet (one HEAD)."""
-    if isinstance(action, HistoryAction) or action.kind not in ("copy", "delete"):
+    """An action of a batch delivered again: written only if the destination does not hold it yet (one HEAD;
+    a history: one ListObjectVersions of the key)."""
+    if isinstance(action, HistoryAction):
+        return guarded_history(action.key, lambda: _history_again(ctx, action))
+    if action.kind not in ("copy", "delete"):
         return _execute(ctx, action)
     needed = False
 

@@ -15,9 +15,14 @@ from .test_ledger import new_run
 
 
 @pytest.fixture
-def ledger(redis_server) -> Ledger:
+def url(redis_server) -> str:
     url = redis_server.url.rsplit("/", 1)[0] + "/5"
     redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture
+def ledger(url) -> Ledger:
     return Ledger.from_url(url, 600)
 
 
@@ -95,3 +100,42 @@ def test_stalled_is_the_runs_own_setting_and_says_since_when(ledger):
     summary = ledger.summary(run_id, stalled_after=3600)  # the caller's setting is not the run's
     assert summary.state == "stalled" and summary.progress_at
     assert ledger.summary(run_id).state == "stalled"
+
+
+def test_a_batch_delivered_again_writes_only_what_its_first_executor_did_not(s3, moto_server, locked_buckets, url,
+                                                                              monkeypatch):
+    """In process: a plain copy and a key's history, the first delivery dying part way (one version of two
+    written); the delivery after it checks the destination and writes only the rest, reported as copied."""
+    from dataclasses import replace
+
+    from bucketsync import runtime
+    from bucketsync.batches import execute_actions
+    from bucketsync.locations import Location
+    from bucketsync.messages import RunRequest
+    from bucketsync.model import ObjectEntry
+    from bucketsync.plan import PlannedAction, PlanOptions
+    from bucketsync.settings import load_settings
+    from bucketsync.version_listing import iter_histories, iter_version_pages
+    from bucketsync.version_plan import plan_key
+    from tests.integration.helpers import cli_env, versions_per_key
+
+    for name, value in cli_env(moto_server).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(runtime, "_settings", runtime._settings)  # this process's settings again afterwards
+    runtime.use_settings(load_settings(broker_url=url))
+    source, dest = locked_buckets
+    for body in (b"first", b"second"):
+        s3.put_object(Bucket=source, Key="history", Body=body)
+    s3.put_object(Bucket=source, Key="plain", Body=b"plain")
+    request = RunRequest(run_id=f"again{time.time_ns()}", source=f"s3://{source}/", destination=f"s3://{dest}/")
+    [history] = [h for h in iter_histories(iter_version_pages(s3, Location(source), page_size=100)) if h.key == "history"]
+    action = plan_key(history, None, PlanOptions())
+    head = s3.head_object(Bucket=source, Key="plain")
+    plain = PlannedAction("copy", "plain", source=ObjectEntry("plain", head["ContentLength"], head["ETag"]))
+    first = execute_actions(request, [replace(action, plan=replace(action.plan, to_write=action.plan.to_write[:1])), plain])
+    assert [outcome.status for outcome in first] == ["copied", "copied"]  # ... and its worker died: never counted
+    for _ in range(2):  # the delivery after it, and one more
+        again = execute_actions(request, [action, plain], delivered_before=True)
+        assert sorted((o.key, o.status, o.bytes_copied) for o in again) == [
+            ("history", "copied", 5), ("history", "copied", 6), ("plain", "copied", 5)], again
+    assert versions_per_key(s3, dest) == {"history": 2, "plain": 1}
