@@ -152,7 +152,7 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_
     broker_url = redis_server.url.rsplit("/", 1)[0] + "/3"
     redis.Redis.from_url(broker_url).flushdb()
     env = broker_env(moto_server, broker_url, page_size="50", batch_size="10", concurrency="1",
-                     visibility_timeout="6", task_time_limit="5")
+                     visibility_timeout="6", task_time_limit="5", batch_lease_seconds="3")
     pool = WorkerPool(env=env, broker_url=broker_url)
     source, dest = make_pair(s3, plain=400, flat=True)
     expected = 400 + len(fixture_set())

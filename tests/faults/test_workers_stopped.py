@@ -94,7 +94,8 @@ def test_worker_stopped_with_sigterm_mid_run(s3, moto_server, redis_server, prox
 
 
 def test_worker_killed_during_a_multipart_copy(s3, moto_server, redis_server, proxy, tmp_path):
-    pool = pool_on(redis_server, 10, moto_server, proxy, visibility_timeout="5", task_time_limit="4", **MULTIPART)
+    pool = pool_on(redis_server, 10, moto_server, proxy, visibility_timeout="5", task_time_limit="4",
+                   batch_lease_seconds="3", **MULTIPART)
     source, dest = new_pair(s3)
     small = [Seed(f"small/{n:02d}", f"small {n}".encode(), mode="GOVERNANCE", retain_until=in_days(1)) for n in range(10)]
     seed(s3, source, small)
