@@ -53,7 +53,7 @@ def render_text(summary: RunSummary) -> str:
     if summary.error:
         lines.append(f"  RUN FAILED: {summary.error}")
     if summary.state == "running":
-        lines.append("  (still running)")
+        lines.append(f"  (still running; last progress {summary.progress_at})" if summary.progress_at else "  (still running)")
     if summary.state == "skipped":  # a scheduled trigger while the job's previous run was going
         lines.append("  SKIPPED: not started, the previous run of its job was still running")
     if summary.state == "stalled":
