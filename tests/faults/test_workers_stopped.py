@@ -168,6 +168,7 @@ def test_worker_killed_the_run_finishes_by_itself_and_writes_nothing_twice(s3, m
         pool.start("after-kill", concurrency=2)
         state = wait_until_ended(ledger, run_id, timeout=60)
         took = time.monotonic() - started
+        assert state == "finished", pool.log_text()
         time.sleep(1)  # the live worker's last acknowledgements
         restored = restore_unacked_as_the_visibility_timeout_would(pool.broker_url)
         deadline = time.monotonic() + 30
@@ -176,7 +177,6 @@ def test_worker_killed_the_run_finishes_by_itself_and_writes_nothing_twice(s3, m
         summary = ledger.summary(run_id)
     finally:
         pool.stop_all()
-    assert state == "finished", pool.log_text()
     print(f"finished {took:.1f} s after the new worker started; {restored} batch(es) of the dead worker restored")
     assert (summary.listed, summary.copied, summary.failed) == (60, 60, 0), summary.failures
     assert summary.bytes_copied == sum(len(item.body) for item in items)
