@@ -53,6 +53,7 @@ def lapsed(ledger: Ledger, run_id: str) -> str:
     (lambda ledger, run_id: run_id, "granted", 1),
     (counted, "counted", 0),
     (ended, "run_ended", 0),
+    (lambda ledger, run_id: ledger.mark(run_id, state="failed") and run_id, "run_ended", 0),
     (held, "leased", 0),
     (lapsed, "granted", 2),  # the first executor died: this delivery checks the destination first
 ])
