@@ -7,7 +7,8 @@ Layers, top to bottom; a module imports only modules of the layers below its own
     ops_cli | demo | help_format              beat, schedules, runs, status tables; the demo; how --help
                                               reads (no type placeholders, SRC DST)
     tasks                                     Celery task shells (`celery -A bucketsync.tasks worker`)
-    scheduled                                 triggers, the job lock's refresh, a run's finalisation
+    scheduled | recovery                      triggers, the job lock's refresh, a run's finalisation; a
+                                              worker's sweep publishing again what a dead worker held
     verify_versions | watch_intake            `verify --all-versions`; `watch` with a broker: changes
                                               published for the workers
     embedded_versions | verify                the one-process run of `sync --all-versions`; the comparison

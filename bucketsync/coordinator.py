@@ -21,6 +21,7 @@ is read back from the ledger by a redelivered coordinator, never from its messag
 from __future__ import annotations
 
 import logging
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -29,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import runtime, s3
 from .execute import ExecutionContext
-from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN
+from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN, LeaseKeeper, lane_lease
 from .keyspace import KeyRange
 from .lane_splits import where_to_split, worth_splitting
 from .listing import entries_of, list_page, page_of, pages_from, request_page
@@ -196,7 +197,18 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
         return result | {"result": "deferred: queue above high-water mark"}
     if not ledger.claim_page(run_id, task.page, task.claim_id, force=task.force_claim, lane=task.lane):
         return result | {"result": "duplicate coordinator stood down"}
+    # While it works, the coordinator holds its lane's lease: if it dies, a worker's recovery sweep publishes
+    # the lane's next page again from the ledger's cursor (recovery.py), well before the visibility timeout.
+    holder, lease_seconds = uuid.uuid4().hex, settings.batch_lease_seconds
+    ledger.hold_lane(run_id, task.lane, holder, lease_seconds)
+    with LeaseKeeper(ledger, run_id, lane_lease(task.lane), holder, lease_seconds):
+        return coordinate_claimed_page(request, task, settings, result)
 
+
+def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Settings, result: dict[str, Any]) -> dict[str, Any]:
+    """The page's coordination once its claim is won."""
+    ledger = runtime.ledger()
+    run_id = request.run_id
     if ledger.is_registered(run_id, task.page):
         resume_from_ledger(request, task)
         return result | {"result": "resumed from the ledger"}

@@ -50,7 +50,8 @@ def start_run(settings: Settings, ledger: Ledger, request: RunRequest) -> None:
     """Record the run and publish the coordinator of its first page (Celery configured already)."""
     meta = {"batch_size": settings.batch_size, "page_size": settings.page_size, "job": request.job}
     try:
-        ledger.create_run(request.run_id, request.to_json(), meta, utc_now_iso())
+        ledger.create_run(request.run_id, request.to_json(), meta, utc_now_iso(),
+                          stalled_after_seconds=settings.stalled_after_seconds)
         publish_page(request, PageTask(page=0, token=None, start_after=None, lanes=0))  # it cuts the lanes
     except (redis.RedisError, OperationalError) as exc:
         raise PreflightError(f"cannot submit the run to {redacted(settings.broker_url)}: {exc}") from None

@@ -101,22 +101,23 @@ def read_job_totals(client: redis.Redis) -> list[JobTotals]:
 
 
 def runs_by_state(client: redis.Redis, stalled_after: float) -> tuple[dict[str, int], int]:
-    """How many runs of the runs index are in each state (running without progress: stalled), and the
-    copy batches the running ones have published and not yet counted."""
+    """How many runs of the runs index are in each state (running without progress for the run's own
+    `stalled_after_seconds`, or `stalled_after` for a run that recorded none: stalled), and the copy batches
+    the running ones have published and not yet counted."""
     run_ids = client.zrange(RUNS_INDEX, 0, -1)
     with client.pipeline(transaction=False) as pipe:
         for run_id in run_ids:
-            pipe.hmget(run_key(run_id), "state", "updated_at")
+            pipe.hmget(run_key(run_id), "state", "updated_at", "stalled_after_seconds")
         states = pipe.execute()
     counts: dict[str, int] = {}
     running = []
     now = time.time()
-    for run_id, (state, updated_at) in zip(run_ids, states):
+    for run_id, (state, updated_at, own_stalled_after) in zip(run_ids, states):
         if state is None:
             continue  # expired
         if state == "running":
             running.append(run_id)
-            if now - float(updated_at or 0) > stalled_after:
+            if now - float(updated_at or 0) > float(own_stalled_after or stalled_after):
                 state = "stalled"
         counts[state] = counts.get(state, 0) + 1
     pending = 0

@@ -14,10 +14,15 @@ Per run, `bucketsync:run:<id>` and the keys below it (`run_keys`):
                       lane it split off) and `done:<page>` (the page's chord callback): what
                       `bucketsync status --pages` shows
     :failures, :vanished_keys, :lock_refusals, :rewritten_versions   per-object report lists (JSON items)
+    :leases           `<page>:<batch>` -> {holder, expires, deliveries}: who runs an uncounted batch and until
+                      when (renewed while it runs), and how often it was handed out; gone once counted
     :finalise_sent    set once the run's end was handed to `run_finalise`
     :progress         `<page>:<batch>` -> objects a worker has handled so far in a batch not counted yet
                       (best effort, outside the scripts: the counters move one batch at a time, this shows
                       the objects in between; a field of a counted batch is ignored and removed)
+
+`bucketsync:running` is the set of runs a worker's recovery sweep looks at (recovery.py); a run leaves it
+when the sweep finds it ended or gone.
 
 Every write is one Lua script, so it is atomic, also in the append-only file:
 - a write to a run whose hash is gone (expired, or never created) changes nothing and answers
@@ -27,14 +32,22 @@ Every write is one Lua script, so it is atomic, also in the append-only file:
 - a batch is counted only if its outbox field is still there, and the count deletes it: a redelivered
   batch counts nothing twice; its totals, report items and the maximum unprotected window go in the same script;
 - when the last batch of a page is counted the page is done; when every registered page is done and
-  the listing has ended, the run is finalised by exactly one caller, whichever gets there first.
+  the listing has ended, the run is finalised by exactly one caller, whichever gets there first;
+- a batch is written only by whoever holds its lease (`claim_batch`): a delivery of a batch already counted,
+  of a run that has ended, or of a batch another delivery is running, touches no S3 and is counted in
+  `duplicate_deliveries`; the lease's `deliveries` tells a delivery after a lapsed lease (its first executor
+  died) to check each key's destination before writing it. Lease times are Redis's clock (TIME), never a
+  worker's.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import redis
@@ -42,7 +55,10 @@ import redis
 from .outcomes import COUNTERS, ObjectOutcome, RunSummary, add_up, listing_entry
 
 PREFIX = "bucketsync:"
+log = logging.getLogger("bucketsync")
+
 RUNS_INDEX = PREFIX + "runs"  # sorted set: run id by start time, for `bucketsync runs`
+RUNNING = PREFIX + "running"  # set: the runs the workers' recovery sweep looks after
 LIST_NAMES = ("failures", "vanished_keys", "lock_refusals", "rewritten_versions")
 MAX_LISTED = 10_000  # per list and run: the report names at most this many keys of each kind
 
@@ -51,9 +67,10 @@ REGISTERED_BEFORE = -1  # what register_page answers to a second registration of
 
 # The order of `run_keys`, as the scripts see them in KEYS.
 _SUFFIXES = ("", ":pages", ":pages_done", ":outbox", ":published", ":page_summaries",
-             *(":" + name for name in LIST_NAMES), ":finalise_sent")
+             *(":" + name for name in LIST_NAMES), ":leases", ":finalise_sent")
 _HASH, _PAGES, _PAGES_DONE, _OUTBOX, _PUBLISHED, _PAGE_SUMMARIES = (f"KEYS[{n}]" for n in range(1, 7))
 _FIRST_LIST = 7
+_LEASES = f"KEYS[{_FIRST_LIST + len(LIST_NAMES)}]"
 
 # Every script starts with this: a run that is gone stays gone.
 _GUARD = "if redis.call('EXISTS', KEYS[1]) == 0 then return %d end\n" % RUN_UNKNOWN
@@ -74,12 +91,16 @@ end
 # ARGV: ttl, finished_at, now, page, batch, max unprotected ms, n counters, names..., increments...,
 #       then (list index, json) pairs
 _RECORD_BATCH = _GUARD + f"""
-if redis.call('HEXISTS', {_OUTBOX}, ARGV[4] .. ':' .. ARGV[5]) == 0 then return 0 end
+if redis.call('HEXISTS', {_OUTBOX}, ARGV[4] .. ':' .. ARGV[5]) == 0 then
+  redis.call('HDEL', {_LEASES}, ARGV[4] .. ':' .. ARGV[5])
+  return 0
+end
 -- A Redis at maxmemory refuses a script at its first memory-growing write only if nothing was written
 -- before it: this HSET comes first, so a full Redis refuses the whole count (the worker waits) and
 -- never half of it.
 redis.call('HSET', {_HASH}, 'updated_at', ARGV[3])
 redis.call('HDEL', {_OUTBOX}, ARGV[4] .. ':' .. ARGV[5])
+redis.call('HDEL', {_LEASES}, ARGV[4] .. ':' .. ARGV[5])
 local unprotected = tonumber(ARGV[6])
 if unprotected > tonumber(redis.call('HGET', {_HASH}, 'max_unprotected_ms') or '0') then
   redis.call('HSET', {_HASH}, 'max_unprotected_ms', unprotected)
@@ -217,6 +238,111 @@ end
 return redis.call('HGET', {_HASH}, 'lane_ends')
 """
 
+_NOW = "local clock = redis.call('TIME')\nlocal now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000\n"
+
+# ARGV: ttl, {batch: "<page>:<batch>", holder, lease_seconds}. Answers {verdict, deliveries}: "granted" (the
+# caller holds the lease; deliveries counts this one), or why the delivery must not write: "run_ended",
+# "counted", "leased" (another delivery holds a live lease); those are counted as duplicate deliveries.
+_CLAIM_BATCH = _GUARD + _NOW + f"""
+local ask = cjson.decode(ARGV[2])
+local state = redis.call('HGET', {_HASH}, 'state')
+local verdict
+if state == 'finished' or state == 'failed' then
+  verdict = 'run_ended'
+elseif redis.call('HEXISTS', {_OUTBOX}, ask.batch) == 0 then
+  verdict = 'counted'
+else
+  local lease = {{holder = '', expires = 0, deliveries = 0}}
+  local held = redis.call('HGET', {_LEASES}, ask.batch)
+  if held then lease = cjson.decode(held) end
+  if lease.holder ~= '' and lease.holder ~= ask.holder and lease.expires > now then
+    verdict = 'leased'
+  else
+    lease.deliveries = lease.deliveries + 1
+    lease.holder = ask.holder
+    lease.expires = now + tonumber(ask.lease_seconds)
+    redis.call('HSET', {_LEASES}, ask.batch, cjson.encode(lease))
+    {_TOUCH}
+    return cjson.encode({{verdict = 'granted', deliveries = lease.deliveries}})
+  end
+end
+redis.call('HINCRBY', {_HASH}, 'duplicate_deliveries', 1)
+{_TOUCH}
+return cjson.encode({{verdict = verdict, deliveries = 0}})
+"""
+
+# ARGV: ttl, {lease: "<page>:<batch>" or "lane:<lane>", holder, lease_seconds}. 1: renewed; 0: the caller no
+# longer holds the lease (it lapsed and was handed on, or the batch is counted).
+_RENEW_LEASE = _GUARD + _NOW + f"""
+local ask = cjson.decode(ARGV[2])
+local held = redis.call('HGET', {_LEASES}, ask.lease)
+if not held then return 0 end
+local lease = cjson.decode(held)
+if lease.holder ~= ask.holder then return 0 end
+lease.expires = now + tonumber(ask.lease_seconds)
+redis.call('HSET', {_LEASES}, ask.lease, cjson.encode(lease))
+return 1
+"""
+
+# ARGV: ttl, {lease: "lane:<lane>", holder, lease_seconds}. The coordinator of a lane's page (its claim won)
+# holds the lane's lease while it lists and publishes; a lapsed one has the lane's next page published again.
+_HOLD_LANE = _GUARD + _NOW + f"""
+local ask = cjson.decode(ARGV[2])
+redis.call('HSET', {_LEASES}, ask.lease, cjson.encode({{holder = ask.holder, expires = now + tonumber(ask.lease_seconds)}}))
+{_TOUCH}
+return 1
+"""
+
+# ARGV: ttl, {lease, holder}: the caller's lease ends (another's is left alone).
+_RELEASE = _GUARD + f"""
+local ask = cjson.decode(ARGV[2])
+local held = redis.call('HGET', {_LEASES}, ask.lease)
+if held and cjson.decode(held).holder == ask.holder then redis.call('HDEL', {_LEASES}, ask.lease) end
+return 1
+"""
+
+# ARGV: ttl, {stalled_after (for a run that recorded none), grace}. What a recovery sweep should publish again:
+# the batches whose lease lapsed more than `grace` seconds ago (each handed back once: its lease is emptied,
+# its delivery count kept), the batches held now, the lanes whose coordinator's lease lapsed (removed), and whether the run has not moved for its own
+# `stalled_after_seconds` since its last progress or recovery (then `recovered_at` is set: one sweep acts).
+_RECOVER = _GUARD + _NOW + f"""
+local ask = cjson.decode(ARGV[2])
+local state = redis.call('HGET', {_HASH}, 'state')
+if state ~= 'running' then return cjson.encode({{state = state}}) end
+local lapsed, held, lanes = {{}}, {{}}, {{}}
+local leases = redis.call('HGETALL', {_LEASES})
+for i = 1, #leases, 2 do
+  local name, lease = leases[i], cjson.decode(leases[i + 1])
+  if string.sub(name, 1, 5) == 'lane:' then
+    if lease.expires + tonumber(ask.grace) < now then
+      redis.call('HDEL', {_LEASES}, name)
+      table.insert(lanes, tonumber(string.sub(name, 6)))
+    end
+  elseif redis.call('HEXISTS', {_OUTBOX}, name) == 0 then
+    redis.call('HDEL', {_LEASES}, name)
+  elseif lease.holder ~= '' and lease.expires + tonumber(ask.grace) < now then
+    lease.holder = ''
+    lease.expires = 0
+    redis.call('HSET', {_LEASES}, name, cjson.encode(lease))
+    table.insert(lapsed, name)
+  elseif lease.holder ~= '' then
+    table.insert(held, name)
+  end
+end
+local stalled_after = tonumber(redis.call('HGET', {_HASH}, 'stalled_after_seconds') or ask.stalled_after)
+local moved = math.max(tonumber(redis.call('HGET', {_HASH}, 'updated_at') or '0'),
+                       tonumber(redis.call('HGET', {_HASH}, 'recovered_at') or '0'))
+local stalled = now - moved > stalled_after
+if stalled then
+  redis.call('HSET', {_HASH}, 'recovered_at', now)
+  redis.call('HINCRBY', {_HASH}, 'recoveries', 1)
+end
+if stalled or #lapsed > 0 or #lanes > 0 then
+  {_TOUCH}
+end
+return cjson.encode({{state = state, lapsed = lapsed, held = held, lanes = lanes, stalled = stalled}})
+"""
+
 # ARGV: ttl, page
 _MARK_PUBLISHED = _GUARD + f"""
 redis.call('SETBIT', {_PUBLISHED}, ARGV[2], 1)
@@ -312,6 +438,90 @@ class PageRecord:
     split: Split | None
 
 
+@dataclass(frozen=True)
+class BatchClaim:
+    """What `claim_batch` answered: "granted" (write, holding the lease; `deliveries` > 1: an earlier
+    executor took it and never counted it), or why not: "counted", "run_ended", "leased", "run_unknown"."""
+
+    verdict: str
+    deliveries: int
+
+    @property
+    def granted(self) -> bool:
+        return self.verdict == "granted"
+
+    @property
+    def delivered_before(self) -> bool:
+        return self.deliveries > 1
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What a sweep found in a run: its state, the batches whose lease lapsed (handed back to the sweep once),
+    those held now, and whether the run has not moved for its stall time (this sweep republishes the rest)."""
+
+    state: str
+    lapsed: tuple[tuple[int, int], ...] = ()
+    held: tuple[tuple[int, int], ...] = ()
+    lanes: tuple[int, ...] = ()  # lanes whose coordinator stopped renewing its lease
+    stalled: bool = False
+
+
+def batch_lease(page: int, batch: int) -> str:
+    return f"{page}:{batch}"
+
+
+def lane_lease(lane: int) -> str:
+    return f"lane:{lane}"
+
+
+class LeaseKeeper:
+    """Renews a lease on a thread, every third of its length, while the work it covers runs; `lost` once the
+    ledger says the caller holds it no longer. `release`: end the lease on leaving (a batch's lease is not: its
+    count ends it, and a batch left uncounted must keep its delivery count)."""
+
+    def __init__(self, ledger: "Ledger", run_id: str, lease: str, holder: str, seconds: float,
+                 release: bool = True) -> None:
+        self._ledger, self._run_id, self._lease, self._holder, self._seconds = ledger, run_id, lease, holder, seconds
+        self._release = release
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="bucketsync-lease", daemon=True)
+        self.lost = False
+
+    def _keep(self) -> None:
+        while not self._stop.wait(self._seconds / 3):
+            try:
+                if not self._ledger.renew_lease(self._run_id, self._lease, self._holder, self._seconds):
+                    self.lost = True
+                    log.warning("run %s: lease %s lost (not renewed in time): its work stops here", self._run_id,
+                                self._lease)
+                    return
+            except redis.RedisError as exc:  # try again at the next interval; the lease may still hold
+                log.warning("run %s: could not renew lease %s: %s", self._run_id, self._lease, exc)
+
+    def __enter__(self) -> "LeaseKeeper":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self._release:
+            try:
+                self._ledger.release(self._run_id, self._lease, self._holder)
+            except redis.RedisError:
+                pass  # it lapses
+
+
+def _batch_names(names: Any) -> tuple[tuple[int, int], ...]:
+    """["<page>:<batch>", ...] -> ((page, batch), ...); cjson writes an empty list as {}."""
+    return tuple((int(page), int(batch)) for page, batch in (name.split(":") for name in names or []))
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
+
+
 def lane_suffix(lane: int) -> str:
     """The suffix of a lane's cursor and claim fields: none for lane 0, so a run never cut reads as before."""
     return f":{lane}" if lane else ""
@@ -331,6 +541,11 @@ class Ledger:
         self._claim_finalise = client.register_script(_CLAIM_FINALISE)
         self._index_run = client.register_script(_INDEX_RUN)
         self._add_slowdowns = client.register_script(_ADD_SLOWDOWNS)
+        self._claim_batch = client.register_script(_CLAIM_BATCH)
+        self._renew_lease = client.register_script(_RENEW_LEASE)
+        self._recover = client.register_script(_RECOVER)
+        self._hold_lane = client.register_script(_HOLD_LANE)
+        self._release = client.register_script(_RELEASE)
 
     @classmethod
     def from_url(cls, url: str, ttl_seconds: int) -> "Ledger":
@@ -360,6 +575,9 @@ class Ledger:
         with self.redis.pipeline() as pipe:
             pipe.hset(key, mapping=fields)
             pipe.expire(key, self.ttl)
+            if fields["state"] == "running":
+                pipe.sadd(RUNNING, run_id)
+                pipe.expire(RUNNING, self.ttl)
             pipe.execute()
         self._index_run(keys=[RUNS_INDEX], args=[self.ttl, run_id, time.time(), run_key("")])
 
@@ -453,6 +671,44 @@ class Ledger:
                 pages[page] = pages.get(page, 0) + int(handled)
         return pages
 
+    def claim_batch(self, run_id: str, page: int, batch: int, holder: str, lease_seconds: float) -> "BatchClaim":
+        """Take the batch's lease for `lease_seconds`, unless the batch must not be written (see BatchClaim)."""
+        answer = self._claim_batch(keys=run_keys(run_id), args=[self.ttl, json.dumps(
+            {"batch": batch_lease(page, batch), "holder": holder, "lease_seconds": lease_seconds})])
+        if not isinstance(answer, str):
+            return BatchClaim("run_unknown", 0)
+        data = json.loads(answer)
+        return BatchClaim(data["verdict"], int(data["deliveries"]))
+
+    def renew_lease(self, run_id: str, lease: str, holder: str, lease_seconds: float) -> bool:
+        """Extend the caller's lease (`batch_lease(page, batch)` or `lane_lease(lane)`); False when it holds it
+        no longer."""
+        return self._renew_lease(keys=run_keys(run_id), args=[self.ttl, json.dumps(
+            {"lease": lease, "holder": holder, "lease_seconds": lease_seconds})]) == 1
+
+    def hold_lane(self, run_id: str, lane: int, holder: str, lease_seconds: float) -> None:
+        """The coordinator of the lane's page holds the lane's lease (its claim won: see claim_page)."""
+        self._hold_lane(keys=run_keys(run_id), args=[self.ttl, json.dumps(
+            {"lease": lane_lease(lane), "holder": holder, "lease_seconds": lease_seconds})])
+
+    def release(self, run_id: str, lease: str, holder: str) -> None:
+        self._release(keys=run_keys(run_id), args=[self.ttl, json.dumps({"lease": lease, "holder": holder})])
+
+    def recover(self, run_id: str, stalled_after: float, grace: float) -> "Recovery":
+        """What a recovery sweep finds in a run (see _RECOVER); a run ended or gone leaves the running set."""
+        answer = self._recover(keys=run_keys(run_id), args=[self.ttl, json.dumps(
+            {"stalled_after": stalled_after, "grace": grace})])
+        data = json.loads(answer) if isinstance(answer, str) else {"state": None}
+        if data.get("state") != "running":
+            self.redis.srem(RUNNING, run_id)
+            return Recovery(data.get("state") or "gone")
+        return Recovery("running", lapsed=_batch_names(data.get("lapsed")), held=_batch_names(data.get("held")),
+                        lanes=tuple(sorted(int(lane) for lane in data.get("lanes") or [])),
+                        stalled=bool(data.get("stalled")))
+
+    def running_runs(self) -> list[str]:
+        return sorted(self.redis.smembers(RUNNING))
+
     def write_page_summary(self, run_id: str, page: int, totals: dict[str, Any]) -> None:
         """The page's totals from its chord callback, shown by `bucketsync status --pages`."""
         self._write_page_summary(keys=run_keys(run_id), args=[self.ttl, page, json.dumps(totals)])
@@ -541,7 +797,10 @@ class Ledger:
             return None
         request = json.loads(data.get("request") or "{}")
         state = data.get("state", "running")
-        if state == "running" and stalled_after and time.time() - float(data.get("updated_at", 0)) > stalled_after:
+        # The run's own threshold, recorded when it was submitted; the caller's only for a run without one.
+        stalled_after = float(data.get("stalled_after_seconds") or stalled_after or 0)
+        updated_at = float(data.get("updated_at", 0))
+        if state == "running" and stalled_after and time.time() - updated_at > stalled_after:
             state = "stalled"
         summary = RunSummary(
             run_id=run_id,
@@ -557,6 +816,8 @@ class Ledger:
             lock_check=bool(request.get("source_lock_enabled")) and bool(request.get("lock_check", True)),
             max_unprotected_seconds=int(data.get("max_unprotected_ms", 0)) / 1000,
             slowdowns=int(data.get("slowdowns", 0)),
+            duplicate_deliveries=int(data.get("duplicate_deliveries", 0)),
+            progress_at=_iso(updated_at) if updated_at else None,
         )
         for counter in COUNTERS:
             setattr(summary, counter, int(data.get(counter, 0)))

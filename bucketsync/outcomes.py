@@ -165,6 +165,8 @@ class RunSummary:
     # distributed, while running: objects handled in batches not counted yet (the counters above move one
     # batch at a time; this shows the objects in between)
     handled_in_open_batches: int = 0
+    duplicate_deliveries: int = 0  # distributed: batch messages dropped unwritten (counted, run ended, or running)
+    progress_at: str | None = None  # distributed: when the run last moved (ISO; a stalled run: since then)
     failures: list[dict[str, Any]] = field(default_factory=list)
     vanished_keys: list[dict[str, Any]] = field(default_factory=list)
     lock_refusals: list[dict[str, Any]] = field(default_factory=list)

@@ -144,3 +144,16 @@ def batches_of(actions: list[PlannedAction], size: int, max_bytes: int) -> list[
     if current:
         batches.append(current)
     return batches
+
+
+def still_needed(action: PlannedAction, dest_now: ObjectEntry | None, options: PlanOptions) -> bool:
+    """Whether a planned write still has to be made, the destination key now being `dest_now` (None: absent
+    or a delete marker): asked before writing a batch delivered again after its first executor died.
+
+    A copy is done when the destination already holds its source's content (the planner's own rule); a delete
+    is done when the key is gone. Lock checks write no version: always carried out."""
+    if action.kind == "copy":
+        return dest_now is None or plan_pair(action.source, dest_now, options).kind == "copy"  # type: ignore[union-attr,arg-type]
+    if action.kind == "delete":
+        return dest_now is not None
+    return action.kind != "skip"

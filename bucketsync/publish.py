@@ -44,6 +44,13 @@ def publish_batches(request: RunRequest, page: int, batches: dict[int, list[dict
     chord(header, app=app)(app.signature(messages.PAGE_SUMMARY, args=[request.to_json(), page]))
 
 
+def publish_batches_again(request: RunRequest, page: int, batches: dict[int, list[dict[str, Any]]]) -> None:
+    """Batches a worker's recovery sweep hands out again, each a message of its own: the page's chord went out
+    with the first ones (and completes with whichever delivery of each batch runs)."""
+    for number, batch in sorted(batches.items()):
+        send(messages.COPY_BATCH, [request.to_json(), page, number, batch])
+
+
 def publish_run_end(run_id: str) -> None:
     """The run has ended: `run_finalise` releases its job's lock and logs its totals."""
     send(messages.RUN_FINALISE, [run_id])

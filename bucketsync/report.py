@@ -99,11 +99,15 @@ def render_text(summary: RunSummary) -> str:
     if summary.error:
         lines.append(f"  RUN FAILED: {summary.error}")
     if summary.state == "running":
-        lines.append("  (still running)")
+        lines.append(f"  (still running; last progress {summary.progress_at})" if summary.progress_at else "  (still running)")
     if summary.state == "skipped":  # a scheduled trigger while the job's previous run was going
         lines.append("  SKIPPED: not started, the previous run of its job was still running")
     if summary.state == "stalled":
-        lines.append(f"  RUN STALLED: no progress for a while; finish it with `bucketsync resume {summary.run_id}`")
+        since = f" since {summary.progress_at}" if summary.progress_at else " for a while"
+        lines.append(f"  RUN STALLED: no progress{since}; workers publish its missing batches again by themselves, "
+                     f"or `bucketsync resume {summary.run_id}` does at once")
+    if summary.duplicate_deliveries:
+        lines.append(f"  duplicate deliveries dropped unwritten: {summary.duplicate_deliveries}")
     if summary.excluded:
         lines.append(f"  excluded      {summary.excluded} (by --exclude / --include)")
     if summary.vanished:

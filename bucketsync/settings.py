@@ -159,6 +159,11 @@ class Settings(BaseSettings):
     report_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, le=365 * 24 * 3600)
     stalled_after_seconds: int = Field(900, ge=2, le=7 * 24 * 3600, description="no progress this long: the run shows as stalled")
     visibility_timeout: int = Field(3600, ge=2, le=24 * 3600)
+    batch_lease_seconds: int = Field(
+        60, ge=2, le=3600,
+        description="a running copy batch holds its lease this long, renewed every third of it; a lease that "
+                    "lapses (its worker died) has the batch published again at once, not after the visibility timeout",
+    )
     task_time_limit: int = Field(3000, ge=1, le=24 * 3600)
 
     # Pacing (pacing.py): per run; in a distributed run, for all workers together

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from celery import Task
-from celery.signals import task_postrun
+from celery.signals import task_postrun, worker_ready, worker_shutdown
 
 from . import messages, runtime
 from .batches import action_from_message, copy_and_count
@@ -20,6 +20,7 @@ from .coordinator import coordinate_page
 from .messages import PageTask, RunRequest, ScheduledJob
 from .outcomes import combine
 from .patience import REDIS_UNAVAILABLE, retry_while_redis_unavailable
+from .recovery import RecoverySweeper
 from .scheduled import finalise_run, job_locks, refresh_job_lock_or_finalise, run_id_for_trigger, trigger
 
 log = logging.getLogger(__name__)
@@ -107,3 +108,18 @@ def _after_progress(sender: Any = None, args: Any = None, **_: Any) -> None:
         refresh_job_lock_or_finalise(RunRequest.from_json(args[0]))
     except Exception as exc:  # never turn a finished batch into an error; the lock's TTL is the safety net
         log.warning("run %s: could not refresh the job lock or finalise: %s", args[0].get("run_id"), exc)
+
+
+_sweeper: list[RecoverySweeper] = []
+
+
+@worker_ready.connect
+def _start_recovery_sweep(**_: Any) -> None:
+    """The worker's main process sweeps the running runs for batches to publish again (recovery.py)."""
+    _sweeper.append(RecoverySweeper(runtime.ledger(), runtime.worker_settings()).start())
+
+
+@worker_shutdown.connect
+def _stop_recovery_sweep(**_: Any) -> None:
+    while _sweeper:
+        _sweeper.pop().stop()

@@ -152,7 +152,7 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_
     broker_url = redis_server.url.rsplit("/", 1)[0] + "/3"
     redis.Redis.from_url(broker_url).flushdb()
     env = broker_env(moto_server, broker_url, page_size="50", batch_size="10", concurrency="1",
-                     visibility_timeout="6", task_time_limit="5")
+                     visibility_timeout="6", task_time_limit="5", batch_lease_seconds="3")
     pool = WorkerPool(env=env, broker_url=broker_url)
     source, dest = make_pair(s3, plain=400, flat=True)
     expected = 400 + len(fixture_set())
@@ -265,8 +265,9 @@ def test_finalisation_happens_once_when_the_last_batches_race(redis_server):
         assert ledger.summary(run_id).copied == 8
 
 
-def test_a_copy_batch_message_delivered_twice_counts_once(s3, moto_server, workers):
-    """Two identical copy_batch messages on the real queue: both run, the ledger counts one."""
+def test_a_copy_batch_message_delivered_again_writes_nothing(s3, moto_server, workers):
+    """Two identical copy_batch messages on the real queue at once, and a third after the run has finished:
+    one writes and counts, the others touch no S3 and are counted as duplicate deliveries."""
     from bucketsync.celery_app import configure, create_app
     from bucketsync.context import RunRequest
     from bucketsync.plan import PlannedAction
@@ -285,11 +286,17 @@ def test_a_copy_batch_message_delivered_twice_counts_once(s3, moto_server, worke
     action = PlannedAction("copy", "lock/none.txt", source=ObjectEntry("lock/none.txt", head["ContentLength"], head["ETag"]))
     ledger.register_page(request.run_id, 0, batches=[[action.to_json()]], listed=1, skipped=0, token=None,
                          last_key="lock/none.txt", is_last=True, finished_at=utc_now_iso())
-    first = app.send_task("bucketsync.copy_batch", args=[request.to_json(), 0, 0, [action.to_json()]])
-    second = app.send_task("bucketsync.copy_batch", args=[request.to_json(), 0, 0, [action.to_json()]])
-    assert first.get(timeout=60) == second.get(timeout=60) == {"copied": 1, "bytes_copied": head["ContentLength"]}
+    message = [request.to_json(), 0, 0, [action.to_json()]]
+    both = [app.send_task("bucketsync.copy_batch", args=message) for _ in range(2)]
+    results = sorted((result.get(timeout=60) for result in both), key=len)
+    assert results == [{"duplicate_deliveries": 1}, {"copied": 1, "bytes_copied": head["ContentLength"]}]
+    assert ledger.summary(request.run_id).state == "finished"
+    late = app.send_task("bucketsync.copy_batch", args=message).get(timeout=60)  # e.g. after the visibility timeout
+    assert late == {"duplicate_deliveries": 1}
     summary = ledger.summary(request.run_id)
-    assert (summary.copied, summary.state) == (1, "finished")
+    assert (summary.copied, summary.duplicate_deliveries) == (1, 2)
+    versions = s3.list_object_versions(Bucket=dest, Prefix="lock/none.txt").get("Versions", [])
+    assert len(versions) == 1, versions
 
 
 def test_the_run_end_is_published_so_a_follower_need_not_sleep_out_its_poll(redis_server):

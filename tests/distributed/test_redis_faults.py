@@ -40,7 +40,8 @@ def run_on_restartable_redis(s3, moto_server, appendfsync: str, stalled_after: s
     Returns what they need."""
     server = start_redis("--appendonly", "yes", "--appendfsync", appendfsync)
     env = broker_env(moto_server, server.url, page_size="25", batch_size="5", concurrency="2",
-                     visibility_timeout="8", task_time_limit="6", stalled_after_seconds=stalled_after)
+                     visibility_timeout="8", task_time_limit="6", batch_lease_seconds="3",
+                     stalled_after_seconds=stalled_after)
     pool = WorkerPool(env=env, broker_url=server.url)
     source, dest = make_pair(s3, plain=250, flat=True)
     return server, env, pool, source, dest, 250 + len(fixture_set())

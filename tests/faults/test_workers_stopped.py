@@ -11,6 +11,7 @@ The proxy holds one S3 request of a batch in flight (`hold`), so the stop lands 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -93,7 +94,8 @@ def test_worker_stopped_with_sigterm_mid_run(s3, moto_server, redis_server, prox
 
 
 def test_worker_killed_during_a_multipart_copy(s3, moto_server, redis_server, proxy, tmp_path):
-    pool = pool_on(redis_server, 10, moto_server, proxy, visibility_timeout="5", task_time_limit="4", **MULTIPART)
+    pool = pool_on(redis_server, 10, moto_server, proxy, visibility_timeout="5", task_time_limit="4",
+                   batch_lease_seconds="3", **MULTIPART)
     source, dest = new_pair(s3)
     small = [Seed(f"small/{n:02d}", f"small {n}".encode(), mode="GOVERNANCE", retain_until=in_days(1)) for n in range(10)]
     seed(s3, source, small)
@@ -126,3 +128,59 @@ def test_worker_killed_during_a_multipart_copy(s3, moto_server, redis_server, pr
     # One incomplete upload per multipart copy the kill interrupted (this batch ran two threads).
     orphans = s3.list_multipart_uploads(Bucket=dest).get("Uploads", [])
     assert 1 <= len(orphans) <= len(big) and all(upload["Key"].startswith("big/") for upload in orphans), orphans
+
+
+def restore_unacked_as_the_visibility_timeout_would(broker_url: str) -> int:
+    """Put the messages nobody acknowledged back on the queue, as kombu does once the visibility timeout
+    (1 h by default) has passed; returns how many copy batches were among them."""
+    client = redis.Redis.from_url(broker_url)
+    batches = 0
+    for tag, raw in client.hgetall("unacked").items():
+        message, _exchange, routing_key = json.loads(raw)
+        client.lpush(routing_key or "bucketsync", json.dumps(message))
+        client.hdel("unacked", tag)
+        client.zrem("unacked_index", tag)
+        batches += message["headers"]["task"] == "bucketsync.copy_batch"
+    return batches
+
+
+def test_worker_killed_the_run_finishes_by_itself_and_writes_nothing_twice(s3, moto_server, redis_server, proxy):
+    """Default settings but a short batch lease, no `resume`: the dead worker's batches go out again when their
+    leases lapse, keys it wrote are not written again, and its own messages, delivered again later, write nothing."""
+    pool = pool_on(redis_server, 11, moto_server, proxy, batch_lease_seconds="3")
+    source, dest = new_pair(s3)
+    items = [Seed(f"plain/{n:03d}", f"object {n}".encode(), mode="GOVERNANCE", retain_until=in_days(1)) for n in range(60)]
+    seed(s3, source, items)
+    proxy.on(nth("CopyObject", 40), "hold")  # late in the run: the listing is done, batches are in flight
+    ledger = Ledger.from_url(pool.broker_url, 3600)
+    try:
+        victim = pool.start("kill", concurrency=2)
+        run_id = submit(pool, source, dest)
+        assert proxy.held.wait(60), "no copy reached the proxy"
+        children = _children_of(victim.pid)
+        os.kill(victim.pid, signal.SIGKILL)
+        for child in children:
+            os.kill(child, signal.SIGKILL)
+        victim.wait()
+        proxy.release()  # the held copy lands: a key written by a batch that was never counted
+        time.sleep(1)
+        started = time.monotonic()
+        pool.start("after-kill", concurrency=2)
+        state = wait_until_ended(ledger, run_id, timeout=60)
+        took = time.monotonic() - started
+        assert state == "finished", pool.log_text()
+        time.sleep(1)  # the live worker's last acknowledgements
+        restored = restore_unacked_as_the_visibility_timeout_would(pool.broker_url)
+        deadline = time.monotonic() + 30
+        while ledger.summary(run_id).duplicate_deliveries < restored and time.monotonic() < deadline:
+            time.sleep(0.2)
+        summary = ledger.summary(run_id)
+    finally:
+        pool.stop_all()
+    print(f"finished {took:.1f} s after the new worker started; {restored} batch(es) of the dead worker restored")
+    assert (summary.listed, summary.copied, summary.failed) == (60, 60, 0), summary.failures
+    assert summary.bytes_copied == sum(len(item.body) for item in items)
+    assert restored >= 1 and summary.duplicate_deliveries >= restored, (restored, summary.duplicate_deliveries)
+    assert "checked before writing" in pool.log_text(tail=None)
+    assert max(versions_per_key(s3, dest).values()) == 1
+    assert_replica(moto_server, s3, source, dest)
