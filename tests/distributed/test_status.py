@@ -88,7 +88,7 @@ def test_a_batch_tells_how_many_of_its_objects_are_handled_while_it_runs(monkeyp
 
     monkeypatch.setattr(batches, "_execute", slow_copy)
     told: list[int] = []
-    outcomes = batches.execute_actions(None, [f"k{n}" for n in range(20)], told.append)
+    outcomes = batches.execute_actions(None, [f"k{n}" for n in range(20)], on_progress=told.append)
     assert len(outcomes) == 20
     assert 2 <= len(told) < 20 and told == sorted(told) and 0 < told[-1] <= 20, told
 
