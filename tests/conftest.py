@@ -9,6 +9,7 @@ endpoint the operator names with BUCKETSYNC_TEST_S3_* variables (see external_s3
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -131,6 +132,32 @@ def pytest_configure(config) -> None:
         raise pytest.UsageError(EXTERNAL_S3_ERROR)
 
 S3_SERVERS = ["moto", "rgw"] + (["external"] if EXTERNAL_S3 else [])
+
+TIERS = ("unit", "integration", "distributed", "faults", "ops")
+
+
+def uses_rgw(item) -> bool:
+    """The test takes the rgw_server fixture, or a server parameter (`rgw`, `moto-rgw`…) that names it."""
+    if "rgw_server" in getattr(item, "fixturenames", ()):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "rgw" in re.split(r"[-\[\]]", callspec.id)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Each test's tier from its folder (tests/unit → `unit`…), and `rgw` for those that start Ceph: a test
+    added to a folder is in its tier with no decorator. `-m "(unit or integration) and not rgw"` is
+    `scripts/test --quick`."""
+    root = Path(__file__).parent
+    for item in items:
+        try:
+            folder = Path(item.fspath).relative_to(root).parts[0]
+        except ValueError:
+            continue
+        if folder in TIERS:
+            item.add_marker(getattr(pytest.mark, folder))
+        if uses_rgw(item):
+            item.add_marker(pytest.mark.rgw)
 
 
 @pytest.fixture(scope="session")

@@ -10,14 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from conftest import bucketsync_env, unique_bucket
 from tests.integration.helpers import Seed, cli_env, seed
 
 from .conftest import through
-
-pytestmark = pytest.mark.integration
 
 
 def test_ctrl_c_stops_an_embedded_run_without_working_off_the_queue(moto_server, s3, proxy, tmp_path):

@@ -13,8 +13,6 @@ from conftest import create_bucket, free_port, run_cli, start_moto, stop, unique
 
 from .helpers import USAGE_AS_INTERNAL, Seed, check_error_exit, cli_env, expect_cli, in_days, list_keys, seed
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def strict_moto():

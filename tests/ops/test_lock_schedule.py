@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from conftest import unique_bucket
 from celery import Celery
 
@@ -17,8 +15,6 @@ from bucketsync.lock_pass_record import last_lock_pass, lock_pass_key
 from bucketsync.messages import SCHEDULED_RUN
 from bucketsync.scheduled import run_id_for_trigger
 from bucketsync.schedules import ScheduledJob
-
-pytestmark = pytest.mark.integration
 
 
 def trigger(sender: Celery, job: ScheduledJob, task_id: str) -> tuple[str, dict]:
