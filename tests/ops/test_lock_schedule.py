@@ -18,8 +18,9 @@ from bucketsync.schedules import ScheduledJob
 
 
 def trigger(sender: Celery, job: ScheduledJob, task_id: str) -> tuple[str, dict]:
-    """Send the trigger as beat does; the worker's answer, and the id of the run it names."""
-    answer = sender.send_task(SCHEDULED_RUN, args=[job.to_json()], task_id=task_id).get(timeout=60)
+    """Send the trigger as beat does; the worker's answer (stored for this message only: no task's result
+    is kept), and the id of the run it names."""
+    answer = sender.send_task(SCHEDULED_RUN, args=[job.to_json()], task_id=task_id, ignore_result=False).get(timeout=60)
     return run_id_for_trigger(task_id), answer
 
 
