@@ -151,7 +151,7 @@ def pytest_collection_modifyitems(config, items) -> None:
     root = Path(__file__).parent
     for item in items:
         try:
-            folder = Path(item.fspath).relative_to(root).parts[0]
+            folder = Path(item.path).relative_to(root).parts[0]
         except ValueError:
             continue
         if folder in TIERS:
@@ -282,7 +282,8 @@ def run_cli_in_process(*args: str, env: dict | None = None) -> subprocess.Comple
     """`bucketsync ARGS` through the console script's own `main()` in this process: the same arguments,
     environment (os.environ is replaced for the call, then restored), stdout, stderr and exit code, without
     the ~1 s of CPU a new interpreter costs. For runs where the process boundary is not the point: no
-    broker (Celery keeps its first configuration in a process), no --debug (it installs a log handler)."""
+    broker (Celery keeps its first configuration in a process), no --debug or BUCKETSYNC_DEBUG (they install
+    a log handler on the stderr of the moment)."""
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
@@ -310,7 +311,8 @@ def run_cli_in_process(*args: str, env: dict | None = None) -> subprocess.Comple
 
 
 def in_process_fits(args: tuple[str, ...], env: dict | None) -> bool:
-    return "BUCKETSYNC_BROKER_URL" not in (env or {}) and "--debug" not in args
+    env = env or {}
+    return "BUCKETSYNC_BROKER_URL" not in env and "BUCKETSYNC_DEBUG" not in env and "--debug" not in args
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
