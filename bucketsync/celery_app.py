@@ -41,6 +41,16 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def chord_state_seconds(settings: Settings) -> int:
+    """How long a page's unfired chord keeps the batch results it has gathered, counted from the last one.
+
+    A fired chord's state is deleted at once (Celery keeps a 5-minute "done" marker). An unfired one waits
+    for a batch that may come back after the visibility timeout and then retry for up to an hour; past
+    that its page summary is lost (the run's counts are the ledger's, not the chord's) and Redis forgets it.
+    """
+    return 2 * settings.visibility_timeout + 3600
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     # A task's hard time limit must stay below the visibility timeout, or a slow task is delivered again
     # while it still runs; the settings check that.
@@ -58,7 +68,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_soft_time_limit": max(1, settings.task_time_limit - 30) if settings.task_time_limit > 60 else None,
         "broker_transport_options": transport_options(settings),
         "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout},
-        "result_expires": settings.report_ttl_seconds,
+        # No task's result is stored (~500 B each, for every page and batch): nothing reads them. The page
+        # chords still get their batches' results: Redis's chord join collects each header task's return
+        # value in the chord's own keys as it finishes, stored or not, and deletes them when the chord fires.
+        # The run's outcome lives in the ledger; Flower shows results from the workers' events.
+        "task_ignore_result": True,
+        "result_expires": chord_state_seconds(settings),
+        "result_chord_expires": chord_state_seconds(settings),
         "task_default_queue": QUEUE,
         "worker_send_task_events": True,
         "task_send_sent_event": True,

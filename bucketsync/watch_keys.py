@@ -19,7 +19,6 @@ import logging
 import threading
 import uuid
 from datetime import datetime, timezone
-from typing import Any
 
 from .events import Change
 from .execute import ExecutionContext

@@ -9,6 +9,7 @@ endpoint the operator names with BUCKETSYNC_TEST_S3_* variables (see external_s3
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -132,6 +133,32 @@ def pytest_configure(config) -> None:
 
 S3_SERVERS = ["moto", "rgw"] + (["external"] if EXTERNAL_S3 else [])
 
+TIERS = ("unit", "integration", "distributed", "faults", "ops")
+
+
+def uses_rgw(item) -> bool:
+    """The test takes the rgw_server fixture, or a server parameter (`rgw`, `moto-rgw`…) that names it."""
+    if "rgw_server" in getattr(item, "fixturenames", ()):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "rgw" in re.split(r"[-\[\]]", callspec.id)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Each test's tier from its folder (tests/unit → `unit`…), and `rgw` for those that start Ceph: a test
+    added to a folder is in its tier with no decorator. `-m "(unit or integration) and not rgw"` is
+    `scripts/test --quick`."""
+    root = Path(__file__).parent
+    for item in items:
+        try:
+            folder = Path(item.path).relative_to(root).parts[0]
+        except ValueError:
+            continue
+        if folder in TIERS:
+            item.add_marker(getattr(pytest.mark, folder))
+        if uses_rgw(item):
+            item.add_marker(pytest.mark.rgw)
+
 
 @pytest.fixture(scope="session")
 def external_server() -> ExternalS3:
@@ -249,6 +276,43 @@ def bucketsync_env(extra: dict | None = None) -> dict:
     env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
     env.update(extra or {})
     return env
+
+
+def run_cli_in_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`bucketsync ARGS` through the console script's own `main()` in this process: the same arguments,
+    environment (os.environ is replaced for the call, then restored), stdout, stderr and exit code, without
+    the ~1 s of CPU a new interpreter costs. For runs where the process boundary is not the point: no
+    broker (Celery keeps its first configuration in a process), no --debug or BUCKETSYNC_DEBUG (they install
+    a log handler on the stderr of the moment)."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from bucketsync import cli, s3
+
+    saved_environ, saved_argv = dict(os.environ), sys.argv
+    stdout, stderr = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(bucketsync_env(env))
+    sys.argv = ["bucketsync", *args]
+    s3._session.cache_clear()  # botocore reads AWS_CONFIG_FILE and AWS_* when a session is made
+    try:
+        with redirect_stdout(stdout), redirect_stderr(stderr):
+            try:
+                cli.main()
+                code = 0
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        sys.argv = saved_argv
+        s3._session.cache_clear()
+    return subprocess.CompletedProcess(["bucketsync", *args], code, stdout.getvalue(), stderr.getvalue())
+
+
+def in_process_fits(args: tuple[str, ...], env: dict | None) -> bool:
+    env = env or {}
+    return "BUCKETSYNC_BROKER_URL" not in env and "BUCKETSYNC_DEBUG" not in env and "--debug" not in args
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:

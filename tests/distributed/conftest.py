@@ -7,6 +7,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,17 +67,40 @@ def broker_env(moto_server, broker_url: str, **extra: str) -> dict[str, str]:
     return cli_env(moto_server, broker_url=broker_url, **extra)
 
 
-@pytest.fixture(scope="module")
-def workers(moto_server, redis_server):
+class WorkerPools:
+    """Worker pools shared by every test of the run, one per configuration (name, S3 server, Redis database,
+    settings): started on first use, stopped at the end. A test that stops or kills workers starts its own."""
+
+    def __init__(self) -> None:
+        self._pools: dict[tuple, WorkerPool] = {}
+
+    def get(self, name: str, server, broker_url: str, processes: int = 2, **settings: str) -> WorkerPool:
+        key = (name, server.url, broker_url, tuple(sorted(settings.items())))
+        if key not in self._pools:
+            redis.Redis.from_url(broker_url).flushdb()
+            pool = WorkerPool(env=broker_env(server, broker_url, **settings), broker_url=broker_url)
+            for number in range(1, processes + 1):
+                pool.start(f"{name}{number}")
+            self._pools[key] = pool
+        return self._pools[key]
+
+    def stop_all(self) -> None:
+        for pool in self._pools.values():
+            pool.stop_all()
+
+
+@pytest.fixture(scope="session")
+def worker_pools() -> Iterator[WorkerPools]:
+    pools = WorkerPools()
+    yield pools
+    pools.stop_all()
+
+
+@pytest.fixture(scope="session")
+def workers(moto_server, redis_server, worker_pools):
     """Two worker processes on Redis db 1, small pages and batches so runs have several of each."""
     broker_url = redis_server.url.rsplit("/", 1)[0] + "/1"
-    redis.Redis.from_url(broker_url).flushdb()
-    env = broker_env(moto_server, broker_url, page_size="40", batch_size="7", concurrency="4")
-    pool = WorkerPool(env=env, broker_url=broker_url)
-    pool.start("w1")
-    pool.start("w2")
-    yield pool
-    pool.stop_all()
+    return worker_pools.get("w", moto_server, broker_url, page_size="40", batch_size="7", concurrency="4")
 
 
 class QueueSampler:

@@ -4,13 +4,10 @@ whole histories in or out, as in the embedded run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import redis
 
 from conftest import create_bucket, unique_bucket
-from tests.distributed.conftest import WorkerPool, broker_env
+from tests.distributed.conftest import WorkerPool
 from tests.integration.helpers import explain, in_days, sync
 from tests.integration.history_helpers import history_shape, put_versions, version_locks
 
@@ -21,15 +18,11 @@ COUNTED = ("listed", "copied", "delete_markers_copied", "skipped", "lock_updated
 
 
 @pytest.fixture
-def version_workers(s3_server, redis_server) -> Iterator[WorkerPool]:
+def version_workers(s3_server, redis_server, worker_pools) -> WorkerPool:
     """One worker process; pages of 3 entries so histories span pages, batches of 2 entries."""
     broker_url = redis_server.url.rsplit("/", 1)[0] + f"/{DATABASE}"
-    redis.Redis.from_url(broker_url).flushdb()
-    env = broker_env(s3_server, broker_url, page_size="3", batch_size="2", concurrency="4")
-    pool = WorkerPool(env=env, broker_url=broker_url)
-    pool.start(f"v1-{s3_server.name}")
-    yield pool
-    pool.stop_all()
+    return worker_pools.get(f"v-{s3_server.name}-", s3_server, broker_url, processes=1, page_size="3",
+                            batch_size="2", concurrency="4")
 
 
 def seed_histories(s3, bucket: str) -> None:

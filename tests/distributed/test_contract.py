@@ -3,10 +3,7 @@ Ceph RGW (and an external server when named)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import redis
 
 from conftest import create_bucket, unique_bucket
 from tests.distributed.conftest import WorkerPool, broker_env
@@ -19,16 +16,11 @@ DATABASES = {"moto": 12, "rgw": 13, "external": 14}
 
 
 @pytest.fixture
-def server_workers(s3_server, redis_server) -> Iterator[WorkerPool]:
+def server_workers(s3_server, redis_server, worker_pools) -> WorkerPool:
     """Two worker processes whose S3 is the contract's server; small pages and batches."""
     broker_url = redis_server.url.rsplit("/", 1)[0] + f"/{DATABASES[s3_server.name]}"
-    redis.Redis.from_url(broker_url).flushdb()
-    env = broker_env(s3_server, broker_url, page_size="20", batch_size="5", concurrency="4")
-    pool = WorkerPool(env=env, broker_url=broker_url)
-    pool.start(f"c1-{s3_server.name}")
-    pool.start(f"c2-{s3_server.name}")
-    yield pool
-    pool.stop_all()
+    return worker_pools.get(f"c-{s3_server.name}-", s3_server, broker_url, page_size="20", batch_size="5",
+                            concurrency="4")
 
 
 def test_distributed_run_replicates_and_a_second_run_copies_nothing(s3_server, server_workers, tmp_path):

@@ -53,7 +53,7 @@ def numbers(report: dict) -> dict:
 
 
 def test_distributed_run_matches_embedded_run(s3, moto_server, workers, tmp_path):
-    source, dest = make_pair(s3, plain=150)
+    source, dest = make_pair(s3, plain=80)  # with the fixture set, 3 pages of 40
     embedded_dest = new_dest(s3)
     distributed = sync(f"s3://{source}", f"s3://{dest}", env=workers.env, report_path=tmp_path / "d.json")
     assert distributed.returncode == 0, explain(distributed) + workers.log_text()
@@ -63,7 +63,7 @@ def test_distributed_run_matches_embedded_run(s3, moto_server, workers, tmp_path
 
     assert distributed.report["mode"] == "distributed" and embedded.report["mode"] == "embedded"
     assert numbers(distributed.report) == numbers(embedded.report)
-    assert distributed.report["copied"] == len(fixture_set()) + 150
+    assert distributed.report["copied"] == len(fixture_set()) + 80
     assert compare_buckets(s3, source, s3, dest) == []
     assert compare_buckets(s3, source, s3, embedded_dest) == []
 
@@ -124,7 +124,7 @@ def test_no_secret_in_redis_after_a_run(s3, moto_server, workers, tmp_path, redi
             values = []
         for value in values + [key]:
             assert SECRET_KEY.encode() not in (value or b""), f"secret found in {key!r}"
-    assert scanned > 5  # the run did leave its ledger and results behind to scan
+    assert scanned > 5  # the run did leave its ledger behind to scan
 
 
 def test_queue_length_stays_bounded_by_the_high_water_mark(s3, moto_server, redis_server, tmp_path):
@@ -134,7 +134,7 @@ def test_queue_length_stays_bounded_by_the_high_water_mark(s3, moto_server, redi
     env = broker_env(moto_server, broker_url, page_size="20", batch_size="2", concurrency="2",
                      queue_high_water=str(high_water))
     pool = WorkerPool(env=env, broker_url=broker_url)
-    source, dest = make_pair(s3, plain=300)
+    source, dest = make_pair(s3, plain=100)  # 6 pages of 20, 10 batches each: far past the high-water mark
     try:
         pool.start("hw", concurrency=1)
         with QueueSampler(broker_url) as sampler:
@@ -144,7 +144,7 @@ def test_queue_length_stays_bounded_by_the_high_water_mark(s3, moto_server, redi
         pool.stop_all()
     batches_per_page = 20 // 2
     assert max(sampler.samples) <= high_water + batches_per_page + 2, max(sampler.samples)
-    assert result.report["copied"] == 300 + len(fixture_set())
+    assert result.report["copied"] == 100 + len(fixture_set())
     assert compare_buckets(s3, source, s3, dest) == []
 
 
@@ -287,11 +287,12 @@ def test_a_copy_batch_message_delivered_again_writes_nothing(s3, moto_server, wo
     ledger.register_page(request.run_id, 0, batches=[[action.to_json()]], listed=1, skipped=0, token=None,
                          last_key="lock/none.txt", is_last=True, finished_at=utc_now_iso())
     message = [request.to_json(), 0, 0, [action.to_json()]]
-    both = [app.send_task("bucketsync.copy_batch", args=message) for _ in range(2)]
+    # ignore_result=False: this test reads the results, which are not stored otherwise.
+    both = [app.send_task("bucketsync.copy_batch", args=message, ignore_result=False) for _ in range(2)]
     results = sorted((result.get(timeout=60) for result in both), key=len)
     assert results == [{"duplicate_deliveries": 1}, {"copied": 1, "bytes_copied": head["ContentLength"]}]
     assert ledger.summary(request.run_id).state == "finished"
-    late = app.send_task("bucketsync.copy_batch", args=message).get(timeout=60)  # e.g. after the visibility timeout
+    late = app.send_task("bucketsync.copy_batch", args=message, ignore_result=False).get(timeout=60)  # e.g. after the visibility timeout
     assert late == {"duplicate_deliveries": 1}
     summary = ledger.summary(request.run_id)
     assert (summary.copied, summary.duplicate_deliveries) == (1, 2)

@@ -19,7 +19,6 @@ from bucketsync.watch_intake import DistributedWatch
 from bucketsync.watch_counts import watch_totals
 from conftest import create_bucket, free_port, set_side_env, unique_bucket
 
-pytestmark = pytest.mark.integration
 
 
 def versions(client, bucket: str) -> dict[str, int]:

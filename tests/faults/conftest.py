@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from conftest import MotoServer, run_cli
+from conftest import MotoServer, run_cli_in_process
 from tests.distributed.conftest import WorkerPool, broker_env
 from tests.integration.helpers import cli_env, compare_buckets, versions_per_key  # noqa: F401 (re-exported)
 
@@ -81,7 +81,8 @@ def proxied_workers(moto_server, redis_server, proxy_session) -> Iterator[Worker
 
 def verify_cli(source_server: MotoServer, source: str, dest: str, dest_server: MotoServer | None = None) -> dict:
     """`bucketsync verify --json` straight against moto; returns the parsed result and exit code."""
-    done = run_cli("verify", f"s3://{source}", f"s3://{dest}", "--json", env=cli_env(source_server, dest_server))
+    # The oracle runs in this process (the console script's main(): same output and exit code, no new interpreter).
+    done = run_cli_in_process("verify", f"s3://{source}", f"s3://{dest}", "--json", env=cli_env(source_server, dest_server))
     assert done.returncode in (0, 1), f"verify exit {done.returncode}: {done.stderr}"
     result = json.loads(done.stdout)
     result["exit_code"] = done.returncode

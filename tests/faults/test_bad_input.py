@@ -16,8 +16,6 @@ import pytest
 from conftest import free_port, run_cli, unique_bucket
 from tests.integration.helpers import check_error_exit, cli_env, list_keys
 
-pytestmark = pytest.mark.integration
-
 SRC = "{src}"  # placeholders, filled in by the fixture
 DST = "{dst}"
 

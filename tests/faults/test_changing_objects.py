@@ -23,8 +23,6 @@ from tests.integration.helpers import Seed, cli_env, explain, in_days, seed, syn
 
 from .conftest import MULTIPART, MiB, assert_replica, through, verify_cli
 
-pytestmark = pytest.mark.integration
-
 PAGE_SIZE = "20"  # the run's listing asks for this many keys (the lock-permission probe asks for 3)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from bucketsync.context import prepare_run
 from bucketsync.embedded import run_embedded
 from bucketsync.settings import load_settings
@@ -14,8 +12,6 @@ from conftest import set_side_env, unique_bucket
 from tests.integration.helpers import cli_env, explain, sync
 
 from .conftest import MiB
-
-pytestmark = pytest.mark.integration
 
 
 def test_a_failure_names_the_source_version(moto_server, s3, tmp_path):

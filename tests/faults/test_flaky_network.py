@@ -20,8 +20,6 @@ from tests.integration.helpers import Seed, cli_env, explain, fixture_set, in_da
 
 from .conftest import MULTIPART, MiB, assert_replica, through
 
-pytestmark = pytest.mark.integration
-
 PLAIN = 16
 
 

@@ -3,6 +3,7 @@ is written and the exit code is 130."""
 
 from __future__ import annotations
 
+import pytest
 import json
 import signal
 import subprocess
@@ -10,14 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from conftest import bucketsync_env, unique_bucket
 from tests.integration.helpers import Seed, cli_env, seed
 
 from .conftest import through
-
-pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("objects", [40, 5], ids=["more-than-the-window", "all-queued-at-once"])

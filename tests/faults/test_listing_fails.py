@@ -3,14 +3,10 @@ error, the counts of what was done before it, the JSON report written, exit 2.""
 
 from __future__ import annotations
 
-import pytest
-
 from conftest import unique_bucket
 from tests.integration.helpers import Seed, cli_env, explain, list_keys, seed, sync
 
 from .conftest import through
-
-pytestmark = pytest.mark.integration
 
 
 def test_embedded_run_whose_source_listing_fails_midway_writes_a_failed_report(moto_server, s3, proxy, tmp_path):

@@ -30,8 +30,6 @@ from tests.integration.helpers import Seed, check_error_exit, cli_env, in_days, 
 from .conftest import through
 from .record_lock_probe import LOCK_HEADERS, RECORDED, record
 
-pytestmark = pytest.mark.integration
-
 ANSWERS = json.loads(RECORDED.read_text(encoding="utf-8"))
 
 

@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from conftest import unique_bucket
 from tests.integration.helpers import cli_env, compare_buckets, explain, sync
 
 from .conftest import through
-
-pytestmark = pytest.mark.integration
 
 RATE = 20  # requests per second
 OBJECTS = 230  # one CopyObject each: with listing and preflight a run of ~12 s at RATE

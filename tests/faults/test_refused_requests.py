@@ -11,7 +11,6 @@ from tests.integration.helpers import Seed, cli_env, compare_buckets, explain, s
 
 from .conftest import through
 
-pytestmark = pytest.mark.integration
 
 KEYS = 30
 

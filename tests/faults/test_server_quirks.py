@@ -9,8 +9,6 @@ thread, and a server that does not ask never sees the header.
 
 from __future__ import annotations
 
-import pytest
-
 from bucketsync.context import prepare_run
 from bucketsync.embedded import run_embedded
 from bucketsync.settings import load_settings
@@ -18,8 +16,6 @@ from conftest import set_side_env, unique_bucket
 from tests.integration.helpers import Seed, compare_buckets, in_days, seed
 
 from .conftest import through
-
-pytestmark = pytest.mark.integration
 
 PROBE_PREFIX = "bucketsync-quirk-probe-"
 CHECKSUM_DECLARATION = "x-amz-sdk-checksum-algorithm"

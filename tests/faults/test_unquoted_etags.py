@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from bucketsync.context import prepare_run
 from bucketsync.embedded import run_embedded
 from bucketsync.settings import load_settings
@@ -18,8 +16,6 @@ from conftest import set_side_env
 from tests.integration.helpers import Seed, compare_buckets, in_days, put_multipart, seed
 
 from .conftest import MULTIPART, MiB, through
-
-pytestmark = pytest.mark.integration
 
 QUOTED_ETAG = re.compile(rb"<ETag>(?:\"|&quot;|&#34;)(.*?)(?:\"|&quot;|&#34;)</ETag>")
 

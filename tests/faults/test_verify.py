@@ -10,16 +10,12 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from bucketsync.locations import Location
 from bucketsync.verify import verify
 from conftest import create_bucket, run_cli, unique_bucket
 from tests.integration.helpers import Seed, cli_env, explain, fixture_set, put_multipart, seed, sync
 
 from .conftest import MiB, verify_cli
-
-pytestmark = pytest.mark.integration
 
 
 def in_days(n: float) -> datetime:

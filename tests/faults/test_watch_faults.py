@@ -18,7 +18,6 @@ import pytest
 from conftest import bucketsync_env, create_bucket, free_port, run_cli, unique_bucket
 from tests.integration.helpers import cli_env
 
-pytestmark = pytest.mark.integration
 
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 

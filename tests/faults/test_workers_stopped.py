@@ -16,7 +16,6 @@ import os
 import signal
 import time
 
-import pytest
 import redis
 
 from bucketsync.ledger import Ledger
@@ -26,8 +25,6 @@ from tests.distributed.test_distributed import _children_of
 from tests.integration.helpers import Seed, fixture_set, in_days, seed
 
 from .conftest import MULTIPART, MiB, assert_replica, versions_per_key, wait_until_ended, worker_env
-
-pytestmark = pytest.mark.integration
 
 
 def new_pair(s3) -> tuple[str, str]:

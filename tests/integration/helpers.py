@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from conftest import MotoServer, run_cli
+from conftest import MotoServer, in_process_fits, run_cli, run_cli_in_process
 
 MiB = 1024 * 1024
 
@@ -268,11 +268,16 @@ class SyncResult:
     report: dict[str, Any] | None
 
 
-def sync(source_url: str, dest_url: str, *options: str, env: dict[str, str], report_path: Path) -> SyncResult:
-    """`bucketsync sync` as a subprocess, with --report-json; the report is parsed when written."""
+def sync(source_url: str, dest_url: str, *options: str, env: dict[str, str], report_path: Path,
+         subprocess: bool = False) -> SyncResult:
+    """`bucketsync sync` with --report-json; the report is parsed when written. An embedded run goes through
+    the console script's main() in this process (run_cli_in_process), unless `subprocess` or it needs one;
+    the CLI's process contract (exit codes, environment, messages) is tested as a subprocess elsewhere."""
     if report_path.exists():
         report_path.unlink()
-    done = run_cli("sync", source_url, dest_url, *options, "--report-json", str(report_path), env=env)
+    args = ("sync", source_url, dest_url, *options, "--report-json", str(report_path))
+    in_process = not subprocess and in_process_fits(args, env)
+    done = run_cli_in_process(*args, env=env) if in_process else run_cli(*args, env=env)
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else None
     return SyncResult(done.returncode, done.stdout, done.stderr, report)
 

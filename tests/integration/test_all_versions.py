@@ -9,8 +9,6 @@ from conftest import create_bucket, unique_bucket
 from .helpers import check_error_exit, cli_env, explain, in_days, run_cli, sync
 from .history_helpers import history_shape, put_versions, version_locks
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def s3(s3_server):

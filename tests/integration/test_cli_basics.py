@@ -8,8 +8,6 @@ from bucketsync import __version__
 from conftest import run_cli
 from tests.integration.helpers import Seed, cli_env, seed
 
-pytestmark = pytest.mark.integration
-
 
 def test_help_speaks_to_users_not_to_developers():
     done = run_cli("--help")

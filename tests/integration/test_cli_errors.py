@@ -15,8 +15,6 @@ from .helpers import (
     USAGE_AS_INTERNAL, Seed, check_error_exit, cli_env, expect_cli, in_days, invoke_cli, list_keys, seed,
 )
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def strict_moto():

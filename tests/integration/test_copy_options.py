@@ -26,8 +26,6 @@ from tests.faults.conftest import (  # noqa: F401 (the recording proxies, as fix
 
 from .helpers import check_error_exit, cli_env, explain, list_keys, put_multipart, sync
 
-pytestmark = pytest.mark.integration
-
 MiB = 1024 * 1024
 SOURCE_KEY = base64.b64encode(b"s" * 32).decode()
 DEST_KEY = base64.b64encode(b"d" * 32).decode()

@@ -43,8 +43,6 @@ from tests.faults.proxy import Exchange
 
 from .helpers import Seed, compare_object, in_days, list_keys, put_multipart, put_parts, seed
 
-pytestmark = pytest.mark.integration
-
 MiB = 1024 * 1024
 RETAIN_UNTIL = in_days(3)
 LOCKED = dict(mode="GOVERNANCE", retain_until=RETAIN_UNTIL, legal_hold=True)

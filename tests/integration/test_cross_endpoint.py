@@ -11,8 +11,6 @@ from conftest import EXTERNAL_S3, OTHER_ACCESS_KEY, OTHER_SECRET_KEY, create_buc
 
 from .helpers import MiB, Seed, cli_env, compare_buckets, etags, explain, fixture_set, in_days, object_state, put_multipart, seed, sync
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def report_path(tmp_path):

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from conftest import run_cli
 
 from .helpers import explain
-
-pytestmark = pytest.mark.integration
 
 
 def test_demo_replicates_and_checks_locks():

@@ -15,8 +15,6 @@ from ceph_rgw import KMS_TEST_KEY_ID
 from conftest import create_bucket, unique_bucket
 from .helpers import cli_env, explain, put_multipart, sync
 
-pytestmark = pytest.mark.integration
-
 MiB = 1024 * 1024
 SOURCE_KEY = os.urandom(32)
 DEST_KEY = os.urandom(32)

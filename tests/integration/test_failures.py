@@ -19,8 +19,6 @@ from conftest import OTHER_ACCESS_KEY, OTHER_SECRET_KEY, set_side_env, unique_bu
 
 from .helpers import EXIT_CODE_LOST, Seed, cli_env, compare_object, expect_cli, explain, in_days, list_keys, seed, sync
 
-pytestmark = pytest.mark.integration
-
 
 def prepare(monkeypatch, source_server, dest_server, source_url, dest_url):
     """A run as `bucketsync sync` prepares it (settings from BUCKETSYNC_* variables, preflight), in process."""

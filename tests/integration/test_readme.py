@@ -21,7 +21,6 @@ import bucketsync.settings as settings_module
 from bucketsync.cli import app
 from conftest import bucketsync_env, free_port
 
-pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"

@@ -24,8 +24,6 @@ from conftest import set_side_env, unique_bucket
 
 from .helpers import MiB, list_keys, put_multipart
 
-pytestmark = pytest.mark.integration
-
 CHUNK = 5 * MiB
 # What botocore and the reads around the part in flight hold at once, beside that part.
 SLACK = 4 * MiB

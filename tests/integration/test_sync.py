@@ -26,8 +26,6 @@ from .helpers import (
     sync,
 )
 
-pytestmark = pytest.mark.integration
-
 @pytest.fixture
 def s3(s3_server):
     return s3_server.client()

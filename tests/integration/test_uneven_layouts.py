@@ -13,7 +13,6 @@ from conftest import create_bucket, unique_bucket
 
 from .helpers import cli_env, explain, list_keys, put_parts, sync, version_count
 
-pytestmark = pytest.mark.integration
 
 MiB, MB = 1024 * 1024, 1000 * 1000
 LAYOUTS = {

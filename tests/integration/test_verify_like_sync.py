@@ -16,7 +16,6 @@ from tests.faults.conftest import proxy, proxy_session, through  # noqa: F401 (t
 from .helpers import cli_env, explain, put_multipart, sync
 from .test_copy_options import CUSTOMER_MD5, DEST_KEY, SOURCE_KEY, md5_of_key
 
-pytestmark = pytest.mark.integration
 
 MiB = 1024 * 1024
 PREFIXED = [f"q{n % 9:02d}/part-{n:03d}" for n in range(45)]

@@ -16,7 +16,6 @@ from bucketsync.settings import load_settings
 from bucketsync.watch_run import WatchService
 from conftest import create_bucket, free_port, set_side_env, unique_bucket
 
-pytestmark = pytest.mark.integration
 
 
 def versions(client, bucket: str) -> dict[str, int]:

@@ -7,15 +7,11 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from conftest import run_cli, unique_bucket
 from tests.integration.helpers import list_keys
 from tests.ops.conftest import REDIS_PASSWORD, start_beat
 
 from bucketsync.ledger import Ledger
-
-pytestmark = pytest.mark.integration
 
 HELD_OBJECTS = 300
 

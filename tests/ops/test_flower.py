@@ -15,8 +15,6 @@ import yaml
 from conftest import OTHER_SECRET_KEY, SECRET_KEY, run_cli, unique_bucket
 from tests.ops.conftest import FLOWER_USER, REDIS_PASSWORD, start_flower
 
-pytestmark = pytest.mark.integration
-
 COMPOSE = Path(__file__).resolve().parents[2] / "compose.yaml"
 RUN_TASKS = {"bucketsync.coordinator_page", "bucketsync.copy_batch", "bucketsync.page_summary",
              "bucketsync.run_finalise"}

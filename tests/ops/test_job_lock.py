@@ -15,8 +15,6 @@ from bucketsync.scheduled import run_id_for_trigger, trigger
 from bucketsync.schedules import ScheduledJob
 from bucketsync.settings import load_settings
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def ledger(secured_redis):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from conftest import unique_bucket
 from celery import Celery
 
@@ -18,12 +16,11 @@ from bucketsync.messages import SCHEDULED_RUN
 from bucketsync.scheduled import run_id_for_trigger
 from bucketsync.schedules import ScheduledJob
 
-pytestmark = pytest.mark.integration
-
 
 def trigger(sender: Celery, job: ScheduledJob, task_id: str) -> tuple[str, dict]:
-    """Send the trigger as beat does; the worker's answer, and the id of the run it names."""
-    answer = sender.send_task(SCHEDULED_RUN, args=[job.to_json()], task_id=task_id).get(timeout=60)
+    """Send the trigger as beat does; the worker's answer (stored for this message only: no task's result
+    is kept), and the id of the run it names."""
+    answer = sender.send_task(SCHEDULED_RUN, args=[job.to_json()], task_id=task_id, ignore_result=False).get(timeout=60)
     return run_id_for_trigger(task_id), answer
 
 
