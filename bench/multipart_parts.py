@@ -25,11 +25,11 @@ from conftest import start_moto, stop  # noqa: E402
 from delay_proxy import DelayProxy  # noqa: E402
 
 import bucketsync  # noqa: E402
-from bucketsync.context import prepare_run  # noqa: E402
-from bucketsync.execute import execute  # noqa: E402
-from bucketsync.model import ObjectEntry  # noqa: E402
-from bucketsync.plan import PlannedAction  # noqa: E402
-from bucketsync.settings import MiB, load_settings  # noqa: E402
+from bucketsync.run.context import prepare_run  # noqa: E402
+from bucketsync.engine.execute import execute  # noqa: E402
+from bucketsync.core.model import ObjectEntry  # noqa: E402
+from bucketsync.core.plan import PlannedAction  # noqa: E402
+from bucketsync.core.settings import MiB, load_settings  # noqa: E402
 
 
 def side_env(side: str, server) -> None:

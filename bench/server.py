@@ -62,7 +62,7 @@ WRITES = frozenset(
 
 
 # bucketsync's destination probe before a server-side run: a CopyObject of a key that does not exist,
-# which writes nothing (bucketsync/server_quirks.py). Counted apart, so a no-change run shows no write.
+# which writes nothing (bucketsync/engine/server_quirks.py). Counted apart, so a no-change run shows no write.
 QUIRK_PROBE_KEY = "bucketsync-quirk-probe-"
 
 

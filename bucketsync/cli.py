@@ -21,14 +21,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from . import report
-from .errors import BucketsyncError, UsageError
+from .run import report
+from .core.errors import BucketsyncError, UsageError
 from .help_format import PlainHelpGroup
-from .outcomes import RunSummary
-from .settings import load_settings
+from .core.outcomes import RunSummary
+from .core.settings import load_settings
 
 if TYPE_CHECKING:
-    from .filters import Filters
+    from .core.filters import Filters
 
 HELP = (
     "Replicate S3 buckets with their Object Lock state (retention, legal hold), metadata and tags: "
@@ -132,7 +132,7 @@ def finish(
     if report_json:
         report.write_json(summary, report_json)
     if metrics_textfile and summary.state in ("finished", "failed"):
-        from .metrics import write_textfile
+        from .ops.metrics import write_textfile
 
         try:
             write_textfile(metrics_textfile, summary, time.time())
@@ -177,7 +177,7 @@ IncludePatterns = Annotated[
 def filters_given(exclude: list[str] | None, include: list[str] | None, argv: list[str]) -> "Filters":
     """The --exclude / --include options in command-line order (Typer keeps the two lists apart, and the
     last matching filter wins), recovered from argv and checked against what Typer parsed."""
-    from .filters import filters_from_argv
+    from .core.filters import filters_from_argv
 
     filters = filters_from_argv(argv)
     for kind, parsed in (("exclude", exclude or []), ("include", include or [])):
@@ -233,8 +233,8 @@ def sync(
     ),
 ) -> None:
     """Replicate SRC into DST with metadata, tags and Object Lock state."""
-    from .context import prepare_run
-    from .pacing import RunPacing
+    from .run.context import prepare_run
+    from .engine.pacing import RunPacing
 
     settings = load_settings(
         **side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile),
@@ -247,7 +247,7 @@ def sync(
     if detach and not settings.broker_url:
         raise UsageError("--detach needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
     if settings.broker_url:
-        from .settings import check_carriable
+        from .core.settings import check_carriable
 
         if source_profile or dest_profile:  # a profile names credentials: those are each worker's own
             raise UsageError("--source-profile/--dest-profile are not sent to workers (they name credentials, which "
@@ -265,7 +265,7 @@ def sync(
     log.debug("run %s: %s -> %s, %s", request.run_id, request.source, request.destination,
               "distributed" if settings.broker_url else "embedded")
     if settings.broker_url:
-        from .distributed import follow_run, submit_run
+        from .distributed.submit import follow_run, submit_run
 
         ledger = submit_run(settings, request)
         if detach:
@@ -278,12 +278,12 @@ def sync(
                 )
         except KeyboardInterrupt:
             stopped_following(request.run_id)
-        from .job_totals import record_run_end_quietly
+        from .ops.job_totals import record_run_end_quietly
 
         record_run_end_quietly(ledger.redis, summary, ledger.ttl)  # run_finalise does too: the first one counts
     else:
-        from .embedded import RunInterrupted, run_embedded
-        from .embedded_versions import run_embedded_versions
+        from .run.embedded import RunInterrupted, run_embedded
+        from .run.embedded_versions import run_embedded_versions
 
         run = run_embedded_versions if request.all_versions else run_embedded
         try:
@@ -316,8 +316,8 @@ def verify(
     """Compare SRC and DST without writing: keys, sizes, bytes, metadata, tags, lock state. Exit 1 on any
     difference. Takes the choices of `sync` that change what is compared: --exclude/--include, --all-versions
     and the SSE-C keys (BUCKETSYNC_SOURCE__SSE_C_KEY, BUCKETSYNC_DEST__SSE_C_KEY)."""
-    from .verify import run_verify
-    from .verify_versions import run_verify_versions
+    from .run.verify import run_verify
+    from .run.verify_versions import run_verify_versions
 
     settings = load_settings(
         **side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile), all_versions=all_versions
@@ -357,7 +357,7 @@ def status(
 ) -> None:
     """Show a distributed run's progress (objects handled in batches not counted yet included) or its final
     report. The exit code tells running from ended (below); --json gives the same for scripts."""
-    from .distributed import open_ledger
+    from .distributed.submit import open_ledger
 
     settings = load_settings(broker_url=broker_url)
     if not settings.broker_url:
@@ -386,7 +386,7 @@ def resume(
     report_json: Optional[Path] = typer.Option(None, metavar="PATH", help="write the final report as JSON to this path"),
 ) -> None:
     """Finish a stalled distributed run without copying again what it already copied."""
-    from .distributed import follow_run, resume_run
+    from .distributed.submit import follow_run, resume_run
 
     settings = load_settings(broker_url=broker_url)
     if not settings.broker_url:
@@ -439,8 +439,8 @@ def exporter(
     broker_url: Optional[str] = typer.Option(None, metavar="URL", help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
 ) -> None:
     """Serve Prometheus metrics on /metrics: job totals, replication lag, runs and queue, read from Redis."""
-    from .distributed import open_ledger
-    from .exporter import serve
+    from .distributed.submit import open_ledger
+    from .ops.exporter import serve
 
     settings = load_settings(broker_url=broker_url)
     if not settings.broker_url:
@@ -458,7 +458,7 @@ def demo(
     objects: int = typer.Option(12, min=3, max=10_000, metavar="N", help="objects to create in the demo source bucket (3-10000)"),
 ) -> None:
     """Start a throwaway local S3 server, replicate locked objects, and check the destination's locks."""
-    from .demo import run_demo
+    from .ops.demo import run_demo
 
     raise typer.Exit(run_demo(objects, out))
 
@@ -500,8 +500,8 @@ def watch(
     import signal
     import threading
 
-    from .context import prepare_run
-    from .watch_run import WatchService, check_event_sources, default_journal
+    from .run.context import prepare_run
+    from .run.watch_run import WatchService, check_event_sources, default_journal
 
     settings = load_settings(
         **side_overrides(source_endpoint_url, dest_endpoint_url, source_profile, dest_profile),
@@ -515,7 +515,7 @@ def watch(
                                storage_class=storage_class, sse=sse, sse_kms_key_id=sse_kms_key_id,
                                all_versions=settings.all_versions)
     if settings.broker_url:
-        from .watch_intake import DistributedWatch
+        from .distributed.watch_intake import DistributedWatch
 
         service = DistributedWatch(settings, request)
         where = f"workers through the broker; counts in `bucketsync exporter` as watch={service.watch}"
@@ -568,7 +568,7 @@ def main() -> None:
         err.print(f"bucketsync: {exc}", highlight=False, markup=False)
         sys.exit(EXIT_ERROR)
     except (ClientError, BotoCoreError) as exc:
-        from . import s3  # boto3 loads only for commands that talk to S3
+        from .engine import s3  # boto3 loads only for commands that talk to S3
 
         err.print(f"bucketsync: S3 error: {s3.describe(exc)}", highlight=False, markup=False)
         sys.exit(EXIT_ERROR)

@@ -16,8 +16,8 @@ from typing import Any, Optional, TypeVar
 
 import typer
 
-from .errors import BucketsyncError, SettingsError, UsageError
-from .settings import load_settings
+from .core.errors import BucketsyncError, SettingsError, UsageError
+from .core.settings import load_settings
 
 EXIT_ERROR = 2
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,7 +52,7 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
 
 def page_table(pages: list[dict[str, Any]]) -> str:
     """`bucketsync status --pages`: one line per page with its totals (from the page's chord callback)."""
-    from .report import human_bytes
+    from .run.report import human_bytes
 
     if not pages:
         return "no pages listed yet"
@@ -80,7 +80,7 @@ def schedules(
     json_output: bool = typer.Option(False, "--json", help="print the schedules as JSON"),
 ) -> None:
     """List the scheduled jobs (BUCKETSYNC_SCHEDULES or BUCKETSYNC_SCHEDULES_FILE) with their next run time."""
-    from .schedules import load_schedules
+    from .ops.schedules import load_schedules
 
     found = load_schedules()
     items = []
@@ -107,8 +107,8 @@ def schedules(
 def start_worker(settings: Any, argv: list[str]) -> None:
     """Run a Celery worker configured from `settings` (the ones the starting command loaded): its Celery
     app and the settings its tasks use are those, not a second reading of the environment."""
-    from . import runtime
-    from .celery_app import configure
+    from .distributed import runtime
+    from .distributed.celery_app import configure
     from .tasks import app as celery_app  # registers every task
 
     configure(celery_app, settings)
@@ -128,7 +128,7 @@ def beat(
 ) -> None:
     """Run celery beat with the scheduled jobs (one beat per deployment); a trigger is skipped while the
     job's previous run is still going."""
-    from .schedules import SCHEDULES_FILE_VAR, SCHEDULES_VAR, beat_schedule, load_schedules
+    from .ops.schedules import SCHEDULES_FILE_VAR, SCHEDULES_VAR, beat_schedule, load_schedules
 
     settings = load_settings()
     if not settings.broker_url:
@@ -136,9 +136,9 @@ def beat(
     found = load_schedules()
     if not found:
         raise SettingsError(f"no schedules: set {SCHEDULES_VAR} or {SCHEDULES_FILE_VAR}")
-    from .celery_app import app as celery_app
-    from .celery_app import configure
-    from .messages import SCHEDULED_RUN
+    from .distributed.celery_app import app as celery_app
+    from .distributed.celery_app import configure
+    from .core.messages import SCHEDULED_RUN
 
     configure(celery_app, settings)
     celery_app.conf.beat_schedule = beat_schedule(found, SCHEDULED_RUN)
@@ -155,7 +155,7 @@ def beat(
 def run_rows(ledger: Any, limit: int, job: str | None, stalled_after: float | None = None) -> list[dict[str, Any]]:
     """The newest runs in the ledger (of one job, if given), as JSON-safe rows; running runs without
     progress for `stalled_after` seconds show as stalled."""
-    from .ledger import RUNS_INDEX
+    from .distributed.ledger import RUNS_INDEX
 
     rows: list[dict[str, Any]] = []
     start, chunk = 0, max(limit, 50)
@@ -190,8 +190,8 @@ def runs(
     broker_url: Optional[str] = typer.Option(None, metavar="URL", help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
 ) -> None:
     """List recent distributed runs (scheduled ones with their job): start, state, counts, failures."""
-    from .distributed import open_ledger
-    from .report import human_bytes
+    from .distributed.submit import open_ledger
+    from .run.report import human_bytes
 
     settings = load_settings(broker_url=broker_url)
     if not settings.broker_url:

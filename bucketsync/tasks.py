@@ -13,15 +13,16 @@ from typing import Any
 from celery import Task
 from celery.signals import task_postrun, worker_ready, worker_shutdown
 
-from . import messages, runtime
-from .batches import action_from_message, copy_and_count
-from .celery_app import app
-from .coordinator import coordinate_page
-from .messages import PageTask, RunRequest, ScheduledJob
-from .outcomes import combine
-from .patience import REDIS_UNAVAILABLE, retry_while_redis_unavailable
-from .recovery import RecoverySweeper
-from .scheduled import finalise_run, job_locks, refresh_job_lock_or_finalise, run_id_for_trigger, trigger
+from .core import messages
+from .distributed import runtime
+from .distributed.batches import action_from_message, copy_and_count
+from .distributed.celery_app import app
+from .distributed.coordinator import coordinate_page
+from .core.messages import PageTask, RunRequest, ScheduledJob
+from .core.outcomes import combine
+from .distributed.patience import REDIS_UNAVAILABLE, retry_while_redis_unavailable
+from .distributed.recovery import RecoverySweeper
+from .ops.scheduled import finalise_run, job_locks, refresh_job_lock_or_finalise, run_id_for_trigger, trigger
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ RETRY_POLICY: dict[str, Any] = {
 @app.task(name=messages.WATCH_KEY, bind=True, ignore_result=True, **RETRY_POLICY)
 def watch_key(self: Task, request: dict[str, Any], watch: str, change: dict[str, Any], token: str | None = None) -> str:
     """One announced change of `bucketsync watch`: replicate its key, unless another look covers it."""
-    from .events import Change
-    from .watch_keys import LEASE_SECONDS, watch_change
+    from .core.events import Change
+    from .distributed.watch_keys import LEASE_SECONDS, watch_change
 
     token = token or self.request.id
     settings = runtime.worker_settings()

@@ -8,10 +8,10 @@ import time
 import pytest
 import redis
 
-from bucketsync.job_totals import runs_by_state
-from bucketsync.ledger import Ledger, run_key
-from bucketsync.report import render_text
-from bucketsync.outcomes import ObjectOutcome, utc_now_iso
+from bucketsync.ops.job_totals import runs_by_state
+from bucketsync.distributed.ledger import Ledger, run_key
+from bucketsync.run.report import render_text
+from bucketsync.core.outcomes import ObjectOutcome, utc_now_iso
 
 from .test_ledger import new_run
 
@@ -113,15 +113,15 @@ def test_a_batch_delivered_again_writes_only_what_its_first_executor_did_not(s3,
     written); the delivery after it checks the destination and writes only the rest, reported as copied."""
     from dataclasses import replace
 
-    from bucketsync import runtime
-    from bucketsync.batches import execute_actions
-    from bucketsync.locations import Location
-    from bucketsync.messages import RunRequest
-    from bucketsync.model import ObjectEntry
-    from bucketsync.plan import PlannedAction, PlanOptions
-    from bucketsync.settings import load_settings
-    from bucketsync.version_listing import iter_histories, iter_version_pages
-    from bucketsync.version_plan import plan_key
+    from bucketsync.distributed import runtime
+    from bucketsync.distributed.batches import execute_actions
+    from bucketsync.core.locations import Location
+    from bucketsync.core.messages import RunRequest
+    from bucketsync.core.model import ObjectEntry
+    from bucketsync.core.plan import PlannedAction, PlanOptions
+    from bucketsync.core.settings import load_settings
+    from bucketsync.listing.versions import iter_histories, iter_version_pages
+    from bucketsync.core.version_plan import plan_key
     from tests.integration.helpers import cli_env, versions_per_key
 
     for name, value in cli_env(moto_server).items():

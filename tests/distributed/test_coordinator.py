@@ -8,9 +8,9 @@ import pytest
 import redis
 
 from conftest import set_side_env, unique_bucket
-from bucketsync.ledger import Ledger
-from bucketsync.outcomes import utc_now_iso
-from bucketsync.settings import load_settings
+from bucketsync.distributed.ledger import Ledger
+from bucketsync.core.outcomes import utc_now_iso
+from bucketsync.core.settings import load_settings
 
 
 @pytest.fixture
@@ -23,9 +23,9 @@ def broker_url(redis_server) -> str:
 def test_a_second_coordinator_of_a_registered_page_publishes_nothing(s3, moto_server, broker_url, monkeypatch):
     """A `resume` racing a redelivered coordinator message: both listed page 0; the one whose registration
     came second (register_page answered -1) must not publish the page's batches again."""
-    from bucketsync import coordinator, runtime
-    from bucketsync.celery_app import app, configure
-    from bucketsync.messages import RunRequest
+    from bucketsync.distributed import coordinator, runtime
+    from bucketsync.distributed.celery_app import app, configure
+    from bucketsync.core.messages import RunRequest
 
     set_side_env(monkeypatch, "source", moto_server)
     set_side_env(monkeypatch, "dest", moto_server)
@@ -75,9 +75,9 @@ def test_a_coordinator_redelivered_after_registering_a_split_publishes_both_lane
     comes back, finds the page registered, and publishes the new lane's first page and its own lane's next
     page, which ends at the cut (the message's own `last` is stale); once its lane has gone on, only the
     new lane's first page, still unlisted, goes out again."""
-    from bucketsync import coordinator, runtime
-    from bucketsync.celery_app import app, configure
-    from bucketsync.messages import PageTask, RunRequest
+    from bucketsync.distributed import coordinator, runtime
+    from bucketsync.distributed.celery_app import app, configure
+    from bucketsync.core.messages import PageTask, RunRequest
 
     set_side_env(monkeypatch, "source", moto_server)
     set_side_env(monkeypatch, "dest", moto_server)

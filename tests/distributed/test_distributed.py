@@ -16,8 +16,8 @@ from conftest import SECRET_KEY, run_cli, unique_bucket
 from tests.integration.helpers import compare_buckets, explain, fixture_set, seed, sync
 from tests.distributed.conftest import QueueSampler, WorkerPool, broker_env, submit_detached
 
-from bucketsync.ledger import Ledger
-from bucketsync.outcomes import ObjectOutcome, utc_now_iso
+from bucketsync.distributed.ledger import Ledger
+from bucketsync.core.outcomes import ObjectOutcome, utc_now_iso
 
 COUNTED = ("listed", "copied", "skipped", "lock_updated", "deleted", "failed", "vanished", "bytes_copied",
            "retention_expired")
@@ -268,11 +268,11 @@ def test_finalisation_happens_once_when_the_last_batches_race(redis_server):
 def test_a_copy_batch_message_delivered_again_writes_nothing(s3, moto_server, workers):
     """Two identical copy_batch messages on the real queue at once, and a third after the run has finished:
     one writes and counts, the others touch no S3 and are counted as duplicate deliveries."""
-    from bucketsync.celery_app import configure, create_app
-    from bucketsync.context import RunRequest
-    from bucketsync.plan import PlannedAction
-    from bucketsync.model import ObjectEntry
-    from bucketsync.settings import load_settings
+    from bucketsync.distributed.celery_app import configure, create_app
+    from bucketsync.run.context import RunRequest
+    from bucketsync.core.plan import PlannedAction
+    from bucketsync.core.model import ObjectEntry
+    from bucketsync.core.settings import load_settings
 
     source, dest = make_pair(s3)
     # An app of its own: Celery keeps the broker pool and result backend of the first configuration (an
@@ -302,7 +302,7 @@ def test_a_copy_batch_message_delivered_again_writes_nothing(s3, moto_server, wo
 
 def test_the_run_end_is_published_so_a_follower_need_not_sleep_out_its_poll(redis_server):
     """finalisation publishes the end on the run's channel: follow_run returns at once, not a poll later."""
-    from bucketsync.distributed import follow_run
+    from bucketsync.distributed.submit import follow_run
 
     ledger, run_id = _ledger_with_page(redis_server, 4, batches=1)
     followed: list = []
@@ -397,8 +397,8 @@ def test_a_lane_that_turns_out_long_is_split_while_it_is_listed(s3, workers, tmp
     """Every key under one prefix: the first page's cut leaves them all in its first lane (the others are
     empty), so that lane is split once it has listed a few pages (range_split.PAGES_PER_RANGE); every key is
     listed, copied, and found in place on a re-sync exactly once, and lanes split off listed keys."""
-    from bucketsync.locations import parse_location
-    from bucketsync.range_split import split_key_space
+    from bucketsync.core.locations import parse_location
+    from bucketsync.listing.range_split import split_key_space
 
     source, dest = unique_bucket("dlong"), new_dest(s3)
     s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)

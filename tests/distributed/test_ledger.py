@@ -9,8 +9,8 @@ import time
 import pytest
 import redis
 
-from bucketsync.ledger import REGISTERED_BEFORE, Ledger, PageRecord, Split, run_key
-from bucketsync.outcomes import ObjectOutcome, utc_now_iso
+from bucketsync.distributed.ledger import REGISTERED_BEFORE, Ledger, PageRecord, Split, run_key
+from bucketsync.core.outcomes import ObjectOutcome, utc_now_iso
 
 REQUEST = {"source": "s3://a/", "destination": "s3://b/", "dry_run": False}
 
@@ -90,7 +90,7 @@ class SlowAfterScript(redis.Redis):
 
 
 def test_a_follower_hearing_the_end_reads_the_final_max_unprotected_seconds(url):
-    from bucketsync.distributed import follow_run
+    from bucketsync.distributed.submit import follow_run
 
     ledger = Ledger.from_url(url, 60)
     run_id = new_run(ledger, batches=1)
@@ -205,7 +205,7 @@ def test_each_lane_has_its_own_coordinator_claim(url):
 
 
 def test_resume_republishes_the_next_page_of_every_open_lane(url):
-    from bucketsync.distributed import open_lanes
+    from bucketsync.distributed.submit import open_lanes
 
     ledger = Ledger.from_url(url, 60)
     run_id = f"lanes{time.time_ns()}"
@@ -301,7 +301,7 @@ def test_a_run_never_cut_is_split_and_finishes_only_when_every_lane_has_listed(u
 
 
 def test_resume_republishes_every_open_lane_split_ones_included(url):
-    from bucketsync.distributed import open_lanes
+    from bucketsync.distributed.submit import open_lanes
 
     ledger = Ledger.from_url(url, 60)
     run_id = new_lanes_run(ledger, ["m", None])

@@ -18,7 +18,7 @@ from tests.distributed.conftest import WorkerPool, broker_env, submit_detached
 from tests.distributed.test_distributed import make_pair
 from tests.integration.helpers import compare_buckets, fixture_set, versions_per_key
 
-from bucketsync.ledger import Ledger
+from bucketsync.distributed.ledger import Ledger
 
 
 def wait_for_state(ledger: Ledger, run_id: str, stalled_after: float, timeout: float) -> str:
@@ -155,8 +155,8 @@ def test_a_follower_rides_out_a_redis_restart(redis_server):
     """follow_run (behind `bucketsync sync` with a broker) waits while Redis restarts, then reports the end."""
     import threading
 
-    from bucketsync.distributed import follow_run
-    from bucketsync.outcomes import ObjectOutcome, utc_now_iso
+    from bucketsync.distributed.submit import follow_run
+    from bucketsync.core.outcomes import ObjectOutcome, utc_now_iso
 
     server = start_redis("--appendonly", "yes", "--appendfsync", "always")
     try:
@@ -193,8 +193,8 @@ def test_a_follower_gives_up_on_an_unreachable_redis_after_its_patience():
     import pytest
 
     from conftest import free_port
-    from bucketsync.distributed import follow_run
-    from bucketsync.errors import PreflightError
+    from bucketsync.distributed.submit import follow_run
+    from bucketsync.core.errors import PreflightError
 
     ledger = Ledger.from_url(f"redis://127.0.0.1:{free_port()}/0", 60)
     started = time.monotonic()

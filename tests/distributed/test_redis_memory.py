@@ -10,7 +10,7 @@ import redis
 from tests.distributed.conftest import submit_detached
 from tests.distributed.test_distributed import make_pair
 
-from bucketsync.ledger import Ledger
+from bucketsync.distributed.ledger import Ledger
 
 
 def chord_state(client: redis.Redis) -> list[bytes]:

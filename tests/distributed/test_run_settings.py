@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from conftest import SECRET_KEY, create_bucket, free_port, run_cli, unique_bucket
-from bucketsync.ledger import run_key
+from bucketsync.distributed.ledger import run_key
 from tests.distributed.conftest import WorkerPool, broker_env
 from tests.distributed.test_sse_c_secrets import redis_contents
 from tests.integration.helpers import check_error_exit, explain, list_keys, sync

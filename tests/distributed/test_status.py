@@ -10,8 +10,8 @@ import time
 import pytest
 import redis
 
-from bucketsync.ledger import Ledger
-from bucketsync.outcomes import ObjectOutcome, utc_now_iso
+from bucketsync.distributed.ledger import Ledger
+from bucketsync.core.outcomes import ObjectOutcome, utc_now_iso
 from tests.integration.helpers import invoke_cli
 
 REQUEST = {"source": "s3://a/", "destination": "s3://b/", "dry_run": False}
@@ -76,7 +76,7 @@ def test_a_batch_tells_how_many_of_its_objects_are_handled_while_it_runs(monkeyp
     """What a worker writes to `:progress`: the count so far, at most every PROGRESS_EVERY_SECONDS."""
     from types import SimpleNamespace
 
-    from bucketsync import batches
+    from bucketsync.distributed import batches
 
     monkeypatch.setattr(batches, "PROGRESS_EVERY_SECONDS", 0.1)
     monkeypatch.setattr(batches.runtime, "execution_context",

@@ -12,11 +12,11 @@ from datetime import datetime, timezone
 import pytest
 import redis
 
-from bucketsync.context import prepare_run
-from bucketsync.metrics import exposition, watch_families
-from bucketsync.settings import load_settings
-from bucketsync.watch_intake import DistributedWatch
-from bucketsync.watch_counts import watch_totals
+from bucketsync.run.context import prepare_run
+from bucketsync.ops.metrics import exposition, watch_families
+from bucketsync.core.settings import load_settings
+from bucketsync.distributed.watch_intake import DistributedWatch
+from bucketsync.distributed.watch_counts import watch_totals
 from conftest import create_bucket, free_port, set_side_env, unique_bucket
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
-from bucketsync.context import prepare_run
-from bucketsync.embedded import run_embedded
-from bucketsync.settings import load_settings
+from bucketsync.run.context import prepare_run
+from bucketsync.run.embedded import run_embedded
+from bucketsync.core.settings import load_settings
 from conftest import set_side_env, unique_bucket
 from tests.integration.helpers import cli_env, explain, sync
 

@@ -55,7 +55,7 @@ def test_ctrl_c_on_an_attached_distributed_run_says_the_run_goes_on_and_how_to_f
     """No worker consumes the queue: the submitter follows a run that waits; Ctrl-C stops the following only."""
     import redis
 
-    from bucketsync.ledger import RUNS_INDEX
+    from bucketsync.distributed.ledger import RUNS_INDEX
 
     broker_url = redis_server.url.rsplit("/", 1)[0] + "/11"
     broker = redis.Redis.from_url(broker_url, decode_responses=True)

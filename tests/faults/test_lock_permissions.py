@@ -20,10 +20,10 @@ import json
 
 import pytest
 
-from bucketsync.locations import Location
-from bucketsync.preflight import lock_read_refusal, probe_lock_reads
-from bucketsync.s3 import make_client
-from bucketsync.settings import load_settings
+from bucketsync.core.locations import Location
+from bucketsync.run.preflight import lock_read_refusal, probe_lock_reads
+from bucketsync.engine.s3 import make_client
+from bucketsync.core.settings import load_settings
 from conftest import run_cli, unique_bucket
 from tests.integration.helpers import Seed, check_error_exit, cli_env, in_days, list_keys, seed
 

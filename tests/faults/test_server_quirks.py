@@ -9,9 +9,9 @@ thread, and a server that does not ask never sees the header.
 
 from __future__ import annotations
 
-from bucketsync.context import prepare_run
-from bucketsync.embedded import run_embedded
-from bucketsync.settings import load_settings
+from bucketsync.run.context import prepare_run
+from bucketsync.run.embedded import run_embedded
+from bucketsync.core.settings import load_settings
 from conftest import set_side_env, unique_bucket
 from tests.integration.helpers import Seed, compare_buckets, in_days, seed
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 
-from bucketsync.locations import Location
-from bucketsync.verify import verify
+from bucketsync.core.locations import Location
+from bucketsync.run.verify import verify
 from conftest import create_bucket, run_cli, unique_bucket
 from tests.integration.helpers import Seed, cli_env, explain, fixture_set, put_multipart, seed, sync
 

@@ -18,7 +18,7 @@ import time
 
 import redis
 
-from bucketsync.ledger import Ledger
+from bucketsync.distributed.ledger import Ledger
 from conftest import unique_bucket
 from tests.distributed.conftest import WorkerPool, submit_detached
 from tests.distributed.test_distributed import _children_of

@@ -10,11 +10,11 @@ import os
 
 import pytest
 
-from bucketsync.context import prepare_run
-from bucketsync.execute import execute
-from bucketsync.model import ObjectEntry
-from bucketsync.plan import PlannedAction
-from bucketsync.settings import load_settings
+from bucketsync.run.context import prepare_run
+from bucketsync.engine.execute import execute
+from bucketsync.core.model import ObjectEntry
+from bucketsync.core.plan import PlannedAction
+from bucketsync.core.settings import load_settings
 from conftest import create_bucket, set_side_env, unique_bucket
 from tests.faults.conftest import (  # noqa: F401 (the recording proxies, as fixtures)
     other_proxy,

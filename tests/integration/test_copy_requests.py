@@ -25,12 +25,12 @@ from urllib.parse import parse_qs, unquote
 
 import pytest
 
-from bucketsync.context import prepare_run
-from bucketsync.execute import execute
-from bucketsync.model import ObjectEntry
-from bucketsync.plan import PlannedAction
-from bucketsync.settings import load_settings
-from bucketsync.write_checks import ATTRIBUTES, TRUSTED_AFTER, WRITE_PATHS
+from bucketsync.run.context import prepare_run
+from bucketsync.engine.execute import execute
+from bucketsync.core.model import ObjectEntry
+from bucketsync.core.plan import PlannedAction
+from bucketsync.core.settings import load_settings
+from bucketsync.core.write_checks import ATTRIBUTES, TRUSTED_AFTER, WRITE_PATHS
 from conftest import set_side_env, unique_bucket
 from tests.faults.conftest import (  # noqa: F401 (the recording proxies, as fixtures)
     other_proxy,

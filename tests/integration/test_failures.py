@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from bucketsync.context import prepare_run
-from bucketsync.embedded import run_embedded
-from bucketsync.execute import execute
-from bucketsync.model import ObjectEntry
-from bucketsync.plan import PlannedAction
-from bucketsync.settings import load_settings
+from bucketsync.run.context import prepare_run
+from bucketsync.run.embedded import run_embedded
+from bucketsync.engine.execute import execute
+from bucketsync.core.model import ObjectEntry
+from bucketsync.core.plan import PlannedAction
+from bucketsync.core.settings import load_settings
 from conftest import OTHER_ACCESS_KEY, OTHER_SECRET_KEY, set_side_env, unique_bucket
 
 from .helpers import EXIT_CODE_LOST, Seed, cli_env, compare_object, expect_cli, explain, in_days, list_keys, seed, sync

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import typer
 
-import bucketsync.settings as settings_module
+import bucketsync.core.settings as settings_module
 from bucketsync.cli import app
 from conftest import bucketsync_env, free_port
 

@@ -15,11 +15,11 @@ import tracemalloc
 
 import pytest
 
-from bucketsync.context import prepare_run
-from bucketsync.execute import execute
-from bucketsync.model import ObjectEntry
-from bucketsync.plan import PlannedAction
-from bucketsync.settings import load_settings
+from bucketsync.run.context import prepare_run
+from bucketsync.engine.execute import execute
+from bucketsync.core.model import ObjectEntry
+from bucketsync.core.plan import PlannedAction
+from bucketsync.core.settings import load_settings
 from conftest import set_side_env, unique_bucket
 
 from .helpers import MiB, list_keys, put_multipart

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 
-from bucketsync.context import prepare_run
-from bucketsync.settings import load_settings
-from bucketsync.watch_run import WatchService
+from bucketsync.run.context import prepare_run
+from bucketsync.core.settings import load_settings
+from bucketsync.run.watch_run import WatchService
 from conftest import create_bucket, free_port, set_side_env, unique_bucket
 
 

@@ -11,7 +11,7 @@ from conftest import run_cli, unique_bucket
 from tests.integration.helpers import list_keys
 from tests.ops.conftest import REDIS_PASSWORD, start_beat
 
-from bucketsync.ledger import Ledger
+from bucketsync.distributed.ledger import Ledger
 
 HELD_OBJECTS = 300
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bucketsync.celery_app import configure, create_app
-from bucketsync.settings import load_settings
+from bucketsync.distributed.celery_app import configure, create_app
+from bucketsync.core.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::?[-?][^}]*)?\}")

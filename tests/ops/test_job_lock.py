@@ -8,12 +8,12 @@ import pytest
 import redis
 
 from conftest import set_side_env, unique_bucket
-from bucketsync.joblock import JobLocks, lock_key, lock_seconds
-from bucketsync.ledger import Ledger
-from bucketsync.outcomes import utc_now_iso
-from bucketsync.scheduled import run_id_for_trigger, trigger
-from bucketsync.schedules import ScheduledJob
-from bucketsync.settings import load_settings
+from bucketsync.ops.joblock import JobLocks, lock_key, lock_seconds
+from bucketsync.distributed.ledger import Ledger
+from bucketsync.core.outcomes import utc_now_iso
+from bucketsync.ops.scheduled import run_id_for_trigger, trigger
+from bucketsync.ops.schedules import ScheduledJob
+from bucketsync.core.settings import load_settings
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ import time
 from conftest import unique_bucket
 from celery import Celery
 
-from bucketsync.celery_app import QUEUE
-from bucketsync.joblock import JobLocks
-from bucketsync.ledger import Ledger
-from bucketsync.lock_pass_record import last_lock_pass, lock_pass_key
-from bucketsync.messages import SCHEDULED_RUN
-from bucketsync.scheduled import run_id_for_trigger
-from bucketsync.schedules import ScheduledJob
+from bucketsync.distributed.celery_app import QUEUE
+from bucketsync.ops.joblock import JobLocks
+from bucketsync.distributed.ledger import Ledger
+from bucketsync.ops.lock_pass_record import last_lock_pass, lock_pass_key
+from bucketsync.core.messages import SCHEDULED_RUN
+from bucketsync.ops.scheduled import run_id_for_trigger
+from bucketsync.ops.schedules import ScheduledJob
 
 
 def trigger(sender: Celery, job: ScheduledJob, task_id: str) -> tuple[str, dict]:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bucketsync.messages import ScheduledJob
+from bucketsync.core.messages import ScheduledJob
 from celery.schedules import crontab, schedule
 
 from conftest import run_cli
-from bucketsync.schedules import beat_schedule, load_schedules, parse_timing
+from bucketsync.ops.schedules import beat_schedule, load_schedules, parse_timing
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = {"name": "nightly", "cron": "0 2 * * *", "source": "s3://src-bucket", "destination": "s3://dst-bucket"}

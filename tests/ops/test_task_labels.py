@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bucketsync.task_labels import LABELS, label
+from bucketsync.distributed.task_labels import LABELS, label
 
 REQUEST = {"run_id": "0123456789abcdef", "source": "s3://a/", "destination": "s3://b/", "job": None}
 
 
 def test_every_bucketsync_task_has_a_label():
     import bucketsync.tasks  # noqa: F401  (registers every task, as `celery -A bucketsync.tasks` does)
-    from bucketsync.celery_app import app
+    from bucketsync.distributed.celery_app import app
 
     ours = {name for name in app.tasks if name.startswith("bucketsync.")}
     assert ours == set(LABELS)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bucketsync.ledger import Recovery
-from bucketsync.model import ObjectEntry
-from bucketsync.plan import PlannedAction, PlanOptions, still_needed
-from bucketsync.recovery import batches_to_publish_again
+from bucketsync.distributed.ledger import Recovery
+from bucketsync.core.model import ObjectEntry
+from bucketsync.core.plan import PlannedAction, PlanOptions, still_needed
+from bucketsync.distributed.recovery import batches_to_publish_again
 
 SOURCE = ObjectEntry("k", 10, '"aaa"')
 COPY = PlannedAction("copy", "k", source=SOURCE, reason="missing")

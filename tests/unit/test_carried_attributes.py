@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bucketsync.carried_attributes import AskedAttributes, asked_attributes, tag_set
+from bucketsync.core.carried_attributes import AskedAttributes, asked_attributes, tag_set
 
 SOURCE_HEAD = {
     "ContentLength": 3,

@@ -4,8 +4,8 @@ same after a real run."""
 
 from __future__ import annotations
 
-from bucketsync.celery_app import celery_config, chord_state_seconds
-from bucketsync.settings import load_settings
+from bucketsync.distributed.celery_app import celery_config, chord_state_seconds
+from bucketsync.core.settings import load_settings
 
 
 def test_no_task_result_is_stored_and_chord_state_expires_in_hours() -> None:

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bucketsync.copy_options import CopyOptions, check_choices, decode_sse_c_key
-from bucketsync.model import ObjectEntry, same_content
-from bucketsync.s3_calls import request_args
-from bucketsync.errors import SettingsError
-from bucketsync.settings import SideSettings, load_settings
+from bucketsync.core.copy_options import CopyOptions, check_choices, decode_sse_c_key
+from bucketsync.core.model import ObjectEntry, same_content
+from bucketsync.engine.s3_calls import request_args
+from bucketsync.core.errors import SettingsError
+from bucketsync.core.settings import SideSettings, load_settings
 
 SOURCE_KEY = bytes(range(32))
 DEST_KEY = bytes(range(32, 64))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bucketsync.copy_plan import (
+from bucketsync.core.copy_plan import (
     MAX_PARTS,
     MAX_STREAMED_PART,
     CopyPlan,
@@ -14,7 +14,7 @@ from bucketsync.copy_plan import (
     part_ranges,
     plan_copy,
 )
-from bucketsync.settings import GiB, MiB
+from bucketsync.core.settings import GiB, MiB
 
 THRESHOLD = 64 * MiB
 CHUNK = 16 * MiB

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bucketsync.model import ObjectEntry, etag_body, quoted_etag, same_content, same_etag
-from bucketsync.s3 import multipart_etag
-from bucketsync.verify import content_verdict
+from bucketsync.core.model import ObjectEntry, etag_body, quoted_etag, same_content, same_etag
+from bucketsync.engine.s3 import multipart_etag
+from bucketsync.run.verify import content_verdict
 
 # Recorded from a real multipart upload on moto: 5 MiB of b"a" then b"b"; and b"hello" alone.
 PART_A = '"79b281060d337b9b2b84ccf390adcf74"'

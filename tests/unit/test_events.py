@@ -1,4 +1,4 @@
-"""Bucket notifications as Change values, and which changes still need work (bucketsync.events). No I/O."""
+"""Bucket notifications as Change values, and which changes still need work (bucketsync.core.events). No I/O."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bucketsync.events import Change, NotificationFormatError, PendingChanges, changes_from_notification
+from bucketsync.core.events import Change, NotificationFormatError, PendingChanges, changes_from_notification
 
 
 def record(name: str, key: str, *, bucket: str = "src", sequencer: str | None = None, version: str | None = None,

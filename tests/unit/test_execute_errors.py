@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from bucketsync.execute import ExecutionContext, execute
-from bucketsync.locations import Location
-from bucketsync.model import ObjectEntry
-from bucketsync.plan import PlannedAction
-from bucketsync.settings import Settings
+from bucketsync.engine.execute import ExecutionContext, execute
+from bucketsync.core.locations import Location
+from bucketsync.core.model import ObjectEntry
+from bucketsync.core.plan import PlannedAction
+from bucketsync.core.settings import Settings
 
 
 def dry_context() -> ExecutionContext:

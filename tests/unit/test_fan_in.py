@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bucketsync.fan_in import FanIn, drained_on_threads
+from bucketsync.listing.fan_in import FanIn, drained_on_threads
 
 
 def test_every_item_of_every_producer_arrives_once_and_each_producer_keeps_its_order():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bucketsync.cli import filters_given
-from bucketsync.errors import SettingsError, UsageError
-from bucketsync.filters import Filter, Filters
-from bucketsync.schedules import parse_schedules
+from bucketsync.core.errors import SettingsError, UsageError
+from bucketsync.core.filters import Filter, Filters
+from bucketsync.ops.schedules import parse_schedules
 
 
 def test_the_command_line_order_is_kept_across_both_options():

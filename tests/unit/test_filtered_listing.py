@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from bucketsync.filters import MAX_CHAR, Filter, Filters
-from bucketsync.listing import iter_pages, list_page
-from bucketsync.locations import parse_location
+from bucketsync.core.filters import MAX_CHAR, Filter, Filters
+from bucketsync.listing.pages import iter_pages, list_page
+from bucketsync.core.locations import parse_location
 
 
 class ListingServer:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bucketsync.filters import MAX_CHAR, Filter, Filters, filters_from_argv
+from bucketsync.core.filters import MAX_CHAR, Filter, Filters, filters_from_argv
 
 from tests.unit.filter_cases import CASES, KEYS
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bucketsync.history import HistoryEntry, order_history, plan_history
+from bucketsync.core.history import HistoryEntry, order_history, plan_history
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 _ids = iter(range(1_000_000))

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bucketsync.keyspace import (
+from bucketsync.listing.keyspace import (
     KeyRange, StartAfterIgnored, contiguous_ranges, find_cut, ranges_between_prefixes, ranges_from_sample, split_point,
 )
 

@@ -7,10 +7,10 @@ import hashlib
 
 import pytest
 
-from bucketsync.keyspace import travels_in_xml
-from bucketsync.lane_splits import usable_cut, where_to_split, worth_splitting
-from bucketsync.locations import Location
-from bucketsync.messages import PageTask
+from bucketsync.listing.keyspace import travels_in_xml
+from bucketsync.distributed.lane_splits import usable_cut, where_to_split, worth_splitting
+from bucketsync.core.locations import Location
+from bucketsync.core.messages import PageTask
 from tests.unit.test_range_split import ListingServer
 
 HASHED = sorted(hashlib.sha1(str(n).encode()).hexdigest() for n in range(5000))

@@ -10,13 +10,13 @@ from itertools import zip_longest
 
 import pytest
 
-from bucketsync.fan_in import FanIn
-from bucketsync.filters import Filters
-from bucketsync.keyspace import KeyRange
-from bucketsync.listing import iter_pages
-from bucketsync.live_ranges import LiveRange, cut_while_listing, range_to_cut
-from bucketsync.locations import Location
-from bucketsync.range_split import cut_rest
+from bucketsync.listing.fan_in import FanIn
+from bucketsync.core.filters import Filters
+from bucketsync.listing.keyspace import KeyRange
+from bucketsync.listing.pages import iter_pages
+from bucketsync.listing.live_ranges import LiveRange, cut_while_listing, range_to_cut
+from bucketsync.core.locations import Location
+from bucketsync.listing.range_split import cut_rest
 from tests.unit.test_range_split import ListingServer
 
 LOCATION = Location("b", "")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bucketsync.errors import UsageError
-from bucketsync.locations import Location, check_not_overlapping, parse_location
+from bucketsync.core.errors import UsageError
+from bucketsync.core.locations import Location, check_not_overlapping, parse_location
 
 
 @pytest.mark.parametrize(

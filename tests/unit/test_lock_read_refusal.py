@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bucketsync.preflight import LockReadProbe, lock_read_refusal
+from bucketsync.run.preflight import LockReadProbe, lock_read_refusal
 
 RECORDED = Path(__file__).resolve().parents[1] / "faults" / "recorded" / "lock_probe.json"
 ANSWERS = json.loads(RECORDED.read_text(encoding="utf-8"))

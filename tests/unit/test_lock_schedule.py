@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bucketsync.errors import SettingsError
-from bucketsync.lock_schedule import lock_pass_due, parse_interval
-from bucketsync.schedules import parse_schedules
+from bucketsync.core.errors import SettingsError
+from bucketsync.core.lock_schedule import lock_pass_due, parse_interval
+from bucketsync.ops.schedules import parse_schedules
 
 DAY = 86400.0
 NOW = 1_800_000_000.0
@@ -55,8 +55,8 @@ def test_schedule_carries_the_interval_in_seconds_into_the_job():
     ({"job": None}, False),  # a manual sync: no job to remember it for
 ])
 def test_only_a_finished_lock_pass_without_failures_is_remembered(changes, recorded):
-    from bucketsync.lock_pass_record import did_full_lock_pass
-    from bucketsync.outcomes import RunSummary
+    from bucketsync.ops.lock_pass_record import did_full_lock_pass
+    from bucketsync.core.outcomes import RunSummary
 
     summary = RunSummary(run_id="r", source="s3://a/", destination="s3://b/", mode="distributed", dry_run=False,
                          started_at="2026-01-01T00:00:00+00:00", state="finished", job="nightly", lock_check=True)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bucketsync.lockrules import (
+from bucketsync.core.lockrules import (
     DEST_RETENTION_KEPT,
     DOWNGRADE_REFUSED,
     REFUSALS,
@@ -17,7 +17,7 @@ from bucketsync.lockrules import (
     decide_lock,
     write_lock_args,
 )
-from bucketsync.model import LockState, Retention
+from bucketsync.core.model import LockState, Retention
 
 UTC = timezone.utc
 NOW = datetime(2030, 6, 15, 12, 0, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import logging
 
 import json
 
-from bucketsync.messages import (
+from bucketsync.core.messages import (
     PageTask,
     RunRequest,
     ScheduledJob,
@@ -15,14 +15,14 @@ from bucketsync.messages import (
     outcome_from_json,
     outcome_to_json,
 )
-from bucketsync.model import ObjectEntry
-from bucketsync.outcomes import ObjectOutcome
-from bucketsync.plan import PlannedAction
+from bucketsync.core.model import ObjectEntry
+from bucketsync.core.outcomes import ObjectOutcome
+from bucketsync.core.plan import PlannedAction
 
 
 def test_run_request_ignores_fields_it_does_not_know(caplog):
     data = {"run_id": "r1", "source": "s3://a/", "destination": "s3://b/", "delete": True, "a_later_field": True}
-    with caplog.at_level(logging.DEBUG, logger="bucketsync.messages"):
+    with caplog.at_level(logging.DEBUG, logger="bucketsync.core.messages"):
         request = RunRequest.from_json(data)
     assert request == RunRequest(run_id="r1", source="s3://a/", destination="s3://b/", delete=True)
     assert "a_later_field" in caplog.text
@@ -75,8 +75,8 @@ def test_task_messages_carry_only_json_and_no_settings():
 
 
 def test_filters_travel_in_order_as_json():
-    from bucketsync.filters import Filter, Filters
-    from bucketsync.messages import ScheduledJob
+    from bucketsync.core.filters import Filter, Filters
+    from bucketsync.core.messages import ScheduledJob
 
     chosen = Filters((Filter("exclude", "logs/*"), Filter("include", "logs/keep/*")))
     request = RunRequest(run_id="r", source="s3://a/", destination="s3://b/", filters=chosen.to_json())

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bucketsync.metrics import (
+from bucketsync.ops.metrics import (
     ADHOC_JOB, JobTotals, add_run, epoch, exposition, job_families, totals_from_text, write_textfile,
 )
-from bucketsync.outcomes import RunSummary
+from bucketsync.core.outcomes import RunSummary
 
 T0 = "2024-05-01T10:00:00.000+00:00"
 
@@ -109,7 +109,7 @@ def test_an_unreadable_textfile_starts_the_counters_again(tmp_path):
 
 @pytest.mark.parametrize("lag, bucket", [(0.004, "0.01"), (0.01, "0.01"), (0.3, "0.5"), (1.0, "1"), (901, "+Inf")])
 def test_a_lag_is_counted_in_the_first_bucket_it_fits(lag, bucket):
-    from bucketsync.metrics import lag_bucket
+    from bucketsync.core.events import lag_bucket
 
     assert lag_bucket(lag) == bucket
 
@@ -117,7 +117,7 @@ def test_a_lag_is_counted_in_the_first_bucket_it_fits(lag, bucket):
 def test_watch_series_sit_beside_the_job_series_in_one_scrape():
     from prometheus_client.parser import text_string_to_metric_families
 
-    from bucketsync.metrics import watch_families
+    from bucketsync.ops.metrics import watch_families
 
     watches = {"w": {"events": {"copied": 5.0, "duplicate": 2.0}, "lag": {"0.05": 3.0, "1": 2.0, "+Inf": 1.0,
                                                                           "sum": 905.2, "count": 6.0}, "pending": 4}}

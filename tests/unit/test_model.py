@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from dateutil.tz import tzutc
 
-from bucketsync.model import LockState, ObjectEntry, Retention, parts_in_etag, same_content, to_second
+from bucketsync.core.model import LockState, ObjectEntry, Retention, parts_in_etag, same_content, to_second
 
 UTC = timezone.utc
 MD5_A = "9b2cf535f27731c974343645a3985328"

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from bucketsync.lockrules import DEST_RETENTION_KEPT, DOWNGRADE_REFUSED, SHORTEN_REFUSED, SOURCE_RETENTION_EXPIRED
-from bucketsync.outcomes import (
+from bucketsync.core.lockrules import DEST_RETENTION_KEPT, DOWNGRADE_REFUSED, SHORTEN_REFUSED, SOURCE_RETENTION_EXPIRED
+from bucketsync.core.outcomes import (
     CHANGED_SINCE_LISTING,
     COUNTERS,
     LOCK_SET_AFTER_WRITE,
@@ -23,7 +23,7 @@ from bucketsync.outcomes import (
     counts_of,
     listing_entry,
 )
-from bucketsync.messages import outcome_from_json, outcome_to_json
+from bucketsync.core.messages import outcome_from_json, outcome_to_json
 
 
 def summary(**fields) -> RunSummary:
@@ -217,7 +217,7 @@ def test_run_tally_keeps_the_largest_unprotected_window():
 
 
 def test_a_report_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monkeypatch):
-    from bucketsync import report as report_module
+    from bucketsync.run import report as report_module
 
     def disk_full(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
@@ -237,7 +237,7 @@ def test_a_report_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monk
     ({"listed": 30, "copied": 2, "skipped": 5}, "running", ["23 (still running)"]),
 ])
 def test_every_listed_item_appears_in_some_line_of_the_summary(counts, state, shown):
-    from bucketsync.report import accounted, render_text
+    from bucketsync.run.report import accounted, render_text
 
     run = summary()
     for name, value in counts.items():

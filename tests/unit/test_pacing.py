@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from bucketsync.pacing import LocalPacer, PacedBody, RunPacing, is_slowdown, next_slot
-from bucketsync.settings import load_settings, parse_byte_rate
-from bucketsync.errors import SettingsError
+from bucketsync.engine.pacing import LocalPacer, PacedBody, RunPacing, is_slowdown, next_slot
+from bucketsync.core.settings import load_settings, parse_byte_rate
+from bucketsync.core.errors import SettingsError
 
 
 class FakeClock:

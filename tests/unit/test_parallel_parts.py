@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bucketsync.parallel_parts import PARTS_PER_OBJECT, PartSlots, part_slot_count
+from bucketsync.engine.parallel_parts import PARTS_PER_OBJECT, PartSlots, part_slot_count
 
 
 class Gauge:

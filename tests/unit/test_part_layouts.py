@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bucketsync.part_layouts import (
+from bucketsync.core.part_layouts import (
     MB, LayoutHashes, candidate_part_sizes, etag_of_hex_md5s, gives_parts, layout, multipart_etag,
 )
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bucketsync.model import ObjectEntry
-from bucketsync.plan import (
+from bucketsync.core.model import ObjectEntry
+from bucketsync.core.plan import (
     ListingOrderError,
     PlannedAction,
     PlanOptions,
@@ -257,7 +257,7 @@ def test_planned_action_from_json_defaults():
 
 # ---------------------------------------------------------------- batching for the coordinator
 
-from bucketsync.plan import batches_of  # noqa: E402
+from bucketsync.core.plan import batches_of  # noqa: E402
 
 
 def _copy(key: str, size: int) -> PlannedAction:
@@ -298,7 +298,7 @@ def test_only_copies_weigh_in_bytes():
 
 # ---------------------------------------------------------------- listing read-ahead
 
-from bucketsync.listing import Page, prefetched  # noqa: E402
+from bucketsync.listing.pages import Page, prefetched  # noqa: E402
 
 
 def test_prefetched_yields_every_page_in_order():

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bucketsync.listing import Page, prefetched
+from bucketsync.listing.pages import Page, prefetched
 
 
 def _listing_threads() -> set[threading.Thread]:

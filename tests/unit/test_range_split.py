@@ -8,11 +8,11 @@ import hashlib
 
 import pytest
 
-from bucketsync.filters import Filters
-from bucketsync.listing import iter_pages
-from bucketsync.locations import Location
-from bucketsync.keyspace import StartAfterIgnored
-from bucketsync.range_split import WHOLE, cut_rest, split_key_space
+from bucketsync.core.filters import Filters
+from bucketsync.listing.pages import iter_pages
+from bucketsync.core.locations import Location
+from bucketsync.listing.keyspace import StartAfterIgnored
+from bucketsync.listing.range_split import WHOLE, cut_rest, split_key_space
 
 
 class ListingServer:
@@ -199,7 +199,7 @@ def test_cutting_on_a_server_that_ignores_start_after_says_so():
 
 
 def test_a_cut_at_a_common_prefix_is_never_one_that_cannot_be_sent():
-    from bucketsync.keyspace import travels_in_xml
+    from bucketsync.listing.keyspace import travels_in_xml
 
     keys = [f"p{n:02d}{chr(1) if n == 5 else ''}/x" for n in range(10)]
     server = ListingServer(keys)

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 from botocore.utils import parse_timestamp
 
-from bucketsync.s3 import _session, parse_response_timestamp
+from bucketsync.engine.s3 import _session, parse_response_timestamp
 
 SAMPLES = [
     "2026-11-25T14:39:12.000Z",  # ListObjectsV2 LastModified

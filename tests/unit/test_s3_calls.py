@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bucketsync.s3_calls import ALLOWED_ARGS, request_args
+from bucketsync.engine.s3_calls import ALLOWED_ARGS, request_args
 
 UNTIL = datetime(2030, 1, 1, tzinfo=timezone.utc)
 CARRY = {

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bucketsync.errors import SettingsError
-from bucketsync.settings import MiB, SideSettings, load_settings, unknown_variables
+from bucketsync.core.errors import SettingsError
+from bucketsync.core.settings import MiB, SideSettings, load_settings, unknown_variables
 
 SECRET = "s3cr3t-value-never-shown-4d2a"
 TOKEN = "t0k3n-value-never-shown-9b1e"
@@ -213,7 +213,7 @@ def test_a_run_carries_where_and_what_it_lists_and_writes_never_a_secret():
     import base64
     import json
 
-    from bucketsync.settings import Settings, carried_settings, with_carried
+    from bucketsync.core.settings import Settings, carried_settings, with_carried
 
     key = base64.b64encode(b"k" * 32).decode()
     submitter = Settings(

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bucketsync.verify import compare_heads
+from bucketsync.run.verify import compare_heads
 
 NOW = datetime(2030, 6, 1, tzinfo=timezone.utc)
 EXPIRES = datetime(2031, 1, 1, tzinfo=timezone.utc)

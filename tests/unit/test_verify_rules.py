@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bucketsync.model import LockState, Retention
-from bucketsync.verify import compare_lock, content_verdict
+from bucketsync.core.model import LockState, Retention
+from bucketsync.run.verify import compare_lock, content_verdict
 
 NOW = datetime(2030, 6, 1, tzinfo=timezone.utc)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bucketsync.verify import TagCounts
+from bucketsync.run.verify import TagCounts
 
 
 class Tags:

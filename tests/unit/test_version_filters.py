@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bucketsync.filters import Filter, Filters
-from bucketsync.history import HistoryEntry, KeyHistory
-from bucketsync.version_plan import filter_histories
+from bucketsync.core.filters import Filter, Filters
+from bucketsync.core.history import HistoryEntry, KeyHistory
+from bucketsync.core.version_plan import filter_histories
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bucketsync.history import HistoryEntry, HistoryPlan
-from bucketsync.locations import parse_location
-from bucketsync.plan import ListingOrderError, PlanOptions
-from bucketsync.version_listing import (
+from bucketsync.core.history import HistoryEntry, HistoryPlan
+from bucketsync.core.locations import parse_location
+from bucketsync.core.plan import ListingOrderError, PlanOptions
+from bucketsync.listing.versions import (
     VersionMarker,
     iter_histories,
     iter_version_pages,
@@ -20,7 +20,7 @@ from bucketsync.version_listing import (
     markers_from_token,
     page_token,
 )
-from bucketsync.version_plan import HistoryAction, history_batches, plan_histories
+from bucketsync.core.version_plan import HistoryAction, history_batches, plan_histories
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 LOCATION = parse_location("s3://bucket/p/")

@@ -1,4 +1,4 @@
-"""The watcher's intake and work loop (bucketsync.watch) with a replicate function of the test's own:
+"""The watcher's intake and work loop (bucketsync.run.watch) with a replicate function of the test's own:
 durable before answered, one key at a time, bursts collapsed, failures retried, restarts resumed."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 import time
 
-from bucketsync.change_journal import ChangeJournal
-from bucketsync.events import Change
-from bucketsync.outcomes import ObjectOutcome
-from bucketsync.watch import Watcher
+from bucketsync.run.change_journal import ChangeJournal
+from bucketsync.core.events import Change
+from bucketsync.core.outcomes import ObjectOutcome
+from bucketsync.run.watch import Watcher
 
 
 def change(key: str, sequencer: str, bucket: str = "src") -> Change:

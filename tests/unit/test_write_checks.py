@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bucketsync.write_checks import ATTRIBUTES, WRITE_PATHS, WriteChecks
+from bucketsync.core.write_checks import ATTRIBUTES, WRITE_PATHS, WriteChecks
 
 
 def test_everything_is_checked_at_the_start_of_a_run():
@@ -82,7 +82,7 @@ def test_saved_requests_add_up_across_threads():
 
 
 def test_whether_copy_object_keeps_a_multipart_etag_is_tried_by_one_copy_and_then_known():
-    from bucketsync.write_checks import CopyKeepsEtag
+    from bucketsync.core.write_checks import CopyKeepsEtag
 
     keeps = CopyKeepsEtag()
     with keeps.trying() as known:

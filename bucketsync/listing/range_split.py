@@ -1,0 +1,169 @@
+"""Where a listing's key space is cut into ranges that separate threads list at once.
+
+One ListObjectsV2 with Delimiter `/` shows the key space's shape: where keys sit under common prefixes
+(`logs/2026/`, `q017/`), the cuts fall between prefixes, each range holding about as many; where one prefix
+holds everything, the same is asked one level down (twice at most); where keys are flat (hash-named), the
+page of keys it returns is the sample that keyspace.ranges_from_sample cuts evenly. A bucket whose first
+answer is its whole listing is not cut. Whatever the cuts, the ranges are contiguous: every key is listed
+in exactly one of them (keyspace.contiguous_ranges). A range's last page lists up to a page of keys
+past its end, so a listing is cut only into ranges of about PAGES_PER_RANGE pages, judged by how much of
+the key space its first page covered.
+
+A server that ignores StartAfter would list every range from the start: one probe (StartAfter the first
+cut, one key) finds that out, and the listing stays in one range. So does a server that refuses the
+Delimiter listing or the probe (moto with signature checks answers SignatureDoesNotMatch to `delimiter=%2F`;
+an IAM `s3:delimiter` condition refuses it): cutting is optional, the plain listing is not; why is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from botocore.exceptions import ClientError
+
+from .keyspace import (
+    KeyRange, StartAfterIgnored, find_cut, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes,
+    ranges_from_sample, sampled_share, travels_in_xml,
+)
+from ..core.locations import Location
+
+log = logging.getLogger("bucketsync")
+
+WHOLE = KeyRange()
+DESCENTS = 2  # levels below the location a lone common prefix is followed
+PAGES_PER_RANGE = 4  # a range's last page lists up to a page past its end: ranges shorter than this cost more than they save
+
+
+def split_key_space(
+    client, location: Location, parts: int, page_size: int = 1000, first_page: Callable[[], dict] | None = None,
+    pages_per_range: int = PAGES_PER_RANGE,
+) -> list[KeyRange]:
+    """Up to `parts` contiguous ranges of the location's relative keys; [WHOLE] when not worth cutting.
+
+    `first_page`: the listing's first ListObjectsV2 answer (asked for beside this); a listing that fits in
+    it is not cut, and how much of the key space it covered says how long the listing is, so that each
+    range gets about `pages_per_range` pages."""
+    if parts <= 1:
+        return [WHOLE]
+    try:
+        kind, found, more = _shape(client, location, "", DESCENTS, page_size)
+    except ClientError as exc:
+        log.info("%s refused the listing that cuts key ranges (%s): listing it in one range",
+                 location.bucket, exc)
+        return [WHOLE]
+    if kind == "whole":
+        return [WHOLE]
+    first = first_page() if first_page is not None else None
+    if first is not None and not first.get("IsTruncated"):
+        return [WHOLE]
+    if kind == "prefixes":
+        listed = [location.relative_key(item["Key"]) for item in (first or {}).get("Contents", ())]
+        # more prefixes than one answer holds: a long listing, whatever its first page reached
+        share = prefixes_share(found, listed[-1]) if listed and not more else 1 / (len(found) * pages_per_range)
+        ranges = ranges_between_prefixes(found, parts_worth_listing(parts, share, pages_per_range))
+    else:
+        ranges = ranges_from_sample(found, parts_worth_listing(parts, sampled_share(found), pages_per_range))
+    if len(ranges) <= 1:
+        return ranges
+    try:
+        honoured = _honours_start_after(client, location, ranges[0].last)
+    except ClientError as exc:
+        log.info("%s refused the StartAfter probe (%s): listing it in one range", location.bucket, exc)
+        return [WHOLE]
+    if not honoured:
+        log.warning("%s ignores StartAfter: listing it in one range", location.bucket)
+        return [WHOLE]
+    return ranges
+
+
+def _shape(client, location: Location, under: str, descents: int, page_size: int) -> tuple[str, list[str], bool]:
+    """("prefixes", the common prefixes), ("sample", the first keys of a flat key space) or ("whole", []),
+    and whether the answer was cut short (more prefixes or keys follow)."""
+    response = client.list_objects_v2(
+        Bucket=location.bucket, Prefix=location.absolute_key(under), Delimiter="/", MaxKeys=page_size
+    )
+    prefixes = [location.relative_key(item["Prefix"]) for item in response.get("CommonPrefixes", ())]
+    keys = [location.relative_key(item["Key"]) for item in response.get("Contents", ())]
+    truncated = bool(response.get("IsTruncated"))
+    if len(prefixes) >= 2 and (len(prefixes) >= len(keys) or not truncated):
+        return "prefixes", prefixes, truncated
+    if len(prefixes) == 1 and descents > 0 and not truncated:
+        # everything (but a page's worth of keys) under one prefix: its shape decides; the cuts cover all keys
+        return _shape(client, location, prefixes[0], descents - 1, page_size)
+    if truncated:  # flat keys, or mostly: the prefixes among them are sample points too
+        return "sample", sorted(keys + prefixes), True
+    return "whole", [], False
+
+
+def _honours_start_after(client, location: Location, cut: str | None) -> bool:
+    if cut is None:
+        return True
+    response = client.list_objects_v2(
+        Bucket=location.bucket, Prefix=location.prefix, StartAfter=location.absolute_key(cut), MaxKeys=1
+    )
+    first = next(iter(response.get("Contents", ())), None)
+    return first is None or location.relative_key(first["Key"]) > cut
+
+
+def cut_rest(client, location: Location, after: str | None, last: str | None, sample: list[str]) -> str | None:
+    """Where to cut what is left of a range being listed, (after, last] (relative keys), so another lister
+    can take (cut, last]; None when it is not worth it (nothing found past `after`). `sample`: the keys of
+    the page listed last. Raises StartAfterIgnored.
+
+    Where the keys left sit under common prefixes, one Delimiter listing after `after` (one level down
+    where a lone prefix holds them all) shows them, and the cut falls at the middle one; otherwise the
+    rest is narrowed down by probes (keyspace.find_cut), asked meanwhile. A key that cannot travel as
+    StartAfter (keyspace.travels_in_xml) is never sent: no cut after such a key."""
+    if after is not None and not travels_in_xml(location.absolute_key(after)):
+        return None
+
+    def first_keys_after(points: list[str]) -> list[str | None]:
+        def first_after(point: str) -> str | None:
+            found = client.list_objects_v2(
+                Bucket=location.bucket, Prefix=location.prefix, StartAfter=location.absolute_key(point), MaxKeys=1
+            ).get("Contents", ())
+            return location.relative_key(found[0]["Key"]) if found else None
+
+        with ThreadPoolExecutor(max_workers=len(points), thread_name_prefix="bucketsync-cut-probes") as pool:
+            return list(pool.map(first_after, points))
+
+    probing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bucketsync-cut")
+    try:
+        probed = probing.submit(find_cut, first_keys_after, after, last, sample=sample)
+        return _middle_prefix_after_unless_refused(client, location, after, last) or probed.result()
+    finally:
+        probing.shutdown(wait=False, cancel_futures=True)
+
+
+def _middle_prefix_after_unless_refused(client, location: Location, after: str | None, last: str | None) -> str | None:
+    try:
+        return _middle_prefix_after(client, location, after, last)
+    except ClientError as exc:
+        log.info("%s refused the Delimiter listing (%s): the cut is found by probes alone",
+                 location.bucket, exc)
+        return None
+
+
+def _middle_prefix_after(client, location: Location, after: str | None, last: str | None) -> str | None:
+    """The middle common prefix after `after` (keyspace.middle_prefix), following a lone prefix down."""
+    under = ""
+    for _ in range(DESCENTS + 1):
+        args = {"Bucket": location.bucket, "Prefix": location.absolute_key(under), "Delimiter": "/", "MaxKeys": 1000}
+        if after is not None:
+            args["StartAfter"] = location.absolute_key(after)
+        response = client.list_objects_v2(**args)
+        keys = [location.relative_key(item["Key"]) for item in response.get("Contents", ())]
+        if keys and after is not None and keys[0] <= after:
+            raise StartAfterIgnored(f"asked for keys after {after!r}, got {keys[0]!r}")
+        prefixes = [location.relative_key(item["Prefix"]) for item in response.get("CommonPrefixes", ())]
+        # a cut becomes the next range's StartAfter: only a prefix that can be sent as one
+        cut = middle_prefix([prefix for prefix in prefixes if travels_in_xml(location.absolute_key(prefix))], after, last)
+        if cut is not None:
+            return cut
+        lone = [prefix for prefix in prefixes if last is None or prefix < last]
+        if keys or len(lone) != 1:
+            return None
+        under = lone[0]
+    return None
