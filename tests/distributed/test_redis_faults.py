@@ -71,10 +71,10 @@ def test_redis_killed_and_restarted_mid_run(s3, moto_server, tmp_path):
         time.sleep(2)
         restart_redis(server, "everysec")
         time.sleep(3)
-        pool.restart_exited()
+        assert pool.restart_exited() == 0, "a worker exited when its broker connection dropped:\n" + pool.log_text()
         state = wait_for_state(ledger, run_id, stalled_after=15, timeout=120)
         if state == "stalled":
-            pool.restart_exited()
+            assert pool.restart_exited() == 0, pool.log_text()
             status = run_cli("status", run_id, "--json", env=env)
             assert json.loads(status.stdout)["state"] == "stalled"
             resumed = run_cli("resume", run_id, env=env)
