@@ -287,7 +287,8 @@ def run_cli_in_process(*args: str, env: dict | None = None) -> subprocess.Comple
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
-    from bucketsync import cli, s3
+    from bucketsync import cli
+    from bucketsync.engine import s3
 
     saved_environ, saved_argv = dict(os.environ), sys.argv
     stdout, stderr = io.StringIO(), io.StringIO()
