@@ -69,13 +69,19 @@ def broker_env(moto_server, broker_url: str, **extra: str) -> dict[str, str]:
 
 class WorkerPools:
     """Worker pools shared by every test of the run, one per configuration (name, S3 server, Redis database,
-    settings): started on first use, stopped at the end. A test that stops or kills workers starts its own."""
+    settings): started on first use, stopped at the end, or when another configuration needs its Redis
+    database (workers of two configurations on one queue would take each other's tasks: with the other
+    server's credentials). A test that stops or kills workers starts its own."""
 
     def __init__(self) -> None:
         self._pools: dict[tuple, WorkerPool] = {}
 
     def get(self, name: str, server, broker_url: str, processes: int = 2, **settings: str) -> WorkerPool:
         key = (name, server.url, broker_url, tuple(sorted(settings.items())))
+        for other, pool in list(self._pools.items()):
+            if other != key and other[2] == broker_url:  # one pool per Redis database: both would take its tasks
+                pool.stop_all()
+                del self._pools[other]
         if key not in self._pools:
             redis.Redis.from_url(broker_url).flushdb()
             pool = WorkerPool(env=broker_env(server, broker_url, **settings), broker_url=broker_url)
