@@ -49,6 +49,9 @@ class KeyRange:
         return cls(data.get("start_after"), data.get("last"))
 
 
+WHOLE = KeyRange()  # every key
+
+
 def _digits(text: str, base_low: int, length: int, pad: int) -> list[int]:
     values = [ord(char) - base_low for char in text[:length]]
     return values + [pad] * (length - len(values))

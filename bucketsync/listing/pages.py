@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 from .fan_in import drained_on_threads
 from ..core.filters import Filters
-from .keyspace import KeyRange
+from .keyspace import WHOLE, KeyRange
 from ..core.locations import Location
 from ..core.model import ObjectEntry
 
 NO_FILTERS = Filters()
-WHOLE = KeyRange()
 
 
 @dataclass(frozen=True)
