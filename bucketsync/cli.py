@@ -267,11 +267,11 @@ def sync(
     if settings.broker_url:
         from .distributed.submit import follow_run, submit_run
 
-        ledger = submit_run(settings, request)
-        if detach:
-            out.print(request.run_id, highlight=False)
-            raise typer.Exit(0)
         try:
+            ledger = submit_run(settings, request)
+            if detach:
+                out.print(request.run_id, highlight=False)
+                raise typer.Exit(0)
             with ProgressDisplay(err) as display:
                 summary = follow_run(
                     ledger, request.run_id, on_progress=display.update, stalled_after=settings.stalled_after_seconds

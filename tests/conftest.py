@@ -208,7 +208,7 @@ def start_redis(*extra: str) -> RedisServer:
     workdir = Path(tempfile.mkdtemp(prefix="bucketsync-redis-"))
     process = subprocess.Popen(
         [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir), *extra],
+         "--dir", str(workdir), "--databases", "32", *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -12,12 +12,14 @@ from datetime import datetime, timezone
 import pytest
 import redis
 
-from bucketsync.run.context import prepare_run
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 from bucketsync.ops.metrics import exposition, watch_families
-from bucketsync.core.settings import load_settings
-from bucketsync.distributed.watch_intake import DistributedWatch
 from bucketsync.distributed.watch_counts import watch_totals
-from conftest import create_bucket, free_port, set_side_env, unique_bucket
+from conftest import bucketsync_env, create_bucket, free_port, unique_bucket
 
 
 
@@ -43,16 +45,32 @@ def post(address, records) -> int:
         return answer.status
 
 
-def test_changes_are_replicated_by_the_workers_once_each(monkeypatch, moto_server, s3, workers):
+class WatchProcess:
+    """`bucketsync watch` with the workers' broker, as a process of its own (Celery keeps the broker of its
+    first configuration in a process: the test process's may be another test's)."""
+
+    def __init__(self, source: str, dest: str, env: dict[str, str], log: Path) -> None:
+        self.http_address = ("127.0.0.1", free_port())
+        executable = Path(sys.executable).with_name("bucketsync")
+        self.process = subprocess.Popen(
+            [str(executable), "watch", f"s3://{source}", f"s3://{dest}", "--events-http", f"127.0.0.1:{self.http_address[1]}"],
+            env=bucketsync_env(env), stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while b"watching" not in log.read_bytes():
+            assert self.process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        self.watch = log.read_text().split("as watch=")[1].split(";")[0].split(")")[0]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+
+
+def test_changes_are_replicated_by_the_workers_once_each(moto_server, s3, workers, tmp_path):
     source, dest = unique_bucket("dwsrc"), unique_bucket("dwdst")
     create_bucket(s3, source, object_lock=True)
     create_bucket(s3, dest, object_lock=True)
-    set_side_env(monkeypatch, "source", moto_server)
-    set_side_env(monkeypatch, "dest", moto_server)
-    settings = load_settings(broker_url=workers.broker_url, events={"http": f"127.0.0.1:{free_port()}"})
-    request, _ = prepare_run(settings, f"s3://{source}", f"s3://{dest}")
-    service = DistributedWatch(settings, request)
-    service.start()
+    service = WatchProcess(source, dest, workers.env, tmp_path / "watch.log")
     client = redis.Redis.from_url(workers.broker_url)
     try:
         records = []

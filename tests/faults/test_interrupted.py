@@ -57,7 +57,7 @@ def test_ctrl_c_on_an_attached_distributed_run_says_the_run_goes_on_and_how_to_f
 
     from bucketsync.distributed.ledger import RUNS_INDEX
 
-    broker_url = redis_server.url.rsplit("/", 1)[0] + "/11"
+    broker_url = redis_server.url.rsplit("/", 1)[0] + "/20"  # no shared worker pool listens there
     broker = redis.Redis.from_url(broker_url, decode_responses=True)
     broker.flushdb()
     source, dest = unique_bucket("dintsrc"), unique_bucket("dintdst")
@@ -71,7 +71,7 @@ def test_ctrl_c_on_an_attached_distributed_run_says_the_run_goes_on_and_how_to_f
         while not broker.zcard(RUNS_INDEX) and time.monotonic() < deadline:
             time.sleep(0.1)
         run_id = broker.zrange(RUNS_INDEX, 0, 0)[0]
-        time.sleep(0.5)  # following now
+        time.sleep(2)  # following now (the submitter publishes its first page after recording the run)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=30)
     finally:

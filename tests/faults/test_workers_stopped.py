@@ -144,7 +144,7 @@ def restore_unacked_as_the_visibility_timeout_would(broker_url: str) -> int:
 def test_worker_killed_the_run_finishes_by_itself_and_writes_nothing_twice(s3, moto_server, redis_server, proxy):
     """Default settings but a short batch lease, no `resume`: the dead worker's batches go out again when their
     leases lapse, keys it wrote are not written again, and its own messages, delivered again later, write nothing."""
-    pool = pool_on(redis_server, 11, moto_server, proxy, batch_lease_seconds="3")
+    pool = pool_on(redis_server, 21, moto_server, proxy, batch_lease_seconds="3")  # no shared pool's database
     source, dest = new_pair(s3)
     items = [Seed(f"plain/{n:03d}", f"object {n}".encode(), mode="GOVERNANCE", retain_until=in_days(1)) for n in range(60)]
     seed(s3, source, items)

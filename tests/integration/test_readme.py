@@ -53,7 +53,7 @@ def script_for(moto_port: int, redis_url: str) -> str:
 def test_the_walkthrough_runs_as_written(tmp_path, redis_server):
     kinds = [kind for kind, _ in walkthrough()]
     assert kinds[0] == "server" and "redis" in kinds and len(kinds) >= 6, kinds
-    redis_url = redis_server.url.rsplit("/", 1)[0] + "/11"
+    redis_url = redis_server.url.rsplit("/", 1)[0] + "/22"  # no shared worker pool listens there
     script = tmp_path / "walkthrough.sh"
     script.write_text(script_for(free_port(), redis_url))
     run = subprocess.Popen(["bash", str(script)], cwd=tmp_path, env=bucketsync_env(), stdout=subprocess.PIPE,
