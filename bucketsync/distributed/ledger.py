@@ -48,7 +48,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 import redis
 
@@ -840,9 +840,40 @@ class Ledger:
                 pages[page]["handled"] = handled
         return [pages[page] for page in sorted(pages)]
 
-    def recent_runs(self, limit: int = 20, stalled_after: float | None = None) -> list[RunSummary]:
-        run_ids = self.redis.zrevrange(RUNS_INDEX, 0, limit - 1)
-        return [summary for run_id in run_ids if (summary := self.summary(run_id, stalled_after)) is not None]
+    def run_ids_newest_first(self, chunk: int = 50) -> Iterator[str]:
+        """The runs of the runs index, newest first, read `chunk` at a time (a run may since have expired)."""
+        start = 0
+        while run_ids := self.redis.zrevrange(RUNS_INDEX, start, start + chunk - 1):
+            yield from run_ids
+            start += chunk
+
+    def runs_by_state(self, stalled_after: float) -> tuple[dict[str, int], int]:
+        """How many runs of the runs index are in each state (running without progress for the run's own
+        `stalled_after_seconds`, or `stalled_after` for a run that recorded none: stalled), and the copy
+        batches the running ones have published and not yet counted."""
+        run_ids = self.redis.zrange(RUNS_INDEX, 0, -1)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for run_id in run_ids:
+                pipe.hmget(run_key(run_id), "state", "updated_at", "stalled_after_seconds")
+            states = pipe.execute()
+        counts: dict[str, int] = {}
+        running = []
+        now = time.time()
+        for run_id, (state, updated_at, own_stalled_after) in zip(run_ids, states):
+            if state is None:
+                continue  # expired
+            if state == "running":
+                running.append(run_id)
+                if now - float(updated_at or 0) > float(own_stalled_after or stalled_after):
+                    state = "stalled"
+            counts[state] = counts.get(state, 0) + 1
+        pending = 0
+        with self.redis.pipeline(transaction=False) as pipe:
+            for run_id in running:
+                pipe.hgetall(run_key(run_id))
+            for fields in pipe.execute():
+                pending += sum(int(value) for name, value in fields.items() if name.startswith("pending:"))
+        return counts, pending
 
 
 class EndSignal:
