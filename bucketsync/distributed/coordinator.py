@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import runtime
 from ..engine import s3
-from ..engine.execute import ExecutionContext
+from ..engine.execution_context import ExecutionContext
 from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN, LeaseKeeper, lane_lease
 from ..listing.keyspace import KeyRange
 from .lane_splits import where_to_split, worth_splitting

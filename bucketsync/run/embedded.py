@@ -19,7 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..engine import s3
 from .context import RunRequest
 from ..core.errors import BucketsyncError, ListingFailed, RunInterrupted
-from ..engine.execute import ExecutionContext, execute
+from ..engine.execute import execute
+from ..engine.execution_context import ExecutionContext
 from ..listing.fan_in import FanIn
 from ..core.filters import Filters
 from ..listing.pages import Page, iter_pages, prefetched, request_page

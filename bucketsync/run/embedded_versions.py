@@ -18,7 +18,7 @@ from ..engine import s3
 from .context import RunRequest
 from ..core.errors import ListingFailed
 from .embedded import ProgressCallback, new_summary, run_planned
-from ..engine.execute import ExecutionContext
+from ..engine.execution_context import ExecutionContext
 from ..core.history import KeyHistory
 from ..engine.history_execute import execute_history
 from ..listing.pages import prefetched

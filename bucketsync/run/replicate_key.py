@@ -18,7 +18,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..engine import s3
 from ..core.events import Change
-from ..engine.execute import ExecutionContext, execute
+from ..engine.execute import execute
+from ..engine.execution_context import ExecutionContext
 from ..core.history import KeyHistory
 from ..engine.history_execute import execute_history
 from ..listing.pages import entry_from_listing
