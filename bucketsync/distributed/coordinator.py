@@ -225,7 +225,7 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
             page = list_and_plan_versions(ctx, settings, request, task)
         else:
             page = list_and_plan(ctx, settings, request, task, first_answers)
-            if (worth_splitting(task.lane_pages, page.is_last, request.all_versions)
+            if (settings.listing_live_cuts and worth_splitting(task.lane_pages, page.is_last, request.all_versions)
                     and ledger.may_split(run_id, lanes_allowed(request, settings))):
                 cut_tried = True
                 split_at, why_not = where_to_split(ctx.source_client, ctx.source, page.last_key, task.last,

@@ -156,7 +156,7 @@ RangeWork = Callable[[Iterator[Page], Iterator[Page]], Iterator[T]]
 
 def listed_in_ranges(
     source_client, source: Location, dest_client, dest: Location, *, page_size: int, parts: int, filters: Filters,
-    per_range: RangeWork, label: str,
+    per_range: RangeWork, label: str, live_cuts: bool = True,
 ) -> Iterator[T]:
     """Both sides listed in key ranges at once: the items `per_range(source pages, destination pages)` makes of
     each range (the pages of one range, both sides prefetched on threads of their own), read as they come.
@@ -189,7 +189,7 @@ def listed_in_ranges(
     fan_in: FanIn = FanIn(4 * parts, "bucketsync-range")
     for index, live in enumerate(ranges):
         fan_in.add(lambda live=live, index=index: one_range(live, firsts if index == 0 else (None, None)))
-    if parts > 1:
+    if parts > 1 and live_cuts:
         # A range that turns out long gives what is left of it to a new range while it is listed.
         threading.Thread(
             target=cut_while_listing, name="bucketsync-range-cutter", daemon=True,
@@ -236,6 +236,7 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
     planned = listed_in_ranges(
         ctx.source_client, ctx.source, ctx.dest_client, ctx.dest, page_size=settings.page_size,
         parts=settings.listing_ranges, filters=filters, per_range=planned_range, label=f"run {request.run_id}",
+        live_cuts=settings.listing_live_cuts,
     )
     summary = run_planned(request, settings.concurrency, tally, notify, planned)
     checks = ctx.write_checks
