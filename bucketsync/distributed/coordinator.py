@@ -121,13 +121,13 @@ def list_and_plan(
 def cut_into_lanes(
     ctx: ExecutionContext, settings: Settings, request: RunRequest, task: PageTask
 ) -> tuple[PageTask, tuple[dict, dict] | None]:
-    """The first page of a run whose lanes are not decided: cut the key space into ranges (range_split.py)
-    while both sides' first pages are asked for (they start lane 0 whatever the cuts), record the lanes
-    (a redelivered first page gets the cuts recorded before), and publish the first page of every other
-    lane. Returns this page's task as lane 0, and the first answers."""
+    """The run's first page (page 0): cut the key space into ranges (range_split.py) while both sides' first
+    pages are asked for (they start lane 0 whatever the cuts), record the lanes (a redelivered first page
+    gets the cuts recorded before), and publish the first page of every other lane. Returns this page's
+    task as lane 0, and the first answers."""
     parts = lanes_allowed(request, settings)
     if request.all_versions or parts <= 1:
-        return replace(task, lanes=1), None
+        return task, None
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bucketsync-first-pages") as pool:
         answers = (pool.submit(request_page, ctx.source_client, ctx.source, page_size=settings.page_size),
                    pool.submit(request_page, ctx.dest_client, ctx.dest, page_size=settings.page_size))
@@ -147,7 +147,7 @@ def start_lanes(request: RunRequest, task: PageTask) -> PageTask:
     ends = runtime.ledger().lane_ends(request.run_id)
     for lane in range(1, len(ends)):
         continue_lane(request, lane, lane, ends, lane_pages=0)
-    return replace(task, lanes=len(ends), last=ends[0])
+    return replace(task, last=ends[0])
 
 
 def lanes_allowed(request: RunRequest, settings: Settings) -> int:
@@ -160,7 +160,7 @@ def continue_lane(request: RunRequest, lane: int, page: int, ends: list[str | No
     cursor = runtime.ledger().cursor(request.run_id, lane)
     if cursor.lane_done or cursor.next_page != page:
         return
-    publish_page(request, PageTask(page, cursor.token, cursor.last_key, lane=lane, lanes=len(ends), last=ends[lane],
+    publish_page(request, PageTask(page, cursor.token, cursor.last_key, lane=lane, last=ends[lane],
                                    lane_pages=lane_pages))
 
 
@@ -173,16 +173,15 @@ def resume_from_ledger(request: RunRequest, task: PageTask) -> None:
     if not ledger.was_published(run_id, task.page):
         publish_batches(request, task.page, ledger.unfinished_batches(run_id).get(task.page, {}))
         ledger.mark_published(run_id, task.page)
-    if task.lanes == 0:  # the run's first page
+    if task.page == 0:  # the run's first page
         task = start_lanes(request, task)
     ends = ledger.lane_ends(run_id)
     record = ledger.page_record(run_id, task.page)
     split = record.split if record else None
     if split is not None:
         continue_lane(request, split.lane, split.page, ends, lane_pages=0)
-    # a page registered by an older version has no next page recorded: its lanes were numbered l, l+n, ...
-    next_page = record.next_page if record and record.next_page is not None else task.page + max(1, task.lanes)
-    continue_lane(request, task.lane, next_page, ends, lane_pages=0 if split else task.lane_pages + 1)
+    if record is not None and record.next_page is not None:  # None: the lane's last page
+        continue_lane(request, task.lane, record.next_page, ends, lane_pages=0 if split else task.lane_pages + 1)
 
 
 def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
@@ -218,9 +217,9 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
     try:
         ctx = runtime.execution_context(request)
         first_answers = None
-        if task.lanes == 0:
+        if task.page == 0:
             task, first_answers = cut_into_lanes(ctx, settings, request, task)
-            result["lanes"] = task.lanes
+            result["lanes"] = len(runtime.ledger().lane_ends(run_id))
         if request.all_versions:
             page = list_and_plan_versions(ctx, settings, request, task)
         else:
@@ -245,7 +244,7 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
     registered = ledger.register_page(
         run_id, task.page, batches=batches, listed=page.listed, skipped=page.skipped, excluded=page.excluded,
         token=page.next_token, last_key=page.last_key, is_last=page.is_last, finished_at=utc_now_iso(),
-        lane=task.lane, lanes=task.lanes, split_at=split_at, lane_last=task.last,
+        lane=task.lane, split_at=split_at, lane_last=task.last,
         lanes_allowed=lanes_allowed(request, settings),
     )
     if registered.status == REGISTERED_BEFORE:
@@ -258,7 +257,7 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
     if split is not None:
         # Before the lane's next page: once that has gone out, a redelivered coordinator of this page stands
         # down at the lane's claim, and the new lane's first page must be out already.
-        publish_page(request, PageTask(split.page, None, split_at, lane=split.lane, lanes=task.lanes, last=task.last))
+        publish_page(request, PageTask(split.page, None, split_at, lane=split.lane, last=task.last))
         result["split"] = {"lane": split.lane, "at": split_at}
     if registered.next_page is not None:
         publish_page(request, task.next(registered.next_page, page.next_token, page.last_key,

@@ -126,42 +126,35 @@ redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
 return 2
 """
 
-# ARGV: ttl, finished_at, now, page, batches, listed, skipped, lanes (the stride of a run without page
-#       allocation), token, last key, is_last, excluded, lane, split at ('' for none), the lane's end as the
-#       coordinator knows it (JSON), lanes allowed open at once, then the batch payloads (JSON), one per batch.
+# ARGV: ttl, finished_at, now, page, batches, listed, skipped, token, last key, is_last, excluded, lane,
+#       split at ('' for none), the lane's end as the coordinator knows it (JSON), lanes allowed open at once,
+#       then the batch payloads (JSON), one per batch.
 # A run listed in lanes (key ranges) keeps a cursor per lane; the listing is done when the last page of
 # every lane is registered (`lanes_open`, set with the lanes; a run never cut has no such field: one lane).
 # Page numbers are allocated here (`pages_allocated`): a page's first registration takes its lane's next
 # page number, and a split takes the new lane's id (its index in `lane_ends`) and first page number, so a
 # redelivered coordinator finds both in the page's record (`listed:<page>`) and allocates nothing again.
-# A run created without `pages_allocated` (by an older submitter) numbers lane l of n's pages l, l+n, ...
-# and is never split.
 _REGISTER_PAGE = _GUARD + f"""
 if redis.call('SETBIT', {_PAGES}, ARGV[4], 1) == 1 then return {REGISTERED_BEFORE} end
-local lane = ARGV[13]
+local lane = ARGV[12]
 local suffix = ''
 if lane ~= '0' then suffix = ':' .. lane end
 redis.call('HINCRBY', {_HASH}, 'pages_registered', 1)
 redis.call('HINCRBY', {_HASH}, 'listed', ARGV[6])
 redis.call('HINCRBY', {_HASH}, 'skipped', ARGV[7])
-redis.call('HINCRBY', {_HASH}, 'excluded', ARGV[12])
-redis.call('HSET', {_HASH}, 'token' .. suffix, ARGV[9], 'last_key' .. suffix, ARGV[10], 'updated_at', ARGV[3])
+redis.call('HINCRBY', {_HASH}, 'excluded', ARGV[11])
+redis.call('HSET', {_HASH}, 'token' .. suffix, ARGV[8], 'last_key' .. suffix, ARGV[9], 'updated_at', ARGV[3])
 local record = {{listed = tonumber(ARGV[6]), skipped = tonumber(ARGV[7]), batches = tonumber(ARGV[5]),
-                excluded = tonumber(ARGV[12]), lane = tonumber(lane)}}
+                excluded = tonumber(ARGV[11]), lane = tonumber(lane)}}
 local next_page, new_lane, new_page = -1, -1, -1
-if ARGV[11] == '1' then
+if ARGV[10] == '1' then
   redis.call('HSET', {_HASH}, 'lane_done' .. suffix, '1')
   if redis.call('HINCRBY', {_HASH}, 'lanes_open', -1) <= 0 then redis.call('HSET', {_HASH}, 'listing_done', '1') end
 else
-  local allocating = redis.call('HEXISTS', {_HASH}, 'pages_allocated') == 1
-  if allocating then
-    next_page = redis.call('HINCRBY', {_HASH}, 'pages_allocated', 1) - 1
-  else
-    next_page = tonumber(ARGV[4]) + tonumber(ARGV[8])
-  end
+  next_page = redis.call('HINCRBY', {_HASH}, 'pages_allocated', 1) - 1
   redis.call('HSET', {_HASH}, 'next_page' .. suffix, next_page)
   record.next_page = next_page
-  if allocating and ARGV[14] ~= '' then
+  if ARGV[13] ~= '' then
     local open = tonumber(redis.call('HGET', {_HASH}, 'lanes_open') or '1')
     local stored = redis.call('HGET', {_HASH}, 'lane_ends')
     local ends = {{cjson.null}}
@@ -169,13 +162,13 @@ else
     local index = tonumber(lane) + 1
     -- refused when as many lanes are open as allowed, or when the lane's end is not the one the cut was
     -- made for (a stale message): the page is registered without it
-    if open < tonumber(ARGV[16]) and ends[index] ~= nil and ends[index] == cjson.decode(ARGV[15]) then
+    if open < tonumber(ARGV[15]) and ends[index] ~= nil and ends[index] == cjson.decode(ARGV[14]) then
       new_lane = #ends
       new_page = redis.call('HINCRBY', {_HASH}, 'pages_allocated', 1) - 1
       ends[new_lane + 1] = ends[index]
-      ends[index] = ARGV[14]
+      ends[index] = ARGV[13]
       redis.call('HSET', {_HASH}, 'lane_ends', cjson.encode(ends), 'lanes_open', open + 1,
-                 'next_page:' .. new_lane, new_page, 'token:' .. new_lane, '', 'last_key:' .. new_lane, ARGV[14])
+                 'next_page:' .. new_lane, new_page, 'token:' .. new_lane, '', 'last_key:' .. new_lane, ARGV[13])
       record.split = {{lane = new_lane, page = new_page}}
     end
   end
@@ -183,7 +176,7 @@ end
 redis.call('HSET', {_PAGE_SUMMARIES}, 'listed:' .. ARGV[4], cjson.encode(record))
 if tonumber(ARGV[5]) > 0 then
   redis.call('HSET', {_HASH}, 'pending:' .. ARGV[4], ARGV[5])
-  for i = 17, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 17), ARGV[i]) end
+  for i = 16, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 16), ARGV[i]) end
 else
   redis.call('SETBIT', {_PAGES_DONE}, ARGV[4], 1)
   redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
@@ -225,13 +218,11 @@ _SET_LANES = _GUARD + f"""
 if redis.call('GETBIT', {_PAGES}, 0) == 0 and redis.call('HSETNX', {_HASH}, 'lane_ends', ARGV[2]) == 1 then
   local ends = cjson.decode(ARGV[2])
   redis.call('HSET', {_HASH}, 'lanes_open', #ends)
-  if redis.call('HEXISTS', {_HASH}, 'pages_allocated') == 1 then
-    if tonumber(redis.call('HGET', {_HASH}, 'pages_allocated')) < #ends then
-      redis.call('HSET', {_HASH}, 'pages_allocated', #ends)
-    end
-    for lane = 1, #ends - 1 do
-      redis.call('HSET', {_HASH}, 'next_page:' .. lane, lane, 'last_key:' .. lane, ends[lane])
-    end
+  if tonumber(redis.call('HGET', {_HASH}, 'pages_allocated')) < #ends then
+    redis.call('HSET', {_HASH}, 'pages_allocated', #ends)
+  end
+  for lane = 1, #ends - 1 do
+    redis.call('HSET', {_HASH}, 'next_page:' .. lane, lane, 'last_key:' .. lane, ends[lane])
   end
 end
 {_TOUCH}
@@ -600,7 +591,7 @@ class Ledger:
 
     def register_page(
         self, run_id: str, page: int, *, batches: list[Any], listed: int, skipped: int, token: str | None,
-        last_key: str | None, is_last: bool, finished_at: str, excluded: int = 0, lane: int = 0, lanes: int = 1,
+        last_key: str | None, is_last: bool, finished_at: str, excluded: int = 0, lane: int = 0,
         split_at: str | None = None, lane_last: str | None = None, lanes_allowed: int = 1,
     ) -> "Registration":
         """Record a listed page and its batches (kept until counted), and take the lane's next page number.
@@ -609,7 +600,7 @@ class Ledger:
         `lanes_allowed` lanes are open already or the lane's end is no longer `lane_last`."""
         answer = self._register_page(
             keys=run_keys(run_id),
-            args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, max(1, lanes), token or "",
+            args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, token or "",
                   last_key or "", int(is_last), excluded, lane, split_at or "", json.dumps(lane_last), lanes_allowed,
                   *(json.dumps(batch) for batch in batches)],
         )
@@ -745,15 +736,12 @@ class Ledger:
 
     def cursor(self, run_id: str, lane: int = 0) -> Cursor:
         """Where lane `lane` stands; before its first page is registered, at that page (its start recorded
-        with the lanes or the split; a run recorded by an older version: page `lane`, after the end of the
-        lane before it)."""
+        with the lanes or the split)."""
         suffix = lane_suffix(lane)
         data = self.redis.hmget(run_key(run_id), "next_page" + suffix, "token" + suffix, "last_key" + suffix,
                                 "listing_done", "lane_done" + suffix)
-        start = self.lane_ends(run_id)[lane - 1] if lane and data[0] is None else None
         return Cursor(
-            next_page=int(data[0] if data[0] is not None else lane), token=data[1] or None,
-            last_key=data[2] or start, listing_done=data[3] == "1", lane_done=data[4] == "1",
+            next_page=int(data[0] or 0), token=data[1] or None, last_key=data[2] or None, listing_done=data[3] == "1", lane_done=data[4] == "1",
         )
 
     def page_record(self, run_id: str, page: int) -> "PageRecord | None":
@@ -768,10 +756,10 @@ class Ledger:
                           Split(split["lane"], split["page"]) if split else None)
 
     def may_split(self, run_id: str, lanes_allowed: int) -> bool:
-        """Whether a lane of the run may be split now: fewer than `lanes_allowed` lanes open, page numbers
-        allocated (a run recorded by an older version is not split), and no split refused for good."""
-        allocated, open_lanes, off = self.redis.hmget(run_key(run_id), "pages_allocated", "lanes_open", "splits_off")
-        return allocated is not None and not off and int(open_lanes or 1) < lanes_allowed
+        """Whether a lane of the run may be split now: fewer than `lanes_allowed` lanes open, and no split
+        refused for good."""
+        open_lanes, off = self.redis.hmget(run_key(run_id), "lanes_open", "splits_off")
+        return not off and int(open_lanes or 1) < lanes_allowed
 
     def unfinished_batches(self, run_id: str) -> dict[int, dict[int, Any]]:
         """Per unfinished page, the batches not counted yet (number -> payload), from the outbox."""

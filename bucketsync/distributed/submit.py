@@ -52,7 +52,7 @@ def start_run(settings: Settings, ledger: Ledger, request: RunRequest) -> None:
     try:
         ledger.create_run(request.run_id, request.to_json(), meta, utc_now_iso(),
                           stalled_after_seconds=settings.stalled_after_seconds)
-        publish_page(request, PageTask(page=0, token=None, start_after=None, lanes=0))  # it cuts the lanes
+        publish_page(request, PageTask(page=0, token=None, start_after=None))  # it cuts the lanes
     except (redis.RedisError, OperationalError) as exc:
         raise PreflightError(f"cannot submit the run to {redacted(settings.broker_url)}: {exc}") from None
 
@@ -94,13 +94,13 @@ def open_lanes(ledger: Ledger, run_id: str) -> list[PageTask]:
     if ledger.cursor(run_id).listing_done:
         return []
     if len(ends) == 1 and not ledger.is_registered(run_id, 0):
-        return [PageTask(0, None, None, force_claim=True, lanes=0)]  # lanes not decided yet: the first page cuts them
+        return [PageTask(0, None, None, force_claim=True)]  # lanes not decided yet: the first page cuts them
     tasks = []
     for lane, last in enumerate(ends):
         cursor = ledger.cursor(run_id, lane)
         if not cursor.lane_done:
             tasks.append(PageTask(cursor.next_page, cursor.token, cursor.last_key, force_claim=True,
-                                  lane=lane, lanes=len(ends), last=last))
+                                  lane=lane, last=last))
     return tasks
 
 

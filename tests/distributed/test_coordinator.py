@@ -87,7 +87,7 @@ def test_a_coordinator_redelivered_after_registering_a_split_publishes_both_lane
     ledger = Ledger.from_url(broker_url, 600)
     request = RunRequest(run_id=f"co{time.time_ns()}", source="s3://a/", destination="s3://b/")
     ledger.create_run(request.run_id, request.to_json(), {}, utc_now_iso())
-    task = PageTask(page=0, token=None, start_after=None, lanes=1)
+    task = PageTask(page=0, token=None, start_after=None)
     assert ledger.claim_page(request.run_id, 0, task.claim_id)
     registered = ledger.register_page(request.run_id, 0, batches=[], listed=40, skipped=40, token="t0", last_key="d",
                                       is_last=False, finished_at=utc_now_iso(), split_at="m", lane_last=None,

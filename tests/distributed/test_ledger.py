@@ -145,10 +145,10 @@ def test_two_workers_never_lose_the_maximum(url):
 # ---------------------------------------------------------------- lanes: key ranges listed at once
 
 
-def register(ledger: Ledger, run_id: str, page: int, *, lane: int, lanes: int, is_last: bool, last_key: str) -> int:
+def register(ledger: Ledger, run_id: str, page: int, *, lane: int, is_last: bool, last_key: str) -> int:
     return ledger.register_page(run_id, page, batches=[[{"key": last_key}]], listed=1, skipped=0,
                                 token=None if is_last else f"t{page}", last_key=last_key, is_last=is_last,
-                                finished_at=utc_now_iso(), lane=lane, lanes=lanes)
+                                finished_at=utc_now_iso(), lane=lane)
 
 
 def test_the_first_cut_of_a_run_into_lanes_is_the_one_kept(url):
@@ -167,12 +167,12 @@ def test_listing_ends_when_every_lane_has_registered_its_last_page(url):
     ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
     ledger.set_lanes(run_id, ["g", None])
     assert ledger.cursor(run_id, 1).next_page == 1 and ledger.cursor(run_id, 1).last_key == "g"
-    register(ledger, run_id, 0, lane=0, lanes=2, is_last=False, last_key="c")
-    register(ledger, run_id, 1, lane=1, lanes=2, is_last=True, last_key="z")
+    register(ledger, run_id, 0, lane=0, is_last=False, last_key="c")
+    register(ledger, run_id, 1, lane=1, is_last=True, last_key="z")
     lane0, lane1 = ledger.cursor(run_id, 0), ledger.cursor(run_id, 1)
     assert (lane0.next_page, lane0.token, lane0.last_key, lane0.lane_done) == (2, "t0", "c", False)
     assert lane1.lane_done and not lane1.listing_done
-    register(ledger, run_id, 2, lane=0, lanes=2, is_last=True, last_key="g")
+    register(ledger, run_id, 2, lane=0, is_last=True, last_key="g")
     assert ledger.cursor(run_id, 0).listing_done
     for page in (0, 1, 2):
         ledger.record_batch(run_id, page, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
@@ -184,12 +184,12 @@ def test_a_run_is_not_finished_while_a_lane_is_still_listing(url):
     run_id = f"lanes{time.time_ns()}"
     ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
     ledger.set_lanes(run_id, ["g", "p", None])
-    register(ledger, run_id, 0, lane=0, lanes=3, is_last=True, last_key="g")
-    register(ledger, run_id, 2, lane=2, lanes=3, is_last=True, last_key="z")
+    register(ledger, run_id, 0, lane=0, is_last=True, last_key="g")
+    register(ledger, run_id, 2, lane=2, is_last=True, last_key="z")
     for page in (0, 2):
         ledger.record_batch(run_id, page, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
     assert ledger.summary(run_id).state == "running"  # lane 1 has not listed
-    register(ledger, run_id, 1, lane=1, lanes=3, is_last=True, last_key="p")
+    register(ledger, run_id, 1, lane=1, is_last=True, last_key="p")
     ledger.record_batch(run_id, 1, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
     assert ledger.summary(run_id).state == "finished"
 
@@ -210,10 +210,10 @@ def test_resume_republishes_the_next_page_of_every_open_lane(url):
     ledger = Ledger.from_url(url, 60)
     run_id = f"lanes{time.time_ns()}"
     ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
-    assert [(t.page, t.lanes) for t in open_lanes(ledger, run_id)] == [(0, 0)]  # lanes not cut yet
+    assert [(t.page, t.lane) for t in open_lanes(ledger, run_id)] == [(0, 0)]  # lanes not cut yet
     ledger.set_lanes(run_id, ["g", "p", None])
-    register(ledger, run_id, 0, lane=0, lanes=3, is_last=False, last_key="c")
-    register(ledger, run_id, 2, lane=2, lanes=3, is_last=True, last_key="z")
+    register(ledger, run_id, 0, lane=0, is_last=False, last_key="c")
+    register(ledger, run_id, 2, lane=2, is_last=True, last_key="z")
     tasks = open_lanes(ledger, run_id)
     assert [(t.page, t.lane, t.token, t.start_after, t.last, t.force_claim) for t in tasks] == [
         (3, 0, "t0", "c", "g", True), (1, 1, None, "g", "p", True)]
@@ -234,7 +234,7 @@ def register_split(ledger: Ledger, run_id: str, page: int, *, lane: int, lane_la
                    is_last: bool = False, last_key: str = "b"):
     return ledger.register_page(run_id, page, batches=[[{"key": last_key}]], listed=1, skipped=0,
                                 token=None if is_last else f"t{page}", last_key=last_key, is_last=is_last,
-                                finished_at=utc_now_iso(), lane=lane, lanes=2, split_at=split_at, lane_last=lane_last,
+                                finished_at=utc_now_iso(), lane=lane, split_at=split_at, lane_last=lane_last,
                                 lanes_allowed=allowed)
 
 
@@ -328,13 +328,3 @@ def test_lanes_are_not_cut_after_the_first_page_is_registered(url):
     register_split(ledger, run_id, 0, lane=0, lane_last=None)  # listed in one stream: page 1 is lane 0's
     assert ledger.set_lanes(run_id, ["m", None]) is None  # a late duplicate of page 0 cuts nothing
     assert ledger.lane_ends(run_id) == [None]
-
-
-def test_a_run_recorded_by_an_older_version_numbers_pages_by_stride_and_is_not_split(url):
-    ledger = Ledger.from_url(url, 60)
-    run_id = new_lanes_run(ledger, ["m", None])
-    ledger.redis.hdel(run_key(run_id), "pages_allocated", "next_page:1", "last_key:1")
-    assert not ledger.may_split(run_id, 8)
-    assert ledger.cursor(run_id, 1).next_page == 1 and ledger.cursor(run_id, 1).last_key == "m"
-    registered = register_split(ledger, run_id, 0, lane=0, lane_last="m", split_at="f")
-    assert (registered.next_page, registered.split) == (2, None)  # 0 + 2 lanes

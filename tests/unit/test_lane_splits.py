@@ -75,7 +75,7 @@ def test_a_probe_point_that_cannot_be_sent_is_never_sent():
 
 
 def test_a_lanes_pages_are_counted_from_its_start_its_last_split_or_cut_tried():
-    task = PageTask(7, "t", "k", lane=2, lanes=4, last="z", lane_pages=3)
+    task = PageTask(7, "t", "k", lane=2, last="z", lane_pages=3)
     assert task.next(9, "u", "m").lane_pages == 4
     split = task.next(9, "u", "m", split_at="p")
     assert (split.page, split.last, split.lane, split.lane_pages) == (9, "p", 2, 0)
