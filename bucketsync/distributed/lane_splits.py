@@ -14,7 +14,7 @@ import logging
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..engine import s3
-from ..listing.keyspace import StartAfterIgnored, travels_in_xml
+from ..listing.keyspace import StartAfterIgnored
 from ..listing.range_split import PAGES_PER_RANGE, cut_rest
 
 log = logging.getLogger("bucketsync")
@@ -23,12 +23,6 @@ log = logging.getLogger("bucketsync")
 def worth_splitting(lane_pages: int, is_last: bool, all_versions: bool, pages_per_range: int = PAGES_PER_RANGE) -> bool:
     """`lane_pages`: pages the lane listed before this one since it started, was split or was last tried."""
     return not all_versions and not is_last and lane_pages + 1 >= pages_per_range
-
-
-def usable_cut(cut: str | None, after: str | None, last: str | None) -> bool:
-    """A cut inside the rest of the lane, (after, last], that the new lane's listing can start after."""
-    return (cut is not None and (after is None or cut > after) and (last is None or cut < last)
-            and travels_in_xml(cut))
 
 
 def where_to_split(client, location, after: str | None, last: str | None, sample: list[str]) -> tuple[str | None, str]:
@@ -42,6 +36,4 @@ def where_to_split(client, location, after: str | None, last: str | None, sample
         return None, s3.describe(exc)
     if cut is None:
         return None, "nothing found past the page"
-    if not usable_cut(cut, after, last):
-        return None, f"cut {cut!r} unusable"
     return cut, ""

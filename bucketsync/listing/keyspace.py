@@ -123,6 +123,13 @@ def travels_in_xml(key: str) -> bool:
                for char in key)
 
 
+def usable_cut(point: str | None, after: str | None = None, last: str | None = None) -> bool:
+    """Whether `point` can cut (after, last] (None: open ends): strictly inside it, and sendable as the
+    StartAfter the second range's listing starts with. Every cut and probe point passes here."""
+    return (point is not None and (after is None or point > after) and (last is None or point < last)
+            and travels_in_xml(point))
+
+
 class StartAfterIgnored(Exception):
     """A listing asked to start after a key answered with a key at or before it."""
 
@@ -150,8 +157,7 @@ def find_cut(first_keys_after: Callable[[list[str]], list[str | None]], after: s
     known = [*(sample or ()), *((after,) if after else ())]
     shared = os.path.commonprefix(known) if len(known) > 1 else ""
     upper, found = last, None  # no key of the range lies after `upper`; `found` is one, after `after`
-    reaches = [(wider, edge) for wider in _widening(shared) if wider and (edge := _past_prefix(wider)) is not None
-               and travels_in_xml(edge) and (last is None or edge < last)]
+    reaches = [(wider, edge) for wider in _widening(shared) if wider and usable_cut(edge := _past_prefix(wider), None, last)]
     shared = ""
     for (wider, edge), key in zip(reaches, probe([edge for _, edge in reaches]) if reaches else []):
         if key is None:
@@ -163,7 +169,7 @@ def find_cut(first_keys_after: Callable[[list[str]], list[str | None]], after: s
     def between(low: str | None, high: str | None) -> str | None:
         """A point inside (low, high) that can be sent as StartAfter, or None."""
         for point in (middle(low, high), split_point(low, high)):
-            if point is not None and point > (low or "") and (high is None or point < high) and travels_in_xml(point):
+            if usable_cut(point, low, high):
                 return point
         return None
 
@@ -204,8 +210,8 @@ def _past_prefix(prefix: str) -> str | None:
 
 def middle_prefix(prefixes: list[str], after: str | None, last: str | None) -> str | None:
     """The common prefix in the middle of those that hold keys of (after, last]: a cut there gives the
-    second lister the keys under it and after it. None when fewer than two such prefixes."""
-    inside = sorted({prefix for prefix in prefixes if (after is None or prefix > after) and (last is None or prefix < last)})
+    second lister the keys under it and after it (only usable cuts). None when fewer than two such prefixes."""
+    inside = sorted({prefix for prefix in prefixes if usable_cut(prefix, after, last)})
     return inside[len(inside) // 2] if len(inside) >= 2 else None
 
 
@@ -238,8 +244,9 @@ MAX_BOUNDARY_LENGTH = 16  # characters of a sampled key that an even split looks
 
 
 def contiguous_ranges(boundaries: list[str]) -> list[KeyRange]:
-    """(None, b1], (b1, b2], ..., (bn, None]: every key in exactly one range, whatever the boundaries."""
-    cuts = sorted(set(boundaries))
+    """(None, b1], (b1, b2], ..., (bn, None]: every key in exactly one range, whatever the boundaries (those
+    that cannot be sent as a StartAfter are left out)."""
+    cuts = sorted({boundary for boundary in boundaries if usable_cut(boundary)})
     edges: list[str | None] = [None, *cuts, None]
     return [KeyRange(edges[index], edges[index + 1]) for index in range(len(edges) - 1)]
 

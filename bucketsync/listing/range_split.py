@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from .keyspace import (
     WHOLE, KeyRange, StartAfterIgnored, find_cut, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes,
-    ranges_from_sample, sampled_share, travels_in_xml,
+    ranges_from_sample, sampled_share, usable_cut,
 )
 from ..core.locations import Location
 
@@ -113,9 +113,9 @@ def cut_rest(client, location: Location, after: str | None, last: str | None, sa
 
     Where the keys left sit under common prefixes, one Delimiter listing after `after` (one level down
     where a lone prefix holds them all) shows them, and the cut falls at the middle one; otherwise the
-    rest is narrowed down by probes (keyspace.find_cut), asked meanwhile. A key that cannot travel as
-    StartAfter (keyspace.travels_in_xml) is never sent: no cut after such a key."""
-    if after is not None and not travels_in_xml(location.absolute_key(after)):
+    rest is narrowed down by probes (keyspace.find_cut), asked meanwhile. Every point asked for or
+    answered passes keyspace.usable_cut."""
+    if after is not None and not usable_cut(after):  # it would be sent as the Delimiter listing's StartAfter
         return None
 
     def first_keys_after(points: list[str]) -> list[str | None]:
@@ -157,8 +157,7 @@ def _middle_prefix_after(client, location: Location, after: str | None, last: st
         if keys and after is not None and keys[0] <= after:
             raise StartAfterIgnored(f"asked for keys after {after!r}, got {keys[0]!r}")
         prefixes = [location.relative_key(item["Prefix"]) for item in response.get("CommonPrefixes", ())]
-        # a cut becomes the next range's StartAfter: only a prefix that can be sent as one
-        cut = middle_prefix([prefix for prefix in prefixes if travels_in_xml(location.absolute_key(prefix))], after, last)
+        cut = middle_prefix(prefixes, after, last)
         if cut is not None:
             return cut
         lone = [prefix for prefix in prefixes if last is None or prefix < last]

@@ -9,6 +9,7 @@ import pytest
 
 from bucketsync.listing.keyspace import (
     KeyRange, StartAfterIgnored, contiguous_ranges, find_cut, ranges_between_prefixes, ranges_from_sample, split_point,
+    travels_in_xml, usable_cut,
 )
 
 
@@ -193,3 +194,24 @@ def test_keys_far_from_the_sample_are_still_found_in_further_rounds():
     keys = [f"a/{n:04d}" for n in range(100)] + ["zz/only-key-left"]
     cut = find_cut(_first_key_after(keys), "a/0099", None, sample=keys[:100])
     assert cut is not None and "a/0099" < cut < "zz/only-key-left"
+
+
+@pytest.mark.parametrize("key, expected", [
+    ("logs/2026/x.gz", True), ("é/日本/😀", True), ("tab\there", True), ("a\U0010ffff", True),
+    ("a\x17b", False), ("\x00", False), ("a\ufffe", False),
+])
+def test_a_start_after_must_travel_in_an_xml_answer(key, expected):
+    assert travels_in_xml(key) is expected
+
+
+@pytest.mark.parametrize("cut, after, last, expected", [
+    ("m", "c", "t", True), ("m", None, None, True), ("c", "c", "t", False), ("t", "c", "t", False),
+    ("a", "c", None, False), (None, "c", None, False), ("m\x01", "c", None, False),
+])
+def test_a_cut_is_used_only_inside_the_rest_of_a_range(cut, after, last, expected):
+    assert usable_cut(cut, after, last) is expected
+
+
+def test_boundaries_that_cannot_be_sent_are_left_out_of_the_first_cut():
+    ranges = contiguous_ranges(["g", "m\x01", "t"])
+    assert [(r.start_after, r.last) for r in ranges] == [(None, "g"), ("g", "t"), ("t", None)]

@@ -7,8 +7,8 @@ import hashlib
 
 import pytest
 
-from bucketsync.listing.keyspace import travels_in_xml
-from bucketsync.distributed.lane_splits import usable_cut, where_to_split, worth_splitting
+from bucketsync.listing.keyspace import travels_in_xml, usable_cut
+from bucketsync.distributed.lane_splits import where_to_split, worth_splitting
 from bucketsync.core.locations import Location
 from bucketsync.core.messages import PageTask
 from tests.unit.test_range_split import ListingServer
@@ -25,22 +25,6 @@ HASHED = sorted(hashlib.sha1(str(n).encode()).hexdigest() for n in range(5000))
 ])
 def test_a_lane_is_worth_splitting_once_it_has_listed_a_few_pages_and_goes_on(lane_pages, is_last, all_versions, expected):
     assert worth_splitting(lane_pages, is_last, all_versions) is expected
-
-
-@pytest.mark.parametrize("key, expected", [
-    ("logs/2026/x.gz", True), ("é/日本/😀", True), ("tab\there", True), ("a\U0010ffff", True),
-    ("a\x17b", False), ("\x00", False), ("a\ufffe", False),
-])
-def test_a_start_after_must_travel_in_an_xml_answer(key, expected):
-    assert travels_in_xml(key) is expected
-
-
-@pytest.mark.parametrize("cut, after, last, expected", [
-    ("m", "c", "t", True), ("m", None, None, True), ("c", "c", "t", False), ("t", "c", "t", False),
-    ("a", "c", None, False), (None, "c", None, False), ("m\x01", "c", None, False),
-])
-def test_a_cut_is_used_only_inside_the_rest_of_the_lane(cut, after, last, expected):
-    assert usable_cut(cut, after, last) is expected
 
 
 def test_the_rest_of_a_long_lane_is_cut_past_the_page_with_keys_on_both_sides():
