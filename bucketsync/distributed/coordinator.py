@@ -13,7 +13,8 @@ only the one whose registration counts publishes, and the ledger counts each bat
 of it runs.
 
 Lanes: the run's first page cuts the key space into lanes listed at once; the coordinator of a lane's page
-may split the rest of its lane off as a new lane (lane_splits.py), registered with the page. The ledger
+may split the rest of its lane off as a new lane (keyspace.worth_cutting, range_split.cut_rest), registered
+with the page. The ledger
 numbers the pages, and what a page's registration decided (its lane's next page, the lane it split off)
 is read back from the ledger by a redelivered coordinator, never from its message.
 """
@@ -32,15 +33,14 @@ from . import runtime
 from ..engine import s3
 from ..engine.execute import ExecutionContext
 from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN, LeaseKeeper, lane_lease
-from ..listing.keyspace import KeyRange
-from .lane_splits import where_to_split, worth_splitting
+from ..listing.keyspace import KeyRange, StartAfterIgnored, worth_cutting
 from ..listing.pages import entries_of, list_page, page_of, pages_from, request_page
 from ..core.messages import PageTask, RunRequest
 from ..core.model import ObjectEntry
 from ..core.outcomes import utc_now_iso
 from ..core.plan import ListingOrderError, PlannedAction, batches_of, dest_range_for_page, plan
 from .publish import publish_batches, publish_page, queue_length
-from ..listing.range_split import split_key_space
+from ..listing.range_split import cut_rest, split_key_space
 from ..core.settings import Settings
 from .version_pages import list_and_plan_versions
 
@@ -184,6 +184,25 @@ def resume_from_ledger(request: RunRequest, task: PageTask) -> None:
         continue_lane(request, task.lane, record.next_page, ends, lane_pages=0 if split else task.lane_pages + 1)
 
 
+def cut_rest_of_lane(ctx: ExecutionContext, request: RunRequest, task: PageTask, page: PlannedPage) -> str | None:
+    """Where to cut what is left of the lane past the page's last source key (range_split.cut_rest), so the
+    page's destination slice, which ends at that key, is not cut; None when not (logged). A source found to
+    ignore StartAfter has no lane of the run cut again."""
+    run_id = request.run_id
+    try:
+        cut = cut_rest(ctx.source_client, ctx.source, page.last_key, task.last, [entry.key for entry in page.entries])
+    except StartAfterIgnored as exc:
+        log.warning("run %s: the source ignores StartAfter (%s): its lanes are not split", run_id, exc)
+        runtime.ledger().mark(run_id, splits_off="1")
+        return None
+    except (ClientError, BotoCoreError) as exc:
+        log.info("run %s: lane %d not split after page %d: %s", run_id, task.lane, task.page, s3.describe(exc))
+        return None
+    if cut is None:
+        log.info("run %s: lane %d not split after page %d: nothing found past it", run_id, task.lane, task.page)
+    return cut
+
+
 def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
     """List, plan and fan out one page. Returns what it did (the task's result, shown in Flower)."""
     settings = runtime.run_settings(request)
@@ -224,16 +243,10 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
             page = list_and_plan_versions(ctx, settings, request, task)
         else:
             page = list_and_plan(ctx, settings, request, task, first_answers)
-            if (settings.listing_live_cuts and worth_splitting(task.lane_pages, page.is_last, request.all_versions)
-                    and ledger.may_split(run_id, lanes_allowed(request, settings))):
+            if (settings.listing_live_cuts and not page.is_last and not ledger.splits_off(run_id)
+                    and worth_cutting(task.lane_pages + 1, ledger.lanes_open(run_id), lanes_allowed(request, settings))):
                 cut_tried = True
-                split_at, why_not = where_to_split(ctx.source_client, ctx.source, page.last_key, task.last,
-                                                   [entry.key for entry in page.entries])
-                if why_not.startswith("ignores StartAfter"):  # then no lane of the run is split again
-                    log.warning("run %s: the source %s: its lanes are not split", run_id, why_not)
-                    ledger.mark(run_id, splits_off="1")
-                elif why_not:
-                    log.info("run %s: lane %d not split after page %d: %s", run_id, task.lane, task.page, why_not)
+                split_at = cut_rest_of_lane(ctx, request, task, page)
     except (ClientError, BotoCoreError, ListingOrderError) as exc:
         # The listing cannot go on (botocore already retried what was transient): the run ends here.
         reason = str(exc) if isinstance(exc, ListingOrderError) else s3.describe(exc)

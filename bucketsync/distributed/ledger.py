@@ -755,11 +755,13 @@ class Ledger:
         return PageRecord(int(data.get("lane", 0)), data.get("next_page"),
                           Split(split["lane"], split["page"]) if split else None)
 
-    def may_split(self, run_id: str, lanes_allowed: int) -> bool:
-        """Whether a lane of the run may be split now: fewer than `lanes_allowed` lanes open, and no split
-        refused for good."""
-        open_lanes, off = self.redis.hmget(run_key(run_id), "lanes_open", "splits_off")
-        return not off and int(open_lanes or 1) < lanes_allowed
+    def lanes_open(self, run_id: str) -> int:
+        """How many lanes of the run are listing (a run never cut: one)."""
+        return int(self.redis.hget(run_key(run_id), "lanes_open") or 1)
+
+    def splits_off(self, run_id: str) -> bool:
+        """Whether the run's lanes are split no more (its source was found to ignore StartAfter)."""
+        return bool(self.redis.hget(run_key(run_id), "splits_off"))
 
     def unfinished_batches(self, run_id: str) -> dict[int, dict[int, Any]]:
         """Per unfinished page, the batches not counted yet (number -> payload), from the outbox."""

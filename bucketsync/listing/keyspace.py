@@ -111,6 +111,17 @@ def split_point(low: str | None, high: str | None) -> str | None:
     return None
 
 
+PAGES_PER_RANGE = 4  # a range's last page lists up to a page past its end: ranges shorter than this cost more than they save
+
+
+def worth_cutting(pages_since_cut: int, ranges_open: int, ranges_allowed: int,
+                  pages_per_range: int = PAGES_PER_RANGE) -> bool:
+    """The one rule by which both modes cut a range while it is listed: it has listed `pages_per_range` pages
+    since it started or was last cut (or tried to be), is not done, and fewer than `ranges_allowed` ranges
+    are listing (the caller counts them and knows whether the range is done)."""
+    return pages_since_cut >= pages_per_range and ranges_open < ranges_allowed
+
+
 CUT_ROUNDS = 2  # rounds of probes that narrow down where the keys left end, once one is found
 POINTS_PER_ROUND = 7  # probes asked at once in a round: the stretch looked at shrinks to an eighth
 MORE_ROUNDS_TO_FIND = 4  # further rounds while no key after `after` has been found

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 from ..core.filters import Filters
-from .keyspace import KeyRange
+from .keyspace import KeyRange, worth_cutting
 from .pages import Page, page_of
 from ..core.locations import Location
 
@@ -84,12 +84,10 @@ class LiveRange:
 
 
 def range_to_cut(ranges: list[LiveRange], at_most: int, pages_per_range: int) -> LiveRange | None:
-    """The range to cut now: none while `at_most` ranges are still listing; else the one that has listed
-    the most pages since it started or was cut, if that is at least `pages_per_range`."""
+    """The range to cut now (keyspace.worth_cutting): of those worth it, the one that has listed the most
+    pages since it started or was cut."""
     listing = [live for live in ranges if not live.listing_ended]
-    if len(listing) >= at_most:
-        return None
-    candidates = [live for live in listing if live.pages_since_cut >= pages_per_range]
+    candidates = [live for live in listing if worth_cutting(live.pages_since_cut, len(listing), at_most, pages_per_range)]
     return max(candidates, key=lambda live: live.pages_since_cut, default=None)
 
 

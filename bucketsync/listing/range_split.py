@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from botocore.exceptions import ClientError
 
 from .keyspace import (
-    WHOLE, KeyRange, StartAfterIgnored, find_cut, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes,
+    PAGES_PER_RANGE, WHOLE, KeyRange, StartAfterIgnored, find_cut, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes,
     ranges_from_sample, sampled_share, usable_cut,
 )
 from ..core.locations import Location
@@ -32,7 +32,6 @@ from ..core.locations import Location
 log = logging.getLogger("bucketsync")
 
 DESCENTS = 2  # levels below the location a lone common prefix is followed
-PAGES_PER_RANGE = 4  # a range's last page lists up to a page past its end: ranges shorter than this cost more than they save
 
 
 def split_key_space(

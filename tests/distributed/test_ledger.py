@@ -268,7 +268,7 @@ def test_a_split_is_recorded_once_with_the_new_lanes_start_end_and_first_page(ur
 def test_a_split_is_refused_when_as_many_lanes_are_open_as_allowed_or_the_lane_end_is_stale(url):
     ledger = Ledger.from_url(url, 60)
     run_id = new_lanes_run(ledger, ["m", None])
-    assert not ledger.may_split(run_id, 2) and ledger.may_split(run_id, 3)
+    assert ledger.lanes_open(run_id) == 2 and not ledger.splits_off(run_id)
     full = register_split(ledger, run_id, 0, lane=0, lane_last="m", split_at="f", allowed=2)
     assert full.registered and full.split is None and full.next_page == 2
     stale = register_split(ledger, run_id, 1, lane=1, lane_last="q", split_at="t", allowed=4)  # lane 1 ends at None
@@ -276,13 +276,13 @@ def test_a_split_is_refused_when_as_many_lanes_are_open_as_allowed_or_the_lane_e
     assert ledger.lane_ends(run_id) == ["m", None]
     assert ledger.redis.hget(run_key(run_id), "lanes_open") == "2"
     ledger.mark(run_id, splits_off="1")  # the source ignores StartAfter
-    assert not ledger.may_split(run_id, 3)
+    assert ledger.splits_off(run_id)
 
 
 def test_a_run_never_cut_is_split_and_finishes_only_when_every_lane_has_listed(url):
     ledger = Ledger.from_url(url, 60)
     run_id = new_lanes_run(ledger)
-    assert ledger.may_split(run_id, 2)
+    assert ledger.lanes_open(run_id) == 1
     first = register_split(ledger, run_id, 0, lane=0, lane_last=None, split_at="k")
     assert (first.next_page, first.split) == (1, Split(lane=1, page=2))
     assert ledger.lane_ends(run_id) == ["k", None]

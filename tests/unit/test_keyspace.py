@@ -9,7 +9,7 @@ import pytest
 
 from bucketsync.listing.keyspace import (
     KeyRange, StartAfterIgnored, contiguous_ranges, find_cut, ranges_between_prefixes, ranges_from_sample, split_point,
-    travels_in_xml, usable_cut,
+    travels_in_xml, usable_cut, worth_cutting,
 )
 
 
@@ -215,3 +215,14 @@ def test_a_cut_is_used_only_inside_the_rest_of_a_range(cut, after, last, expecte
 def test_boundaries_that_cannot_be_sent_are_left_out_of_the_first_cut():
     ranges = contiguous_ranges(["g", "m\x01", "t"])
     assert [(r.start_after, r.last) for r in ranges] == [(None, "g"), ("g", "t"), ("t", None)]
+
+
+@pytest.mark.parametrize("pages, ranges_open, allowed, expected", [
+    (4, 1, 4, True),  # the range's 4th page, and room for another range
+    (10, 3, 4, True),
+    (3, 1, 4, False),  # too few pages to call the range long
+    (4, 4, 4, False),  # as many ranges listing as allowed
+    (4, 1, 1, False),  # BUCKETSYNC_LISTING_RANGES=1: one stream
+])
+def test_a_range_is_worth_cutting_once_it_has_listed_a_few_pages_and_there_is_room(pages, ranges_open, allowed, expected):
+    assert worth_cutting(pages, ranges_open, allowed) is expected

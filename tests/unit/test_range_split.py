@@ -205,3 +205,18 @@ def test_a_cut_at_a_common_prefix_is_never_one_that_cannot_be_sent():
     server = ListingServer(keys)
     cut = cut_rest(server, Location("b", ""), keys[0], None, sample=keys[:1])
     assert cut is not None and travels_in_xml(cut)
+
+
+def test_a_probe_point_that_cannot_be_sent_is_never_sent():
+    """Halving towards a key outside ASCII picks points among all code points, control characters included:
+    a server answers such a StartAfter with 500 (it echoes it in XML), which botocore retries for a minute."""
+    from bucketsync.listing.keyspace import usable_cut
+
+    keys = sorted([f"plain/{n:05d}" for n in range(200)] + ["what?.txt", "with space.txt", "ünïcödé/日本語.txt"])
+    server = ListingServer(keys)
+    asked: list[str] = []
+    answer = server.list_objects_v2
+    server.list_objects_v2 = lambda **args: asked.append(args.get("StartAfter")) or answer(**args)
+    cut = cut_rest(server, Location("b", ""), "plain/00066", None, sample=keys[47:67])
+    assert asked and all(usable_cut(point) for point in asked if point is not None)
+    assert usable_cut(cut, "plain/00066", None)
