@@ -34,7 +34,7 @@ from ..engine import s3
 from ..engine.execute import ExecutionContext
 from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN, LeaseKeeper, lane_lease
 from ..listing.keyspace import KeyRange, StartAfterIgnored, worth_cutting
-from ..listing.pages import entries_of, list_page, page_of, pages_from, request_page
+from ..listing.pages import entries_of, list_page, pages_from, reading, request_page
 from ..core.messages import PageTask, RunRequest
 from ..core.model import ObjectEntry
 from ..core.outcomes import utc_now_iso
@@ -86,27 +86,25 @@ def list_and_plan(
     # while the source page is, and only the pages after it wait for the source's last key.
     filters = request.key_filters
     lane = KeyRange(None, task.last)  # pages stop at the end of their lane
+    read_source, read_dest = reading(ctx.source, filters, lane), reading(ctx.dest, filters, lane)
     if first_answers is not None:
-        source_page = page_of(first_answers[0], ctx.source, filters=filters, key_range=lane)
-        first_dest = page_of(first_answers[1], ctx.dest, filters=filters, key_range=lane)
-        dest_pages = pages_from(ctx.dest_client, ctx.dest, first_dest, page_size=settings.page_size, filters=filters,
-                                key_range=lane)
+        source_page = read_source(first_answers[0])
+        dest_pages = pages_from(ctx.dest_client, ctx.dest, read_dest(first_answers[1]), page_size=settings.page_size,
+                                read=read_dest)
     else:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bucketsync-dest-listing") as pool:
             first_dest_page = pool.submit(
                 list_page, ctx.dest_client, ctx.dest, page_size=settings.page_size, start_after=task.start_after,
-                filters=filters, key_range=lane,
+                read=read_dest,
             )
             # Without a token (a lane's first page, or the page after a skipped prefix) the source starts
             # after start_after.
             source_page = list_page(
                 ctx.source_client, ctx.source, page_size=settings.page_size, token=task.token,
-                start_after=task.start_after, filters=filters, key_range=lane,
+                start_after=task.start_after, read=read_source,
             )
-            dest_pages = pages_from(
-                ctx.dest_client, ctx.dest, first_dest_page.result(), page_size=settings.page_size, filters=filters,
-                key_range=lane,
-            )
+            dest_pages = pages_from(ctx.dest_client, ctx.dest, first_dest_page.result(), page_size=settings.page_size,
+                                    read=read_dest)
     is_last = source_page.is_last
     # Every destination key after start_after and up to last_key is this page's; after a skip, the keys up
     # to the end of the skipped prefix are all excluded, so the next page's slice may start after it.

@@ -167,7 +167,7 @@ def listed_in_ranges(
 
     def pages(client, location, side: str, live: LiveRange, first: Future | None) -> Iterator[Page]:
         answer = first.result() if first is not None else None
-        yield from iter_pages(client, location, page_size=page_size, key_range=live.key_range,
+        yield from iter_pages(client, location, page_size=page_size, start_after=live.start_after,
                               first_answer=answer, read=live.reader(side, location, filters))
 
     def one_range(live: LiveRange, firsts: tuple[Future, Future] | tuple[None, None]) -> Iterator[T]:

@@ -24,7 +24,7 @@ KEYS = [f"t/2026/11/29/part-{n:05d}" for n in range(600)]
 
 
 def side_pages(server, live: LiveRange, side: str, page_size: int = 7):
-    return iter_pages(server, LOCATION, page_size=page_size, key_range=live.key_range,
+    return iter_pages(server, LOCATION, page_size=page_size, start_after=live.start_after,
                       read=live.reader(side, LOCATION, Filters()))
 
 

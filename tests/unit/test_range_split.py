@@ -9,7 +9,7 @@ import hashlib
 import pytest
 
 from bucketsync.core.filters import Filters
-from bucketsync.listing.pages import iter_pages
+from bucketsync.listing.pages import iter_pages, reading
 from bucketsync.core.locations import Location
 from bucketsync.listing.keyspace import StartAfterIgnored
 from bucketsync.listing.range_split import WHOLE, cut_rest, split_key_space
@@ -61,7 +61,8 @@ MIXED = FLAT[:50] + [f"logs/{n}" for n in range(30)] + ["é/x", "~", " space"]
 def listed_in(server: ListingServer, location: Location, ranges, page_size: int = 7) -> list[str]:
     keys = []
     for key_range in ranges:
-        for page in iter_pages(server, location, page_size=page_size, key_range=key_range):
+        for page in iter_pages(server, location, page_size=page_size, start_after=key_range.start_after,
+                                read=reading(location, key_range=key_range)):
             keys.extend(entry.key for entry in page.entries)
     return keys
 
@@ -123,7 +124,8 @@ def test_filters_with_a_prefix_skip_stay_within_the_range():
     filters = Filters.from_json([["exclude", "q00*"]])
     keys = []
     for key_range in ranges:
-        for page in iter_pages(server, Location("b"), page_size=10, key_range=key_range, filters=filters):
+        for page in iter_pages(server, Location("b"), page_size=10, start_after=key_range.start_after,
+                                read=reading(Location("b"), filters, key_range)):
             keys.extend(entry.key for entry in page.entries)
     assert sorted(keys) == sorted(key for key in PREFIXED if not key.startswith("q00"))
 
