@@ -18,7 +18,7 @@ RunRequest, so workers act on what the submitter's preflight checked; a worker r
                       run_settings: {source: {endpoint_url, region, addressing_style}, dest: {...}, page_size,
                       listing_ranges, batch_size, batch_max_bytes, multipart_threshold, multipart_chunksize,
                       lock_check}}
-    PageTask         {page, token, start_after, claim_id, force_claim, lane, last, lane_pages}
+    PageTask         {page, token, start_after, claim_id, force_claim, range_id, last, range_pages}
     ScheduledJob     {name, source, destination, delete, filters, all_versions, lock_check_every,
                       storage_class, sse, sse_kms_key_id}
     filters          [[kind, pattern]], kind "exclude" or "include", in the order given (the last match wins)
@@ -143,11 +143,11 @@ class PageTask:
     start_after: str | None
     claim_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     force_claim: bool = False  # set by `resume` when the page's coordinator message was lost
-    # Key ranges listed at once ("lanes"): this page's lane and the lane's last key (None: to the end). The
-    # ledger numbers the pages; page 0 is the run's first and cuts the key space into lanes.
-    lane: int = 0
+    # The key range this page belongs to (the ranges a run lists at once) and the range's last key (None: to
+    # the end). The ledger numbers the pages; page 0 is the run's first and cuts the key space into ranges.
+    range_id: int = 0
     last: str | None = None
-    lane_pages: int = 0  # pages the lane listed before this one since it started or was last split
+    range_pages: int = 0  # pages the range listed before this one since it started or was last split
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -158,10 +158,10 @@ class PageTask:
 
     def next(self, page: int, token: str | None, last_key: str | None, split_at: str | None = None,
              cut_tried: bool = False) -> "PageTask":
-        """The lane's next page, `page` as the ledger numbered it; after a split at `split_at` the lane ends
+        """The range's next page, `page` as the ledger numbered it; after a split at `split_at` the range ends
         there. Its pages are counted from 0 again after a split, or a cut tried (`cut_tried`)."""
-        return PageTask(page, token, last_key, lane=self.lane, last=split_at or self.last,
-                        lane_pages=0 if split_at is not None or cut_tried else self.lane_pages + 1)
+        return PageTask(page, token, last_key, range_id=self.range_id, last=split_at or self.last,
+                        range_pages=0 if split_at is not None or cut_tried else self.range_pages + 1)
 
 
 @dataclass(frozen=True)

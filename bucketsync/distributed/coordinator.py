@@ -12,10 +12,10 @@ out. Two coordinators that both listed a page (a `resume` racing a redelivery) b
 only the one whose registration counts publishes, and the ledger counts each batch once whichever copy
 of it runs.
 
-Lanes: the run's first page cuts the key space into lanes listed at once; the coordinator of a lane's page
-may split the rest of its lane off as a new lane (keyspace.worth_cutting, range_split.cut_rest), registered
+Ranges: the run's first page cuts the key space into ranges listed at once; the coordinator of a range's page
+may split the rest of its range off as a new range (keyspace.worth_cutting, range_split.cut_rest), registered
 with the page. The ledger
-numbers the pages, and what a page's registration decided (its lane's next page, the lane it split off)
+numbers the pages, and what a page's registration decided (its range's next page, the range it split off)
 is read back from the ledger by a redelivered coordinator, never from its message.
 """
 
@@ -32,7 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import runtime
 from ..engine import s3
 from ..engine.execute import ExecutionContext
-from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN, LeaseKeeper, lane_lease
+from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN, LeaseKeeper, range_lease
 from ..listing.keyspace import KeyRange, StartAfterIgnored, worth_cutting
 from ..listing.pages import entries_of, list_page, pages_from, reading, request_page
 from ..core.messages import PageTask, RunRequest
@@ -85,8 +85,8 @@ def list_and_plan(
     # The destination's slice starts after the previous page's last key: its first page is listed
     # while the source page is, and only the pages after it wait for the source's last key.
     filters = request.key_filters
-    lane = KeyRange(None, task.last)  # pages stop at the end of their lane
-    read_source, read_dest = reading(ctx.source, filters, lane), reading(ctx.dest, filters, lane)
+    range_id = KeyRange(None, task.last)  # pages stop at the end of their range
+    read_source, read_dest = reading(ctx.source, filters, range_id), reading(ctx.dest, filters, range_id)
     if first_answers is not None:
         source_page = read_source(first_answers[0])
         dest_pages = pages_from(ctx.dest_client, ctx.dest, read_dest(first_answers[1]), page_size=settings.page_size,
@@ -97,7 +97,7 @@ def list_and_plan(
                 list_page, ctx.dest_client, ctx.dest, page_size=settings.page_size, start_after=task.start_after,
                 read=read_dest,
             )
-            # Without a token (a lane's first page, or the page after a skipped prefix) the source starts
+            # Without a token (a range's first page, or the page after a skipped prefix) the source starts
             # after start_after.
             source_page = list_page(
                 ctx.source_client, ctx.source, page_size=settings.page_size, token=task.token,
@@ -116,14 +116,14 @@ def list_and_plan(
     )
 
 
-def cut_into_lanes(
+def cut_into_ranges(
     ctx: ExecutionContext, settings: Settings, request: RunRequest, task: PageTask
 ) -> tuple[PageTask, tuple[dict, dict] | None]:
     """The run's first page (page 0): cut the key space into ranges (range_split.py) while both sides' first
-    pages are asked for (they start lane 0 whatever the cuts), record the lanes (a redelivered first page
-    gets the cuts recorded before), and publish the first page of every other lane. Returns this page's
-    task as lane 0, and the first answers."""
-    parts = lanes_allowed(request, settings)
+    pages are asked for (they start range 0 whatever the cuts), record the ranges (a redelivered first page
+    gets the cuts recorded before), and publish the first page of every other range. Returns this page's
+    task as range 0, and the first answers."""
+    parts = ranges_allowed(request, settings)
     if request.all_versions or parts <= 1:
         return task, None
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bucketsync-first-pages") as pool:
@@ -134,70 +134,70 @@ def cut_into_lanes(
         ranges = cutting.result()
         first_answers = (answers[0].result(), answers[1].result())
     if len(ranges) > 1:
-        runtime.ledger().set_lanes(request.run_id, [key_range.last for key_range in ranges])
-    return start_lanes(request, task), first_answers
+        runtime.ledger().set_ranges(request.run_id, [key_range.last for key_range in ranges])
+    return start_ranges(request, task), first_answers
 
 
-def start_lanes(request: RunRequest, task: PageTask) -> PageTask:
-    """The first pages of lanes 1..n-1 as the ledger recorded the cut (pages 1..n-1; a lane already past
+def start_ranges(request: RunRequest, task: PageTask) -> PageTask:
+    """The first pages of ranges 1..n-1 as the ledger recorded the cut (pages 1..n-1; a range already past
     its first page is left alone: its ledger entries say where it is, and its start may have moved since);
-    returns `task` as the first page of lane 0."""
-    ends = runtime.ledger().lane_ends(request.run_id)
-    for lane in range(1, len(ends)):
-        continue_lane(request, lane, lane, ends, lane_pages=0)
+    returns `task` as the first page of range 0."""
+    ends = runtime.ledger().range_ends(request.run_id)
+    for range_id in range(1, len(ends)):
+        continue_range(request, range_id, range_id, ends, range_pages=0)
     return replace(task, last=ends[0])
 
 
-def lanes_allowed(request: RunRequest, settings: Settings) -> int:
+def ranges_allowed(request: RunRequest, settings: Settings) -> int:
     return request.listing_ranges or settings.listing_ranges
 
 
-def continue_lane(request: RunRequest, lane: int, page: int, ends: list[str | None], lane_pages: int) -> None:
-    """Publish lane `lane`'s page `page` from its ledger cursor, unless the lane is past it (a duplicate of a
-    message that went out before stands down at the lane's claim)."""
-    cursor = runtime.ledger().cursor(request.run_id, lane)
-    if cursor.lane_done or cursor.next_page != page:
+def continue_range(request: RunRequest, range_id: int, page: int, ends: list[str | None], range_pages: int) -> None:
+    """Publish range `range`'s page `page` from its ledger cursor, unless the range is past it (a duplicate of a
+    message that went out before stands down at the range's claim)."""
+    cursor = runtime.ledger().cursor(request.run_id, range_id)
+    if cursor.range_done or cursor.next_page != page:
         return
-    publish_page(request, PageTask(page, cursor.token, cursor.last_key, lane=lane, last=ends[lane],
-                                   lane_pages=lane_pages))
+    publish_page(request, PageTask(page, cursor.token, cursor.last_key, range_id=range_id, last=ends[range_id],
+                                   range_pages=range_pages))
 
 
 def resume_from_ledger(request: RunRequest, task: PageTask) -> None:
     """A page registered before (a redelivered message, or a coordinator that died after registering): what
     its coordinator publishes after the registration goes out again, from the ledger (the task's own `last`
-    may be stale: the registration may have split the lane)."""
+    may be stale: the registration may have split the range)."""
     ledger = runtime.ledger()
     run_id = request.run_id
     if not ledger.was_published(run_id, task.page):
         publish_batches(request, task.page, ledger.unfinished_batches(run_id).get(task.page, {}))
         ledger.mark_published(run_id, task.page)
     if task.page == 0:  # the run's first page
-        task = start_lanes(request, task)
-    ends = ledger.lane_ends(run_id)
+        task = start_ranges(request, task)
+    ends = ledger.range_ends(run_id)
     record = ledger.page_record(run_id, task.page)
     split = record.split if record else None
     if split is not None:
-        continue_lane(request, split.lane, split.page, ends, lane_pages=0)
-    if record is not None and record.next_page is not None:  # None: the lane's last page
-        continue_lane(request, task.lane, record.next_page, ends, lane_pages=0 if split else task.lane_pages + 1)
+        continue_range(request, split.range_id, split.page, ends, range_pages=0)
+    if record is not None and record.next_page is not None:  # None: the range's last page
+        continue_range(request, task.range_id, record.next_page, ends, range_pages=0 if split else task.range_pages + 1)
 
 
-def cut_rest_of_lane(ctx: ExecutionContext, request: RunRequest, task: PageTask, page: PlannedPage) -> str | None:
-    """Where to cut what is left of the lane past the page's last source key (range_split.cut_rest), so the
+def cut_rest_of_range(ctx: ExecutionContext, request: RunRequest, task: PageTask, page: PlannedPage) -> str | None:
+    """Where to cut what is left of the range past the page's last source key (range_split.cut_rest), so the
     page's destination slice, which ends at that key, is not cut; None when not (logged). A source found to
-    ignore StartAfter has no lane of the run cut again."""
+    ignore StartAfter has no range of the run cut again."""
     run_id = request.run_id
     try:
         cut = cut_rest(ctx.source_client, ctx.source, page.last_key, task.last, [entry.key for entry in page.entries])
     except StartAfterIgnored as exc:
-        log.warning("run %s: the source ignores StartAfter (%s): its lanes are not split", run_id, exc)
+        log.warning("run %s: the source ignores StartAfter (%s): its ranges are not split", run_id, exc)
         runtime.ledger().mark(run_id, splits_off="1")
         return None
     except (ClientError, BotoCoreError) as exc:
-        log.info("run %s: lane %d not split after page %d: %s", run_id, task.lane, task.page, s3.describe(exc))
+        log.info("run %s: range %d not split after page %d: %s", run_id, task.range_id, task.page, s3.describe(exc))
         return None
     if cut is None:
-        log.info("run %s: lane %d not split after page %d: nothing found past it", run_id, task.lane, task.page)
+        log.info("run %s: range %d not split after page %d: nothing found past it", run_id, task.range_id, task.page)
     return cut
 
 
@@ -212,13 +212,13 @@ def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
     if queue_length() > settings.queue_high_water:
         publish_page(request, task, countdown=BACKPRESSURE_COUNTDOWN)
         return result | {"result": "deferred: queue above high-water mark"}
-    if not ledger.claim_page(run_id, task.page, task.claim_id, force=task.force_claim, lane=task.lane):
+    if not ledger.claim_page(run_id, task.page, task.claim_id, force=task.force_claim, range_id=task.range_id):
         return result | {"result": "duplicate coordinator stood down"}
-    # While it works, the coordinator holds its lane's lease: if it dies, a worker's recovery sweep publishes
-    # the lane's next page again from the ledger's cursor (recovery.py), well before the visibility timeout.
+    # While it works, the coordinator holds its range's lease: if it dies, a worker's recovery sweep publishes
+    # the range's next page again from the ledger's cursor (recovery.py), well before the visibility timeout.
     holder, lease_seconds = uuid.uuid4().hex, settings.batch_lease_seconds
-    ledger.hold_lane(run_id, task.lane, holder, lease_seconds)
-    with LeaseKeeper(ledger, run_id, lane_lease(task.lane), holder, lease_seconds):
+    ledger.hold_range(run_id, task.range_id, holder, lease_seconds)
+    with LeaseKeeper(ledger, run_id, range_lease(task.range_id), holder, lease_seconds):
         return coordinate_claimed_page(request, task, settings, result)
 
 
@@ -235,16 +235,16 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
         ctx = runtime.execution_context(request)
         first_answers = None
         if task.page == 0:
-            task, first_answers = cut_into_lanes(ctx, settings, request, task)
-            result["lanes"] = len(runtime.ledger().lane_ends(run_id))
+            task, first_answers = cut_into_ranges(ctx, settings, request, task)
+            result["ranges"] = len(runtime.ledger().range_ends(run_id))
         if request.all_versions:
             page = list_and_plan_versions(ctx, settings, request, task)
         else:
             page = list_and_plan(ctx, settings, request, task, first_answers)
             if (settings.listing_live_cuts and not page.is_last and not ledger.splits_off(run_id)
-                    and worth_cutting(task.lane_pages + 1, ledger.lanes_open(run_id), lanes_allowed(request, settings))):
+                    and worth_cutting(task.range_pages + 1, ledger.ranges_open(run_id), ranges_allowed(request, settings))):
                 cut_tried = True
-                split_at = cut_rest_of_lane(ctx, request, task, page)
+                split_at = cut_rest_of_range(ctx, request, task, page)
     except (ClientError, BotoCoreError, ListingOrderError) as exc:
         # The listing cannot go on (botocore already retried what was transient): the run ends here.
         reason = str(exc) if isinstance(exc, ListingOrderError) else s3.describe(exc)
@@ -255,8 +255,8 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
     registered = ledger.register_page(
         run_id, task.page, batches=batches, listed=page.listed, skipped=page.skipped, excluded=page.excluded,
         token=page.next_token, last_key=page.last_key, is_last=page.is_last, finished_at=utc_now_iso(),
-        lane=task.lane, split_at=split_at, lane_last=task.last,
-        lanes_allowed=lanes_allowed(request, settings),
+        range_id=task.range_id, split_at=split_at, range_last=task.last,
+        ranges_allowed=ranges_allowed(request, settings),
     )
     if registered.status == REGISTERED_BEFORE:
         return result | {"result": "page registered by another coordinator: it publishes the batches"}
@@ -266,10 +266,10 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
     ledger.mark_published(run_id, task.page)
     split = registered.split
     if split is not None:
-        # Before the lane's next page: once that has gone out, a redelivered coordinator of this page stands
-        # down at the lane's claim, and the new lane's first page must be out already.
-        publish_page(request, PageTask(split.page, None, split_at, lane=split.lane, last=task.last))
-        result["split"] = {"lane": split.lane, "at": split_at}
+        # Before the range's next page: once that has gone out, a redelivered coordinator of this page stands
+        # down at the range's claim, and the new range's first page must be out already.
+        publish_page(request, PageTask(split.page, None, split_at, range_id=split.range_id, last=task.last))
+        result["split"] = {"range": split.range_id, "at": split_at}
     if registered.next_page is not None:
         publish_page(request, task.next(registered.next_page, page.next_token, page.last_key,
                                         split_at if split is not None else None, cut_tried=cut_tried))

@@ -55,7 +55,7 @@ def test_a_second_coordinator_of_a_registered_page_publishes_nothing(s3, moto_se
 
 
 def queued_pages(broker_url: str) -> list[tuple[int, int, str | None, str | None]]:
-    """(page, lane, start_after, last) of the coordinator messages in the queue."""
+    """(page, range, start_after, last) of the coordinator messages in the queue."""
     import base64
     import json
 
@@ -65,16 +65,16 @@ def queued_pages(broker_url: str) -> list[tuple[int, int, str | None, str | None
         if message["headers"]["task"] == "bucketsync.coordinator_page":
             args = json.loads(base64.b64decode(message["body"]))[0]
             task = args[1]
-            found.append((task["page"], task["lane"], task["start_after"], task["last"]))
+            found.append((task["page"], task["range_id"], task["start_after"], task["last"]))
     return sorted(found)
 
 
-def test_a_coordinator_redelivered_after_registering_a_split_publishes_both_lanes_from_the_ledger(
+def test_a_coordinator_redelivered_after_registering_a_split_publishes_both_ranges_from_the_ledger(
         s3, moto_server, broker_url, monkeypatch):
     """The coordinator of page 0 registered it with a split at "m" and died before publishing: its message
-    comes back, finds the page registered, and publishes the new lane's first page and its own lane's next
-    page, which ends at the cut (the message's own `last` is stale); once its lane has gone on, only the
-    new lane's first page, still unlisted, goes out again."""
+    comes back, finds the page registered, and publishes the new range's first page and its own range's next
+    page, which ends at the cut (the message's own `last` is stale); once its range has gone on, only the
+    new range's first page, still unlisted, goes out again."""
     from bucketsync.distributed import coordinator, runtime
     from bucketsync.distributed.celery_app import app, configure
     from bucketsync.core.messages import PageTask, RunRequest
@@ -90,9 +90,9 @@ def test_a_coordinator_redelivered_after_registering_a_split_publishes_both_lane
     task = PageTask(page=0, token=None, start_after=None)
     assert ledger.claim_page(request.run_id, 0, task.claim_id)
     registered = ledger.register_page(request.run_id, 0, batches=[], listed=40, skipped=40, token="t0", last_key="d",
-                                      is_last=False, finished_at=utc_now_iso(), split_at="m", lane_last=None,
-                                      lanes_allowed=4)
-    assert (registered.next_page, registered.split.lane, registered.split.page) == (1, 1, 2)
+                                      is_last=False, finished_at=utc_now_iso(), split_at="m", range_last=None,
+                                      ranges_allowed=4)
+    assert (registered.next_page, registered.split.range_id, registered.split.page) == (1, 1, 2)
 
     said = coordinator.coordinate_page(request, task)
     assert said["result"] == "resumed from the ledger"
@@ -100,6 +100,6 @@ def test_a_coordinator_redelivered_after_registering_a_split_publishes_both_lane
 
     redis.Redis.from_url(broker_url).delete("bucketsync")
     ledger.register_page(request.run_id, 1, batches=[], listed=40, skipped=40, token="t1", last_key="h",
-                         is_last=False, finished_at=utc_now_iso(), lane_last="m")
+                         is_last=False, finished_at=utc_now_iso(), range_last="m")
     coordinator.coordinate_page(request, task)
     assert queued_pages(broker_url) == [(2, 1, "m", None)]
