@@ -422,7 +422,7 @@ def run_w6(session: Session, scale: float) -> None:
         session.say("W6: runs on our own moto only (preloaded buckets)")
         return
     rgw = session.server if session.on_rgw else None
-    for layout in W6_LAYOUTS:
+    for layout in [layout for layout in W6_LAYOUTS if layout in session.args.w6_layouts.split(",")]:
         source, dest = session.bucket("w6", layout, "src"), session.bucket("w6", layout, "dst")
         started = time.monotonic()
         if rgw is not None:  # seeded through S3: the source first, so the destination is the newer side
