@@ -128,14 +128,11 @@ class BucketsyncEmbedded(Tool):
 
     source_dir: str | None = None
     listing_ranges: int | None = None  # BUCKETSYNC_LISTING_RANGES of the run (None: its default)
-    live_cuts: bool | None = None  # BUCKETSYNC_LISTING_LIVE_CUTS of the run (None: its default)
 
     def command(self, job: Job) -> Command:
         env = clean_env(job)
         if self.listing_ranges is not None:
             env["BUCKETSYNC_LISTING_RANGES"] = str(self.listing_ranges)
-        if self.live_cuts is not None:
-            env["BUCKETSYNC_LISTING_LIVE_CUTS"] = str(self.live_cuts).lower()
         program = [self.path]
         if self.source_dir:
             env["PYTHONPATH"] = self.source_dir
@@ -339,15 +336,6 @@ def make_tools(found: dict[str, Found], ceiling_threads: int, bucketsync_source:
         tool = BucketsyncDistributed(workers, ours.path, ours.version, ours.reason or redis_missing)
         tool.name = f"{tool.name}-1range"
         tool.listing_ranges = 1
-        tools[tool.name] = tool
-    # The first cut only, no cutting while listing (BUCKETSYNC_LISTING_LIVE_CUTS=false).
-    no_cuts = BucketsyncEmbedded("bucketsync-nocut", OURS, ours.path, version=ours.version, reason=ours.reason)
-    no_cuts.live_cuts = False
-    tools[no_cuts.name] = no_cuts
-    for workers in (1, 4):
-        tool = BucketsyncDistributed(workers, ours.path, ours.version, ours.reason or redis_missing)
-        tool.name = f"{tool.name}-nocut"
-        tool.live_cuts = False
         tools[tool.name] = tool
     return tools
 

@@ -65,8 +65,7 @@ WORKLOAD_TOOLS = {
     "W5": ("bucketsync", *DISTRIBUTED, "aws", "s5cmd", "ceiling"),
     "W8": ("bucketsync", *DISTRIBUTED, "ceiling"),
     "W7": ("bucketsync", "aws", "s5cmd", "rclone"),
-    "W6": ("bucketsync", "bucketsync-1range", "bucketsync-nocut", *DISTRIBUTED, "bucketsync-dist-1w-nocut",
-           "bucketsync-dist-4w", "bucketsync-dist-4w-1range", "bucketsync-dist-4w-nocut", "s5cmd",
+    "W6": ("bucketsync", "bucketsync-1range", *DISTRIBUTED, "bucketsync-dist-4w", "bucketsync-dist-4w-1range", "s5cmd",
            "rclone-checksum", "rclone-fast-list", "aws"),
 }
 NOT_IN_WORKLOAD = {

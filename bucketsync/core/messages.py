@@ -18,7 +18,7 @@ RunRequest, so workers act on what the submitter's preflight checked; a worker r
                       run_settings: {source: {endpoint_url, region, addressing_style}, dest: {...}, page_size,
                       listing_ranges, batch_size, batch_max_bytes, multipart_threshold, multipart_chunksize,
                       lock_check}}
-    PageTask         {page, token, start_after, claim_id, force_claim, range_id, last, range_pages}
+    PageTask         {page, token, start_after, claim_id, force_claim, range_id, last}
     ScheduledJob     {name, source, destination, delete, filters, all_versions, lock_check_every,
                       storage_class, sse, sse_kms_key_id}
     filters          [[kind, pattern]], kind "exclude" or "include", in the order given (the last match wins)
@@ -147,7 +147,6 @@ class PageTask:
     # the end). The ledger numbers the pages; page 0 is the run's first and cuts the key space into ranges.
     range_id: int = 0
     last: str | None = None
-    range_pages: int = 0  # pages the range listed before this one since it started or was last split
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,12 +155,9 @@ class PageTask:
     def from_json(cls, data: Mapping[str, Any]) -> "PageTask":
         return cls(**known_fields(cls, data))
 
-    def next(self, page: int, token: str | None, last_key: str | None, split_at: str | None = None,
-             cut_tried: bool = False) -> "PageTask":
-        """The range's next page, `page` as the ledger numbered it; after a split at `split_at` the range ends
-        there. Its pages are counted from 0 again after a split, or a cut tried (`cut_tried`)."""
-        return PageTask(page, token, last_key, range_id=self.range_id, last=split_at or self.last,
-                        range_pages=0 if split_at is not None or cut_tried else self.range_pages + 1)
+    def next(self, page: int, token: str | None, last_key: str | None) -> "PageTask":
+        """The range's next page, `page` as the ledger numbered it."""
+        return PageTask(page, token, last_key, range_id=self.range_id, last=self.last)
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,6 @@ class Settings(BaseSettings):
     listing_ranges: int = Field(
         4, ge=1, le=64, description="key ranges an embedded run lists at once, both sides (1: one stream)"
     )
-    listing_live_cuts: bool = Field(True, description="cut a long key range while it is listed (measurement switch)")
     multipart_threshold: int = Field(64 * MiB, ge=5 * MiB, le=5 * GiB)
     multipart_chunksize: int = Field(16 * MiB, ge=5 * MiB, le=5 * GiB)
     lock_check: bool = Field(True, description="read lock state of every object on lock-enabled sources")
@@ -207,7 +206,7 @@ class Settings(BaseSettings):
 # keys, profiles that name credentials, the broker URL) and each process's own resources (concurrency,
 # timeouts, retries, queue limits) stay with each process.
 CARRIED_SIDE_FIELDS = ("endpoint_url", "region", "addressing_style")
-CARRIED_FIELDS = ("page_size", "listing_ranges", "listing_live_cuts", "batch_size", "batch_max_bytes", "multipart_threshold",
+CARRIED_FIELDS = ("page_size", "listing_ranges", "batch_size", "batch_max_bytes", "multipart_threshold",
                   "multipart_chunksize", "lock_check")
 
 

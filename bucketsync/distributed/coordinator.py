@@ -12,11 +12,9 @@ out. Two coordinators that both listed a page (a `resume` racing a redelivery) b
 only the one whose registration counts publishes, and the ledger counts each batch once whichever copy
 of it runs.
 
-Ranges: the run's first page cuts the key space into ranges listed at once; the coordinator of a range's page
-may split the rest of its range off as a new range (keyspace.worth_cutting, range_split.cut_rest), registered
-with the page. The ledger
-numbers the pages, and what a page's registration decided (its range's next page, the range it split off)
-is read back from the ledger by a redelivered coordinator, never from its message.
+Ranges: the run's first page cuts the key space into ranges (range_split.py), each a chain of coordinators
+listed at once. The ledger numbers the pages, and a page's registration records its range's next page,
+which a redelivered coordinator reads back from the ledger, never from its message.
 """
 
 from __future__ import annotations
@@ -33,14 +31,14 @@ from . import runtime
 from ..engine import s3
 from ..engine.execute import ExecutionContext
 from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN, LeaseKeeper, range_lease
-from ..listing.keyspace import KeyRange, StartAfterIgnored, worth_cutting
+from ..listing.keyspace import KeyRange
 from ..listing.pages import entries_of, list_page, pages_from, reading, request_page
 from ..core.messages import PageTask, RunRequest
 from ..core.model import ObjectEntry
 from ..core.outcomes import utc_now_iso
 from ..core.plan import ListingOrderError, PlannedAction, batches_of, dest_range_for_page, plan
 from .publish import publish_batches, publish_page, queue_length
-from ..listing.range_split import cut_rest, split_key_space
+from ..listing.range_split import split_key_space
 from ..core.settings import Settings
 from .version_pages import list_and_plan_versions
 
@@ -144,7 +142,7 @@ def start_ranges(request: RunRequest, task: PageTask) -> PageTask:
     returns `task` as the first page of range 0."""
     ends = runtime.ledger().range_ends(request.run_id)
     for range_id in range(1, len(ends)):
-        continue_range(request, range_id, range_id, ends, range_pages=0)
+        continue_range(request, range_id, range_id, ends)
     return replace(task, last=ends[0])
 
 
@@ -152,20 +150,18 @@ def ranges_allowed(request: RunRequest, settings: Settings) -> int:
     return request.listing_ranges or settings.listing_ranges
 
 
-def continue_range(request: RunRequest, range_id: int, page: int, ends: list[str | None], range_pages: int) -> None:
-    """Publish range `range`'s page `page` from its ledger cursor, unless the range is past it (a duplicate of a
-    message that went out before stands down at the range's claim)."""
+def continue_range(request: RunRequest, range_id: int, page: int, ends: list[str | None]) -> None:
+    """Publish range `range_id`'s page `page` from its ledger cursor, unless the range is past it (a duplicate
+    of a message that went out before stands down at the range's claim)."""
     cursor = runtime.ledger().cursor(request.run_id, range_id)
     if cursor.range_done or cursor.next_page != page:
         return
-    publish_page(request, PageTask(page, cursor.token, cursor.last_key, range_id=range_id, last=ends[range_id],
-                                   range_pages=range_pages))
+    publish_page(request, PageTask(page, cursor.token, cursor.last_key, range_id=range_id, last=ends[range_id]))
 
 
 def resume_from_ledger(request: RunRequest, task: PageTask) -> None:
     """A page registered before (a redelivered message, or a coordinator that died after registering): what
-    its coordinator publishes after the registration goes out again, from the ledger (the task's own `last`
-    may be stale: the registration may have split the range)."""
+    its coordinator publishes after the registration goes out again, from the ledger."""
     ledger = runtime.ledger()
     run_id = request.run_id
     if not ledger.was_published(run_id, task.page):
@@ -174,31 +170,9 @@ def resume_from_ledger(request: RunRequest, task: PageTask) -> None:
     if task.page == 0:  # the run's first page
         task = start_ranges(request, task)
     ends = ledger.range_ends(run_id)
-    record = ledger.page_record(run_id, task.page)
-    split = record.split if record else None
-    if split is not None:
-        continue_range(request, split.range_id, split.page, ends, range_pages=0)
-    if record is not None and record.next_page is not None:  # None: the range's last page
-        continue_range(request, task.range_id, record.next_page, ends, range_pages=0 if split else task.range_pages + 1)
-
-
-def cut_rest_of_range(ctx: ExecutionContext, request: RunRequest, task: PageTask, page: PlannedPage) -> str | None:
-    """Where to cut what is left of the range past the page's last source key (range_split.cut_rest), so the
-    page's destination slice, which ends at that key, is not cut; None when not (logged). A source found to
-    ignore StartAfter has no range of the run cut again."""
-    run_id = request.run_id
-    try:
-        cut = cut_rest(ctx.source_client, ctx.source, page.last_key, task.last, [entry.key for entry in page.entries])
-    except StartAfterIgnored as exc:
-        log.warning("run %s: the source ignores StartAfter (%s): its ranges are not split", run_id, exc)
-        runtime.ledger().mark(run_id, splits_off="1")
-        return None
-    except (ClientError, BotoCoreError) as exc:
-        log.info("run %s: range %d not split after page %d: %s", run_id, task.range_id, task.page, s3.describe(exc))
-        return None
-    if cut is None:
-        log.info("run %s: range %d not split after page %d: nothing found past it", run_id, task.range_id, task.page)
-    return cut
+    next_page = ledger.next_page_after(run_id, task.page)
+    if next_page is not None:  # None: the range's last page
+        continue_range(request, task.range_id, next_page, ends)
 
 
 def coordinate_page(request: RunRequest, task: PageTask) -> dict[str, Any]:
@@ -230,7 +204,6 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
         resume_from_ledger(request, task)
         return result | {"result": "resumed from the ledger"}
 
-    split_at, cut_tried = None, False
     try:
         ctx = runtime.execution_context(request)
         first_answers = None
@@ -241,10 +214,6 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
             page = list_and_plan_versions(ctx, settings, request, task)
         else:
             page = list_and_plan(ctx, settings, request, task, first_answers)
-            if (settings.listing_live_cuts and not page.is_last and not ledger.splits_off(run_id)
-                    and worth_cutting(task.range_pages + 1, ledger.ranges_open(run_id), ranges_allowed(request, settings))):
-                cut_tried = True
-                split_at = cut_rest_of_range(ctx, request, task, page)
     except (ClientError, BotoCoreError, ListingOrderError) as exc:
         # The listing cannot go on (botocore already retried what was transient): the run ends here.
         reason = str(exc) if isinstance(exc, ListingOrderError) else s3.describe(exc)
@@ -255,8 +224,7 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
     registered = ledger.register_page(
         run_id, task.page, batches=batches, listed=page.listed, skipped=page.skipped, excluded=page.excluded,
         token=page.next_token, last_key=page.last_key, is_last=page.is_last, finished_at=utc_now_iso(),
-        range_id=task.range_id, split_at=split_at, range_last=task.last,
-        ranges_allowed=ranges_allowed(request, settings),
+        range_id=task.range_id,
     )
     if registered.status == REGISTERED_BEFORE:
         return result | {"result": "page registered by another coordinator: it publishes the batches"}
@@ -264,13 +232,6 @@ def coordinate_claimed_page(request: RunRequest, task: PageTask, settings: Setti
         return result | {"result": "unknown or expired run"}
     publish_batches(request, task.page, dict(enumerate(batches)))
     ledger.mark_published(run_id, task.page)
-    split = registered.split
-    if split is not None:
-        # Before the range's next page: once that has gone out, a redelivered coordinator of this page stands
-        # down at the range's claim, and the new range's first page must be out already.
-        publish_page(request, PageTask(split.page, None, split_at, range_id=split.range_id, last=task.last))
-        result["split"] = {"range": split.range_id, "at": split_at}
     if registered.next_page is not None:
-        publish_page(request, task.next(registered.next_page, page.next_token, page.last_key,
-                                        split_at if split is not None else None, cut_tried=cut_tried))
+        publish_page(request, task.next(registered.next_page, page.next_token, page.last_key))
     return result | {"listed": page.listed, "excluded": page.excluded, "objects": len(page.work), "batches": len(batches)}

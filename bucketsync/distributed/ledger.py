@@ -5,13 +5,13 @@ Per run, `bucketsync:run:<id>` and the keys below it (`run_keys`):
     run hash          request, state, counters, `pending:<page>` batches still to count; the ranges: `range_ends`
                       (JSON, by range id), `ranges_open`, per range a cursor (`next_page`, `token`, `last_key`,
                       `range_done`) and a claim (`coordinator`), suffixed `:<range>` but for range 0;
-                      `pages_allocated` (the page numbers handed out), `splits_off`
+                      `pages_allocated` (the page numbers handed out)
     :pages            bitmap of registered pages          :pages_done   bitmap of finished pages
     :outbox           `<page>:<batch>` -> the batch's payload until it is counted: `resume` publishes
                       again what a lost message never delivered, and a field gone means "counted"
     :published        bitmap of pages whose batches were published
-    :page_summaries   `listed:<page>` (written at registration: its counts, range, the range's next page and the
-                      range it split off) and `done:<page>` (the page's chord callback): what
+    :page_summaries   `listed:<page>` (written at registration: its counts, range and the range's next page)
+                      and `done:<page>` (the page's chord callback): what
                       `bucketsync status --pages` shows
     :failures, :vanished_keys, :lock_refusals, :rewritten_versions   per-object report lists (JSON items)
     :leases           `<page>:<batch>` -> {holder, expires, deliveries}: who runs an uncounted batch and until
@@ -127,13 +127,11 @@ return 2
 """
 
 # ARGV: ttl, finished_at, now, page, batches, listed, skipped, token, last key, is_last, excluded, range,
-#       split at ('' for none), the range's end as the coordinator knows it (JSON), ranges allowed open at once,
 #       then the batch payloads (JSON), one per batch.
-# A run listed in ranges (key ranges) keeps a cursor per range; the listing is done when the last page of
-# every range is registered (`ranges_open`, set with the ranges; a run never cut has no such field: one range).
-# Page numbers are allocated here (`pages_allocated`): a page's first registration takes its range's next
-# page number, and a split takes the new range's id (its index in `range_ends`) and first page number, so a
-# redelivered coordinator finds both in the page's record (`listed:<page>`) and allocates nothing again.
+# A run listed in ranges keeps a cursor per range; the listing is done when the last page of every range is
+# registered (`ranges_open`, set with the ranges; a run never cut has no such field: one range). Page numbers
+# are allocated here (`pages_allocated`): a page's first registration takes its range's next page number,
+# so a redelivered coordinator finds it in the page's record (`listed:<page>`) and allocates nothing again.
 _REGISTER_PAGE = _GUARD + f"""
 if redis.call('SETBIT', {_PAGES}, ARGV[4], 1) == 1 then return {REGISTERED_BEFORE} end
 local range = ARGV[12]
@@ -146,7 +144,7 @@ redis.call('HINCRBY', {_HASH}, 'excluded', ARGV[11])
 redis.call('HSET', {_HASH}, 'token' .. suffix, ARGV[8], 'last_key' .. suffix, ARGV[9], 'updated_at', ARGV[3])
 local record = {{listed = tonumber(ARGV[6]), skipped = tonumber(ARGV[7]), batches = tonumber(ARGV[5]),
                 excluded = tonumber(ARGV[11]), range = tonumber(range)}}
-local next_page, new_range, new_page = -1, -1, -1
+local next_page = -1
 if ARGV[10] == '1' then
   redis.call('HSET', {_HASH}, 'range_done' .. suffix, '1')
   if redis.call('HINCRBY', {_HASH}, 'ranges_open', -1) <= 0 then redis.call('HSET', {_HASH}, 'listing_done', '1') end
@@ -154,36 +152,18 @@ else
   next_page = redis.call('HINCRBY', {_HASH}, 'pages_allocated', 1) - 1
   redis.call('HSET', {_HASH}, 'next_page' .. suffix, next_page)
   record.next_page = next_page
-  if ARGV[13] ~= '' then
-    local open = tonumber(redis.call('HGET', {_HASH}, 'ranges_open') or '1')
-    local stored = redis.call('HGET', {_HASH}, 'range_ends')
-    local ends = {{cjson.null}}
-    if stored then ends = cjson.decode(stored) end
-    local index = tonumber(range) + 1
-    -- refused when as many ranges are open as allowed, or when the range's end is not the one the cut was
-    -- made for (a stale message): the page is registered without it
-    if open < tonumber(ARGV[15]) and ends[index] ~= nil and ends[index] == cjson.decode(ARGV[14]) then
-      new_range = #ends
-      new_page = redis.call('HINCRBY', {_HASH}, 'pages_allocated', 1) - 1
-      ends[new_range + 1] = ends[index]
-      ends[index] = ARGV[13]
-      redis.call('HSET', {_HASH}, 'range_ends', cjson.encode(ends), 'ranges_open', open + 1,
-                 'next_page:' .. new_range, new_page, 'token:' .. new_range, '', 'last_key:' .. new_range, ARGV[13])
-      record.split = {{range = new_range, page = new_page}}
-    end
-  end
 end
 redis.call('HSET', {_PAGE_SUMMARIES}, 'listed:' .. ARGV[4], cjson.encode(record))
 if tonumber(ARGV[5]) > 0 then
   redis.call('HSET', {_HASH}, 'pending:' .. ARGV[4], ARGV[5])
-  for i = 16, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 16), ARGV[i]) end
+  for i = 13, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 13), ARGV[i]) end
 else
   redis.call('SETBIT', {_PAGES_DONE}, ARGV[4], 1)
   redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
 end
 {_FINALISE_IF_DONE}
 {_TOUCH}
-return {{1, next_page, new_range, new_page}}
+return {{1, next_page}}
 """
 
 # ARGV: ttl, page, claim id, force (0/1), range (field suffix). The coordinator of a page is whoever claims
@@ -398,35 +378,16 @@ class Cursor:
 
 
 @dataclass(frozen=True)
-class Split:
-    """A range split off another one: its id and the number of its first page."""
-
-    range_id: int
-    page: int
-
-
-@dataclass(frozen=True)
 class Registration:
     """What registering a page did: `status` 1 (registered; 3: and the run finalised), REGISTERED_BEFORE
-    or RUN_UNKNOWN; the number of the range's next page (None after its last); the range split off."""
+    or RUN_UNKNOWN; the number of the range's next page (None after its last)."""
 
     status: int
     next_page: int | None = None
-    split: Split | None = None
 
     @property
     def registered(self) -> bool:
         return self.status > 0
-
-
-@dataclass(frozen=True)
-class PageRecord:
-    """A registered page as the ledger keeps it: its range, the range's next page (None: its last, or recorded
-    by an older version), and the range it split off."""
-
-    range_id: int
-    next_page: int | None
-    split: Split | None
 
 
 @dataclass(frozen=True)
@@ -592,23 +553,17 @@ class Ledger:
     def register_page(
         self, run_id: str, page: int, *, batches: list[Any], listed: int, skipped: int, token: str | None,
         last_key: str | None, is_last: bool, finished_at: str, excluded: int = 0, range_id: int = 0,
-        split_at: str | None = None, range_last: str | None = None, ranges_allowed: int = 1,
     ) -> "Registration":
-        """Record a listed page and its batches (kept until counted), and take the range's next page number.
-
-        `split_at`: cut the rest of the range there, (split_at, range_last] becoming a new range, unless
-        `ranges_allowed` ranges are open already or the range's end is no longer `range_last`."""
+        """Record a listed page and its batches (kept until counted), and take the range's next page number."""
         answer = self._register_page(
             keys=run_keys(run_id),
             args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, token or "",
-                  last_key or "", int(is_last), excluded, range_id, split_at or "", json.dumps(range_last), ranges_allowed,
-                  *(json.dumps(batch) for batch in batches)],
+                  last_key or "", int(is_last), excluded, range_id, *(json.dumps(batch) for batch in batches)],
         )
         if not isinstance(answer, list):  # REGISTERED_BEFORE, RUN_UNKNOWN, or 3: the run is finalised
             return Registration(int(answer))
-        _, next_page, new_range, new_page = (int(item) for item in answer)
-        return Registration(1, next_page if next_page >= 0 else None,
-                            Split(new_range, new_page) if new_range >= 0 else None)
+        next_page = int(answer[1])
+        return Registration(1, next_page if next_page >= 0 else None)
 
     def record_batch(self, run_id: str, page: int, batch: int, outcomes: list[ObjectOutcome], finished_at: str) -> int:
         """Count a batch's outcomes once.
@@ -735,8 +690,8 @@ class Ledger:
         return bool(self.redis.getbit(run_key(run_id) + ":published", page))
 
     def cursor(self, run_id: str, range_id: int = 0) -> Cursor:
-        """Where range `range` stands; before its first page is registered, at that page (its start recorded
-        with the ranges or the split)."""
+        """Where range `range_id` stands; before its first page is registered, at that page (its start
+        recorded with the ranges)."""
         suffix = range_suffix(range_id)
         data = self.redis.hmget(run_key(run_id), "next_page" + suffix, "token" + suffix, "last_key" + suffix,
                                 "listing_done", "range_done" + suffix)
@@ -744,24 +699,11 @@ class Ledger:
             next_page=int(data[0] or 0), token=data[1] or None, last_key=data[2] or None, listing_done=data[3] == "1", range_done=data[4] == "1",
         )
 
-    def page_record(self, run_id: str, page: int) -> "PageRecord | None":
-        """What a page's registration recorded: its range, the range's next page and the split it made (None:
-        not registered)."""
+    def next_page_after(self, run_id: str, page: int) -> int | None:
+        """The number a registered page's registration gave its range's next page (None: the range's last
+        page, or not registered)."""
         raw = self.redis.hget(run_key(run_id) + ":page_summaries", f"listed:{page}")
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        split = data.get("split")
-        return PageRecord(int(data.get("range", 0)), data.get("next_page"),
-                          Split(split["range"], split["page"]) if split else None)
-
-    def ranges_open(self, run_id: str) -> int:
-        """How many ranges of the run are listing (a run never cut: one)."""
-        return int(self.redis.hget(run_key(run_id), "ranges_open") or 1)
-
-    def splits_off(self, run_id: str) -> bool:
-        """Whether the run's ranges are split no more (its source was found to ignore StartAfter)."""
-        return bool(self.redis.hget(run_key(run_id), "splits_off"))
+        return json.loads(raw).get("next_page") if raw is not None else None
 
     def unfinished_batches(self, run_id: str) -> dict[int, dict[int, Any]]:
         """Per unfinished page, the batches not counted yet (number -> payload), from the outbox."""

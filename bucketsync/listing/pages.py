@@ -47,7 +47,7 @@ def reading(location: Location, filters: Filters = NO_FILTERS, key_range: KeyRan
     """Answers read as pages of `key_range` (relative keys) with `filters` applied: keys outside the range
     are dropped, not counted, and a page is the range's last once a key past its end was listed. Keys at or
     before its start are dropped too, so a server that ignores StartAfter costs requests, never a key listed
-    twice. (A range whose end moves while it is listed reads its own way: live_ranges.LiveRange.reader.)"""
+    twice."""
     return lambda response: page_of(response, location, filters=filters, key_range=key_range)
 
 

@@ -385,45 +385,9 @@ def test_a_flat_bucket_is_listed_in_ranges_at_once_and_counted_exactly(s3, worke
     assert compare_buckets(s3, source, s3, dest) == []
     ledger = Ledger.from_url(workers.broker_url, 600)
     ends = ledger.range_ends(result.report["run_id"])
-    assert len(ends) >= 2 and ends.count(None) == 1, ends  # by range id: ranges split off come last
+    assert len(ends) >= 2 and ends.count(None) == 1, ends
     ranges_listed = {page["range"] for page in ledger.page_summaries(result.report["run_id"]) if page["listed"]}
     assert ranges_listed == set(range(len(ends)))
 
     again = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r2.json")
     assert (again.report["listed"], again.report["skipped"], again.report["copied"]) == (480, 480, 0)
-
-
-def test_a_range_that_turns_out_long_is_split_while_it_is_listed(s3, workers, tmp_path):
-    """Every key under one prefix: the first page's cut leaves them all in its first range (the others are
-    empty), so that range is split once it has listed a few pages (range_split.PAGES_PER_RANGE); every key is
-    listed, copied, and found in place on a re-sync exactly once, and ranges split off listed keys."""
-    from bucketsync.core.locations import parse_location
-    from bucketsync.listing.range_split import split_key_space
-
-    source, dest = unique_bucket("dlong"), new_dest(s3)
-    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
-    keys = [f"a/{n:06d}" for n in range(280)]  # pages of 40 (the workers fixture): 7 pages
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda key: s3.put_object(Bucket=source, Key=key, Body=key.encode()), keys))
-    s3.put_object(Bucket=dest, Key="a/000200x", Body=b"only at the destination")
-    first_page = lambda: s3.list_objects_v2(Bucket=source, MaxKeys=40)  # noqa: E731
-    first_cut = split_key_space(s3, parse_location(f"s3://{source}"), 4, 40, first_page)
-    assert all(first_cut[0].contains(key) for key in keys), first_cut  # one range holds all the work
-
-    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r.json")
-    assert result.returncode == 0, explain(result) + workers.log_text()
-    assert (result.report["listed"], result.report["copied"], result.report["deleted"]) == (280, 280, 1)
-    assert result.report["failed"] == 0, result.report["failures"]
-    assert compare_buckets(s3, source, s3, dest) == []
-    ledger = Ledger.from_url(workers.broker_url, 600)
-    pages = ledger.page_summaries(result.report["run_id"])
-    assert len({page["range"] for page in pages if page["listed"]}) >= 2, pages  # a range split off listed keys
-    assert sum(page["listed"] for page in pages) == 280
-    assert [page["page"] for page in pages] == list(range(len(pages)))  # numbered without gaps
-
-    again = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r2.json")
-    assert again.returncode == 0, explain(again) + workers.log_text()
-    assert (again.report["listed"], again.report["skipped"], again.report["copied"], again.report["deleted"]) == (
-        280, 280, 0, 0)
-    pages = ledger.page_summaries(again.report["run_id"])
-    assert len({page["range"] for page in pages if page["listed"]}) >= 2, pages

@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from bucketsync.distributed.ledger import REGISTERED_BEFORE, Ledger, PageRecord, Split, run_key
+from bucketsync.distributed.ledger import REGISTERED_BEFORE, Ledger, run_key
 from bucketsync.core.outcomes import ObjectOutcome, utc_now_iso
 
 REQUEST = {"source": "s3://a/", "destination": "s3://b/", "dry_run": False}
@@ -219,7 +219,7 @@ def test_resume_republishes_the_next_page_of_every_open_range(url):
         (3, 0, "t0", "c", "g", True), (1, 1, None, "g", "p", True)]
 
 
-# ---------------------------------------------------------------- ranges split while they are listed
+# ---------------------------------------------------------------- page numbers
 
 
 def new_ranges_run(ledger: Ledger, ends: list | None = None) -> str:
@@ -230,101 +230,35 @@ def new_ranges_run(ledger: Ledger, ends: list | None = None) -> str:
     return run_id
 
 
-def register_split(ledger: Ledger, run_id: str, page: int, *, range_id: int, range_last, split_at=None, allowed: int = 4,
-                   is_last: bool = False, last_key: str = "b"):
+def register_in(ledger: Ledger, run_id: str, page: int, *, range_id: int, is_last: bool = False, last_key: str = "b"):
     return ledger.register_page(run_id, page, batches=[[{"key": last_key}]], listed=1, skipped=0,
                                 token=None if is_last else f"t{page}", last_key=last_key, is_last=is_last,
-                                finished_at=utc_now_iso(), range_id=range_id, split_at=split_at, range_last=range_last,
-                                ranges_allowed=allowed)
+                                finished_at=utc_now_iso(), range_id=range_id)
 
 
 def test_the_ledger_numbers_each_ranges_next_page_once(url):
     ledger = Ledger.from_url(url, 60)
     run_id = new_ranges_run(ledger, ["m", None])
-    assert register_split(ledger, run_id, 1, range_id=1, range_last=None).next_page == 2  # pages 0 and 1 start the ranges
-    assert register_split(ledger, run_id, 0, range_id=0, range_last="m").next_page == 3
-    assert register_split(ledger, run_id, 1, range_id=1, range_last=None).status == REGISTERED_BEFORE
-    assert ledger.page_record(run_id, 1).next_page == 2  # what a redelivered coordinator reads
+    assert register_in(ledger, run_id, 1, range_id=1).next_page == 2  # pages 0 and 1 start the ranges
+    assert register_in(ledger, run_id, 0, range_id=0).next_page == 3
+    assert register_in(ledger, run_id, 1, range_id=1).status == REGISTERED_BEFORE
+    assert ledger.next_page_after(run_id, 1) == 2  # what a redelivered coordinator reads
     assert (ledger.cursor(run_id, 0).next_page, ledger.cursor(run_id, 1).next_page) == (3, 2)
-    assert register_split(ledger, run_id, 3, range_id=0, range_last="m", is_last=True).next_page is None
+    assert register_in(ledger, run_id, 3, range_id=0, is_last=True).next_page is None
+    assert ledger.next_page_after(run_id, 3) is None
 
 
-def test_a_split_is_recorded_once_with_the_new_ranges_start_end_and_first_page(url):
+def test_cut_ends_keep_any_unicode_key(url):
     ledger = Ledger.from_url(url, 60)
-    run_id = new_ranges_run(ledger, ["m", None])
-    registered = register_split(ledger, run_id, 0, range_id=0, range_last="m", split_at="f")
-    assert (registered.next_page, registered.split) == (2, Split(range_id=2, page=3))
-    assert ledger.range_ends(run_id) == ["f", None, "m"]
-    new_range = ledger.cursor(run_id, 2)
-    assert (new_range.next_page, new_range.token, new_range.last_key, new_range.range_done) == (3, None, "f", False)
-    assert ledger.page_record(run_id, 0) == PageRecord(range_id=0, next_page=2, split=Split(2, 3))
-    # a redelivered coordinator's registration changes nothing
-    assert register_split(ledger, run_id, 0, range_id=0, range_last="m", split_at="h").status == REGISTERED_BEFORE
-    assert ledger.range_ends(run_id) == ["f", None, "m"]
-    assert ledger.redis.hget(run_key(run_id), "pages_allocated") == "4"
-    assert ledger.redis.hget(run_key(run_id), "ranges_open") == "3"
-
-
-def test_a_split_is_refused_when_as_many_ranges_are_open_as_allowed_or_the_range_end_is_stale(url):
-    ledger = Ledger.from_url(url, 60)
-    run_id = new_ranges_run(ledger, ["m", None])
-    assert ledger.ranges_open(run_id) == 2 and not ledger.splits_off(run_id)
-    full = register_split(ledger, run_id, 0, range_id=0, range_last="m", split_at="f", allowed=2)
-    assert full.registered and full.split is None and full.next_page == 2
-    stale = register_split(ledger, run_id, 1, range_id=1, range_last="q", split_at="t", allowed=4)  # range 1 ends at None
-    assert stale.registered and stale.split is None
-    assert ledger.range_ends(run_id) == ["m", None]
-    assert ledger.redis.hget(run_key(run_id), "ranges_open") == "2"
-    ledger.mark(run_id, splits_off="1")  # the source ignores StartAfter
-    assert ledger.splits_off(run_id)
-
-
-def test_a_run_never_cut_is_split_and_finishes_only_when_every_range_has_listed(url):
-    ledger = Ledger.from_url(url, 60)
-    run_id = new_ranges_run(ledger)
-    assert ledger.ranges_open(run_id) == 1
-    first = register_split(ledger, run_id, 0, range_id=0, range_last=None, split_at="k")
-    assert (first.next_page, first.split) == (1, Split(range_id=1, page=2))
-    assert ledger.range_ends(run_id) == ["k", None]
-    assert register_split(ledger, run_id, 1, range_id=0, range_last="k", is_last=True, last_key="k").next_page is None
-    assert not ledger.cursor(run_id).listing_done  # the range split off has not listed
-    split_again = register_split(ledger, run_id, 2, range_id=1, range_last=None, split_at="s", last_key="m")
-    assert split_again.split == Split(range_id=2, page=4) and ledger.range_ends(run_id) == ["k", "s", None]
-    register_split(ledger, run_id, 3, range_id=1, range_last="s", is_last=True, last_key="r")
-    for page in range(4):
-        ledger.record_batch(run_id, page, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
-    assert ledger.summary(run_id).state == "running"  # range 2 has not listed its last page
-    register_split(ledger, run_id, 4, range_id=2, range_last=None, is_last=True, last_key="z")
-    assert ledger.cursor(run_id).listing_done
-    ledger.record_batch(run_id, 4, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
-    assert ledger.summary(run_id).state == "finished"
-
-
-def test_resume_republishes_every_open_range_split_ones_included(url):
-    from bucketsync.distributed.submit import open_ranges
-
-    ledger = Ledger.from_url(url, 60)
-    run_id = new_ranges_run(ledger, ["m", None])
-    register_split(ledger, run_id, 0, range_id=0, range_last="m", split_at="f", last_key="c")  # range 2: (f, m], page 3
-    register_split(ledger, run_id, 1, range_id=1, range_last=None, is_last=True, last_key="z")
-    tasks = open_ranges(ledger, run_id)
-    assert [(t.page, t.range_id, t.token, t.start_after, t.last, t.force_claim) for t in tasks] == [
-        (2, 0, "t0", "c", "f", True), (3, 2, None, "f", "m", True)]
-
-
-def test_cuts_and_ends_keep_any_unicode_key(url):
-    ledger = Ledger.from_url(url, 60)
-    end, cut = "zé/ü", "d/😀 \"q\"\\"
+    end = "d/😀 \"q\"\\ zé/ü"
     run_id = new_ranges_run(ledger, [end, None])
-    registered = register_split(ledger, run_id, 0, range_id=0, range_last=end, split_at=cut, last_key="a")
-    assert registered.split is not None
-    assert ledger.range_ends(run_id) == [cut, None, end]
-    assert ledger.cursor(run_id, 2).last_key == cut
+    assert ledger.range_ends(run_id) == [end, None]
+    assert ledger.cursor(run_id, 1).last_key == end
 
 
 def test_ranges_are_not_cut_after_the_first_page_is_registered(url):
     ledger = Ledger.from_url(url, 60)
     run_id = new_ranges_run(ledger)
-    register_split(ledger, run_id, 0, range_id=0, range_last=None)  # listed in one stream: page 1 is range 0's
+    register_in(ledger, run_id, 0, range_id=0)  # listed in one stream: page 1 is range 0's
     assert ledger.set_ranges(run_id, ["m", None]) is None  # a late duplicate of page 0 cuts nothing
     assert ledger.range_ends(run_id) == [None]

@@ -86,12 +86,3 @@ def test_filters_travel_in_order_as_json():
     assert RunRequest.from_json({k: v for k, v in wire.items() if k != "filters"}).key_filters == Filters()  # older submitter
     job = ScheduledJob("nightly", "s3://a/", "s3://b/", filters=chosen.to_json())
     assert ScheduledJob.from_json(json.loads(json.dumps(job.to_json()))) == job
-
-
-def test_a_ranges_pages_are_counted_from_its_start_its_last_split_or_cut_tried():
-    task = PageTask(7, "t", "k", range_id=2, last="z", range_pages=3)
-    assert task.next(9, "u", "m").range_pages == 4
-    split = task.next(9, "u", "m", split_at="p")
-    assert (split.page, split.last, split.range_id, split.range_pages) == (9, "p", 2, 0)
-    assert task.next(9, "u", "m", cut_tried=True).range_pages == 0
-    assert PageTask.from_json({"page": 1, "token": None, "start_after": None}).range_pages == 0  # an older message
