@@ -75,6 +75,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--delay-ms", type=float, default=0.0,
                         help="one-way delay (ms, each direction) a loopback proxy adds in front of the S3 server")
     parser.add_argument("--seed-threads", type=int, default=16)
+    parser.add_argument("--w6-layouts", default="flat,p100,deep", help="W6's key layouts, of flat,p100,deep")
     parser.add_argument("--ceiling-threads", type=int, default=16)
     args = parser.parse_args(argv)
     args.workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]

@@ -136,7 +136,7 @@ class BucketsyncEmbedded(Tool):
         program = [self.path]
         if self.source_dir:
             env["PYTHONPATH"] = self.source_dir
-            program = [sys.executable, "-m", "bucketsync.cli"]
+            program = [sys.executable, "-P", "-m", "bucketsync.cli"]  # -P: not the checkout in the working directory
         self._with_credentials(env, job)
         report = job.workdir / f"{job.name}.report.json"
         argv = [*program, "sync", f"s3://{job.source}", f"s3://{job.dest}",
@@ -184,7 +184,7 @@ class BucketsyncDistributed(BucketsyncEmbedded):
         program = [self.path]
         if self.source_dir:
             worker_env["PYTHONPATH"] = self.source_dir
-            program = [sys.executable, "-m", "bucketsync.cli"]
+            program = [sys.executable, "-P", "-m", "bucketsync.cli"]
         with Cluster(self.workers, [*program, "worker"], worker_env, job.workdir, job.name) as cluster:
             self._cluster = cluster
             try:

@@ -62,12 +62,12 @@ def page_table(pages: list[dict[str, Any]]) -> str:
         shown = {name: str(page.get(name, 0)) if counted else "-" for name in
                  ("copied", "lock_updated", "deleted", "failed", "vanished")}
         rows.append([
-            str(page["page"]), str(page.get("lane", "-")), str(page.get("listed", "-")), str(page.get("skipped", "-")), str(page.get("batches", "-")),
+            str(page["page"]), str(page.get("range", "-")), str(page.get("listed", "-")), str(page.get("skipped", "-")), str(page.get("batches", "-")),
             shown["copied"] + (f" ({human_bytes(page.get('bytes_copied', 0))})" if counted else ""),
             shown["lock_updated"], shown["deleted"], shown["failed"], shown["vanished"],
             "done" if counted else (f"copying, {page['handled']} handled" if page.get("handled") else "copying"),
         ])
-    header = ["PAGE", "LANE", "LISTED", "SKIPPED", "BATCHES", "COPIED", "LOCK-UPD", "DELETED", "FAILED", "VANISHED",
+    header = ["PAGE", "RANGE", "LISTED", "SKIPPED", "BATCHES", "COPIED", "LOCK-UPD", "DELETED", "FAILED", "VANISHED",
               "STATE"]
     return _table(header, rows, right=set(range(10)))
 

@@ -18,7 +18,7 @@ RunRequest, so workers act on what the submitter's preflight checked; a worker r
                       run_settings: {source: {endpoint_url, region, addressing_style}, dest: {...}, page_size,
                       listing_ranges, batch_size, batch_max_bytes, multipart_threshold, multipart_chunksize,
                       lock_check}}
-    PageTask         {page, token, start_after, claim_id, force_claim, lane, lanes, last, lane_pages}
+    PageTask         {page, token, start_after, claim_id, force_claim, range_id, last}
     ScheduledJob     {name, source, destination, delete, filters, all_versions, lock_check_every,
                       storage_class, sse, sse_kms_key_id}
     filters          [[kind, pattern]], kind "exclude" or "include", in the order given (the last match wins)
@@ -32,10 +32,6 @@ RunRequest, so workers act on what the submitter's preflight checked; a worker r
 Readers are tolerant: a field they do not know is ignored (and logged at debug level), a field they
 miss takes its default. So during a rolling upgrade a newer submitter's messages still run on older
 workers and the other way round; a new field must therefore have a default that keeps the old meaning.
-One exception: a run recorded by a submitter that has the ledger number pages (`pages_allocated`, which
-lanes split while listed need) must not be coordinated by workers older than that, which number lane l of
-n's pages l, l+n, ... and would take numbers the ledger hands out: upgrade the workers before the
-submitters (a run recorded by an older submitter is numbered the old way by any worker, and not split).
 """
 
 from __future__ import annotations
@@ -147,13 +143,10 @@ class PageTask:
     start_after: str | None
     claim_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     force_claim: bool = False  # set by `resume` when the page's coordinator message was lost
-    # Key ranges listed at once ("lanes"): this page's lane, how many the run was cut into (0: not decided
-    # yet, the first page decides), and the lane's last key (None: to the end). The ledger numbers the pages
-    # (a run recorded by an older version: lane l's pages are l, l+lanes, ...).
-    lane: int = 0
-    lanes: int = 1
+    # The key range this page belongs to (the ranges a run lists at once) and the range's last key (None: to
+    # the end). The ledger numbers the pages; page 0 is the run's first and cuts the key space into ranges.
+    range_id: int = 0
     last: str | None = None
-    lane_pages: int = 0  # pages the lane listed before this one since it started or was last split
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -162,12 +155,9 @@ class PageTask:
     def from_json(cls, data: Mapping[str, Any]) -> "PageTask":
         return cls(**known_fields(cls, data))
 
-    def next(self, page: int, token: str | None, last_key: str | None, split_at: str | None = None,
-             cut_tried: bool = False) -> "PageTask":
-        """The lane's next page, `page` as the ledger numbered it; after a split at `split_at` the lane ends
-        there. Its pages are counted from 0 again after a split, or a cut tried (`cut_tried`)."""
-        return PageTask(page, token, last_key, lane=self.lane, lanes=self.lanes, last=split_at or self.last,
-                        lane_pages=0 if split_at is not None or cut_tried else self.lane_pages + 1)
+    def next(self, page: int, token: str | None, last_key: str | None) -> "PageTask":
+        """The range's next page, `page` as the ledger numbered it."""
+        return PageTask(page, token, last_key, range_id=self.range_id, last=self.last)
 
 
 @dataclass(frozen=True)

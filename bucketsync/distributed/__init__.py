@@ -5,7 +5,6 @@ Modules:
     batches             One copy batch on a worker: take its lease, execute its planned actions with the worker's threads, count
     celery_app          The Celery app, and its configuration from Settings: JSON only, late acks, prefetch 1, time limits.
     coordinator         The coordinator: one source page per invocation, fanned out as a chord of copy batches.
-    lane_splits         Splitting a lane of a distributed run while it is listed: whether a page's lane is worth it (pure),
     ledger              Run state and totals in Redis, kept exact when messages are redelivered, workers die or Redis restarts.
     patience            Waiting out a Redis that is restarting or full, inside the task, so nothing has to be published meanwhile.
     publish             Sending bucketsync's task messages, by task name (messages.py states what each carries).

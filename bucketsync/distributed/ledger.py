@@ -2,16 +2,16 @@
 
 Per run, `bucketsync:run:<id>` and the keys below it (`run_keys`):
 
-    run hash          request, state, counters, `pending:<page>` batches still to count; the lanes: `lane_ends`
-                      (JSON, by lane id), `lanes_open`, per lane a cursor (`next_page`, `token`, `last_key`,
-                      `lane_done`) and a claim (`coordinator`), suffixed `:<lane>` but for lane 0;
-                      `pages_allocated` (the page numbers handed out), `splits_off`
+    run hash          request, state, counters, `pending:<page>` batches still to count; the ranges: `range_ends`
+                      (JSON, by range id), `ranges_open`, per range a cursor (`next_page`, `token`, `last_key`,
+                      `range_done`) and a claim (`coordinator`), suffixed `:<range>` but for range 0;
+                      `pages_allocated` (the page numbers handed out)
     :pages            bitmap of registered pages          :pages_done   bitmap of finished pages
     :outbox           `<page>:<batch>` -> the batch's payload until it is counted: `resume` publishes
                       again what a lost message never delivered, and a field gone means "counted"
     :published        bitmap of pages whose batches were published
-    :page_summaries   `listed:<page>` (written at registration: its counts, lane, the lane's next page and the
-                      lane it split off) and `done:<page>` (the page's chord callback): what
+    :page_summaries   `listed:<page>` (written at registration: its counts, range and the range's next page)
+                      and `done:<page>` (the page's chord callback): what
                       `bucketsync status --pages` shows
     :failures, :vanished_keys, :lock_refusals, :rewritten_versions   per-object report lists (JSON items)
     :leases           `<page>:<batch>` -> {holder, expires, deliveries}: who runs an uncounted batch and until
@@ -125,76 +125,49 @@ redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
 return 2
 """
 
-# ARGV: ttl, finished_at, now, page, batches, listed, skipped, lanes (the stride of a run without page
-#       allocation), token, last key, is_last, excluded, lane, split at ('' for none), the lane's end as the
-#       coordinator knows it (JSON), lanes allowed open at once, then the batch payloads (JSON), one per batch.
-# A run listed in lanes (key ranges) keeps a cursor per lane; the listing is done when the last page of
-# every lane is registered (`lanes_open`, set with the lanes; a run never cut has no such field: one lane).
-# Page numbers are allocated here (`pages_allocated`): a page's first registration takes its lane's next
-# page number, and a split takes the new lane's id (its index in `lane_ends`) and first page number, so a
-# redelivered coordinator finds both in the page's record (`listed:<page>`) and allocates nothing again.
-# A run created without `pages_allocated` (by an older submitter) numbers lane l of n's pages l, l+n, ...
-# and is never split.
+# ARGV: ttl, finished_at, now, page, batches, listed, skipped, token, last key, is_last, excluded, range,
+#       then the batch payloads (JSON), one per batch.
+# A run listed in ranges keeps a cursor per range; the listing is done when the last page of every range is
+# registered (`ranges_open`, set with the ranges; a run never cut has no such field: one range). Page numbers
+# are allocated here (`pages_allocated`): a page's first registration takes its range's next page number,
+# so a redelivered coordinator finds it in the page's record (`listed:<page>`) and allocates nothing again.
 _REGISTER_PAGE = _GUARD + f"""
 if redis.call('SETBIT', {_PAGES}, ARGV[4], 1) == 1 then return {REGISTERED_BEFORE} end
-local lane = ARGV[13]
+local range = ARGV[12]
 local suffix = ''
-if lane ~= '0' then suffix = ':' .. lane end
+if range ~= '0' then suffix = ':' .. range end
 redis.call('HINCRBY', {_HASH}, 'pages_registered', 1)
 redis.call('HINCRBY', {_HASH}, 'listed', ARGV[6])
 redis.call('HINCRBY', {_HASH}, 'skipped', ARGV[7])
-redis.call('HINCRBY', {_HASH}, 'excluded', ARGV[12])
-redis.call('HSET', {_HASH}, 'token' .. suffix, ARGV[9], 'last_key' .. suffix, ARGV[10], 'updated_at', ARGV[3])
+redis.call('HINCRBY', {_HASH}, 'excluded', ARGV[11])
+redis.call('HSET', {_HASH}, 'token' .. suffix, ARGV[8], 'last_key' .. suffix, ARGV[9], 'updated_at', ARGV[3])
 local record = {{listed = tonumber(ARGV[6]), skipped = tonumber(ARGV[7]), batches = tonumber(ARGV[5]),
-                excluded = tonumber(ARGV[12]), lane = tonumber(lane)}}
-local next_page, new_lane, new_page = -1, -1, -1
-if ARGV[11] == '1' then
-  redis.call('HSET', {_HASH}, 'lane_done' .. suffix, '1')
-  if redis.call('HINCRBY', {_HASH}, 'lanes_open', -1) <= 0 then redis.call('HSET', {_HASH}, 'listing_done', '1') end
+                excluded = tonumber(ARGV[11]), range = tonumber(range)}}
+local next_page = -1
+if ARGV[10] == '1' then
+  redis.call('HSET', {_HASH}, 'range_done' .. suffix, '1')
+  if redis.call('HINCRBY', {_HASH}, 'ranges_open', -1) <= 0 then redis.call('HSET', {_HASH}, 'listing_done', '1') end
 else
-  local allocating = redis.call('HEXISTS', {_HASH}, 'pages_allocated') == 1
-  if allocating then
-    next_page = redis.call('HINCRBY', {_HASH}, 'pages_allocated', 1) - 1
-  else
-    next_page = tonumber(ARGV[4]) + tonumber(ARGV[8])
-  end
+  next_page = redis.call('HINCRBY', {_HASH}, 'pages_allocated', 1) - 1
   redis.call('HSET', {_HASH}, 'next_page' .. suffix, next_page)
   record.next_page = next_page
-  if allocating and ARGV[14] ~= '' then
-    local open = tonumber(redis.call('HGET', {_HASH}, 'lanes_open') or '1')
-    local stored = redis.call('HGET', {_HASH}, 'lane_ends')
-    local ends = {{cjson.null}}
-    if stored then ends = cjson.decode(stored) end
-    local index = tonumber(lane) + 1
-    -- refused when as many lanes are open as allowed, or when the lane's end is not the one the cut was
-    -- made for (a stale message): the page is registered without it
-    if open < tonumber(ARGV[16]) and ends[index] ~= nil and ends[index] == cjson.decode(ARGV[15]) then
-      new_lane = #ends
-      new_page = redis.call('HINCRBY', {_HASH}, 'pages_allocated', 1) - 1
-      ends[new_lane + 1] = ends[index]
-      ends[index] = ARGV[14]
-      redis.call('HSET', {_HASH}, 'lane_ends', cjson.encode(ends), 'lanes_open', open + 1,
-                 'next_page:' .. new_lane, new_page, 'token:' .. new_lane, '', 'last_key:' .. new_lane, ARGV[14])
-      record.split = {{lane = new_lane, page = new_page}}
-    end
-  end
 end
 redis.call('HSET', {_PAGE_SUMMARIES}, 'listed:' .. ARGV[4], cjson.encode(record))
 if tonumber(ARGV[5]) > 0 then
   redis.call('HSET', {_HASH}, 'pending:' .. ARGV[4], ARGV[5])
-  for i = 17, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 17), ARGV[i]) end
+  for i = 13, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 13), ARGV[i]) end
 else
   redis.call('SETBIT', {_PAGES_DONE}, ARGV[4], 1)
   redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
 end
 {_FINALISE_IF_DONE}
 {_TOUCH}
-return {{1, next_page, new_lane, new_page}}
+return {{1, next_page}}
 """
 
-# ARGV: ttl, page, claim id, force (0/1), lane (field suffix). The coordinator of a page is whoever claims
+# ARGV: ttl, page, claim id, force (0/1), range (field suffix). The coordinator of a page is whoever claims
 # it first; the same claim id may claim again (a redelivered message); any other stands down, unless
-# `resume` forces a new claim because the owner's message was lost. Each lane has its own claim.
+# `resume` forces a new claim because the owner's message was lost. Each range has its own claim.
 _CLAIM_PAGE = _GUARD + f"""
 local field = 'coordinator' .. ARGV[5]
 local current = redis.call('HGET', {_HASH}, field)
@@ -218,23 +191,21 @@ if ARGV[2] ~= '' then redis.call('PUBLISH', {_HASH}, ARGV[2]) end
 return 1
 """
 
-# ARGV: ttl, the lanes' ends (JSON). The first cut wins, and only before page 0 is registered: a redelivered
-# coordinator gets the stored one. Lanes 1..n-1 start at pages 1..n-1, after the end of the lane before.
-_SET_LANES = _GUARD + f"""
-if redis.call('GETBIT', {_PAGES}, 0) == 0 and redis.call('HSETNX', {_HASH}, 'lane_ends', ARGV[2]) == 1 then
+# ARGV: ttl, the ranges' ends (JSON). The first cut wins, and only before page 0 is registered: a redelivered
+# coordinator gets the stored one. Ranges 1..n-1 start at pages 1..n-1, after the end of the range before.
+_SET_RANGES = _GUARD + f"""
+if redis.call('GETBIT', {_PAGES}, 0) == 0 and redis.call('HSETNX', {_HASH}, 'range_ends', ARGV[2]) == 1 then
   local ends = cjson.decode(ARGV[2])
-  redis.call('HSET', {_HASH}, 'lanes_open', #ends)
-  if redis.call('HEXISTS', {_HASH}, 'pages_allocated') == 1 then
-    if tonumber(redis.call('HGET', {_HASH}, 'pages_allocated')) < #ends then
-      redis.call('HSET', {_HASH}, 'pages_allocated', #ends)
-    end
-    for lane = 1, #ends - 1 do
-      redis.call('HSET', {_HASH}, 'next_page:' .. lane, lane, 'last_key:' .. lane, ends[lane])
-    end
+  redis.call('HSET', {_HASH}, 'ranges_open', #ends)
+  if tonumber(redis.call('HGET', {_HASH}, 'pages_allocated')) < #ends then
+    redis.call('HSET', {_HASH}, 'pages_allocated', #ends)
+  end
+  for range = 1, #ends - 1 do
+    redis.call('HSET', {_HASH}, 'next_page:' .. range, range, 'last_key:' .. range, ends[range])
   end
 end
 {_TOUCH}
-return redis.call('HGET', {_HASH}, 'lane_ends')
+return redis.call('HGET', {_HASH}, 'range_ends')
 """
 
 _NOW = "local clock = redis.call('TIME')\nlocal now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000\n"
@@ -270,7 +241,7 @@ redis.call('HINCRBY', {_HASH}, 'duplicate_deliveries', 1)
 return cjson.encode({{verdict = verdict, deliveries = 0}})
 """
 
-# ARGV: ttl, {lease: "<page>:<batch>" or "lane:<lane>", holder, lease_seconds}. 1: renewed; 0: the caller no
+# ARGV: ttl, {lease: "<page>:<batch>" or "range:<range>", holder, lease_seconds}. 1: renewed; 0: the caller no
 # longer holds the lease (it lapsed and was handed on, or the batch is counted).
 _RENEW_LEASE = _GUARD + _NOW + f"""
 local ask = cjson.decode(ARGV[2])
@@ -283,9 +254,9 @@ redis.call('HSET', {_LEASES}, ask.lease, cjson.encode(lease))
 return 1
 """
 
-# ARGV: ttl, {lease: "lane:<lane>", holder, lease_seconds}. The coordinator of a lane's page (its claim won)
-# holds the lane's lease while it lists and publishes; a lapsed one has the lane's next page published again.
-_HOLD_LANE = _GUARD + _NOW + f"""
+# ARGV: ttl, {lease: "range:<range>", holder, lease_seconds}. The coordinator of a range's page (its claim won)
+# holds the range's lease while it lists and publishes; a lapsed one has the range's next page published again.
+_HOLD_RANGE = _GUARD + _NOW + f"""
 local ask = cjson.decode(ARGV[2])
 redis.call('HSET', {_LEASES}, ask.lease, cjson.encode({{holder = ask.holder, expires = now + tonumber(ask.lease_seconds)}}))
 {_TOUCH}
@@ -302,20 +273,20 @@ return 1
 
 # ARGV: ttl, {stalled_after (for a run that recorded none), grace}. What a recovery sweep should publish again:
 # the batches whose lease lapsed more than `grace` seconds ago (each handed back once: its lease is emptied,
-# its delivery count kept), the batches held now, the lanes whose coordinator's lease lapsed (removed), and whether the run has not moved for its own
+# its delivery count kept), the batches held now, the ranges whose coordinator's lease lapsed (removed), and whether the run has not moved for its own
 # `stalled_after_seconds` since its last progress or recovery (then `recovered_at` is set: one sweep acts).
 _RECOVER = _GUARD + _NOW + f"""
 local ask = cjson.decode(ARGV[2])
 local state = redis.call('HGET', {_HASH}, 'state')
 if state ~= 'running' then return cjson.encode({{state = state}}) end
-local lapsed, held, lanes = {{}}, {{}}, {{}}
+local lapsed, held, ranges = {{}}, {{}}, {{}}
 local leases = redis.call('HGETALL', {_LEASES})
 for i = 1, #leases, 2 do
   local name, lease = leases[i], cjson.decode(leases[i + 1])
-  if string.sub(name, 1, 5) == 'lane:' then
+  if string.sub(name, 1, 6) == 'range:' then
     if lease.expires + tonumber(ask.grace) < now then
       redis.call('HDEL', {_LEASES}, name)
-      table.insert(lanes, tonumber(string.sub(name, 6)))
+      table.insert(ranges, tonumber(string.sub(name, 7)))
     end
   elseif redis.call('HEXISTS', {_OUTBOX}, name) == 0 then
     redis.call('HDEL', {_LEASES}, name)
@@ -336,10 +307,10 @@ if stalled then
   redis.call('HSET', {_HASH}, 'recovered_at', now)
   redis.call('HINCRBY', {_HASH}, 'recoveries', 1)
 end
-if stalled or #lapsed > 0 or #lanes > 0 then
+if stalled or #lapsed > 0 or #ranges > 0 then
   {_TOUCH}
 end
-return cjson.encode({{state = state, lapsed = lapsed, held = held, lanes = lanes, stalled = stalled}})
+return cjson.encode({{state = state, lapsed = lapsed, held = held, ranges = ranges, stalled = stalled}})
 """
 
 # ARGV: ttl, page
@@ -396,45 +367,26 @@ def run_keys(run_id: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where the listing of a run (of one of its lanes) stands: the next page to list and how to get it."""
+    """Where the listing of a run (of one of its ranges) stands: the next page to list and how to get it."""
 
     next_page: int
     token: str | None
     last_key: str | None
     listing_done: bool  # the whole run's listing
-    lane_done: bool = False
-
-
-@dataclass(frozen=True)
-class Split:
-    """A lane split off another one: its id and the number of its first page."""
-
-    lane: int
-    page: int
+    range_done: bool = False
 
 
 @dataclass(frozen=True)
 class Registration:
     """What registering a page did: `status` 1 (registered; 3: and the run finalised), REGISTERED_BEFORE
-    or RUN_UNKNOWN; the number of the lane's next page (None after its last); the lane split off."""
+    or RUN_UNKNOWN; the number of the range's next page (None after its last)."""
 
     status: int
     next_page: int | None = None
-    split: Split | None = None
 
     @property
     def registered(self) -> bool:
         return self.status > 0
-
-
-@dataclass(frozen=True)
-class PageRecord:
-    """A registered page as the ledger keeps it: its lane, the lane's next page (None: its last, or recorded
-    by an older version), and the lane it split off."""
-
-    lane: int
-    next_page: int | None
-    split: Split | None
 
 
 @dataclass(frozen=True)
@@ -462,7 +414,7 @@ class Recovery:
     state: str
     lapsed: tuple[tuple[int, int], ...] = ()
     held: tuple[tuple[int, int], ...] = ()
-    lanes: tuple[int, ...] = ()  # lanes whose coordinator stopped renewing its lease
+    ranges: tuple[int, ...] = ()  # ranges whose coordinator stopped renewing its lease
     stalled: bool = False
 
 
@@ -470,8 +422,8 @@ def batch_lease(page: int, batch: int) -> str:
     return f"{page}:{batch}"
 
 
-def lane_lease(lane: int) -> str:
-    return f"lane:{lane}"
+def range_lease(range_id: int) -> str:
+    return f"range:{range_id}"
 
 
 class LeaseKeeper:
@@ -521,9 +473,9 @@ def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
 
 
-def lane_suffix(lane: int) -> str:
-    """The suffix of a lane's cursor and claim fields: none for lane 0, so a run never cut reads as before."""
-    return f":{lane}" if lane else ""
+def range_suffix(range_id: int) -> str:
+    """The suffix of a range's cursor and claim fields: none for range 0, so a run never cut reads as before."""
+    return f":{range_id}" if range_id else ""
 
 
 class Ledger:
@@ -533,7 +485,7 @@ class Ledger:
         self._record_batch = client.register_script(_RECORD_BATCH)
         self._register_page = client.register_script(_REGISTER_PAGE)
         self._claim_page = client.register_script(_CLAIM_PAGE)
-        self._set_lanes = client.register_script(_SET_LANES)
+        self._set_ranges = client.register_script(_SET_RANGES)
         self._mark = client.register_script(_MARK)
         self._mark_published = client.register_script(_MARK_PUBLISHED)
         self._write_page_summary = client.register_script(_WRITE_PAGE_SUMMARY)
@@ -543,7 +495,7 @@ class Ledger:
         self._claim_batch = client.register_script(_CLAIM_BATCH)
         self._renew_lease = client.register_script(_RENEW_LEASE)
         self._recover = client.register_script(_RECOVER)
-        self._hold_lane = client.register_script(_HOLD_LANE)
+        self._hold_range = client.register_script(_HOLD_RANGE)
         self._release = client.register_script(_RELEASE)
 
     @classmethod
@@ -580,18 +532,18 @@ class Ledger:
             pipe.execute()
         self._index_run(keys=[RUNS_INDEX], args=[self.ttl, run_id, time.time(), run_key("")])
 
-    def claim_page(self, run_id: str, page: int, claim_id: str, force: bool = False, lane: int = 0) -> bool:
-        return self._claim_page(keys=run_keys(run_id), args=[self.ttl, page, claim_id, int(force), lane_suffix(lane)]) == 1
+    def claim_page(self, run_id: str, page: int, claim_id: str, force: bool = False, range_id: int = 0) -> bool:
+        return self._claim_page(keys=run_keys(run_id), args=[self.ttl, page, claim_id, int(force), range_suffix(range_id)]) == 1
 
-    def set_lanes(self, run_id: str, ends: list[str | None]) -> list[str | None] | None:
-        """Record the run's lanes by their ends (the last lane's is None) unless recorded before; returns
+    def set_ranges(self, run_id: str, ends: list[str | None]) -> list[str | None] | None:
+        """Record the run's ranges by their ends (the last range's is None) unless recorded before; returns
         the recorded ones (None: the run is gone)."""
-        stored = self._set_lanes(keys=run_keys(run_id), args=[self.ttl, json.dumps(ends)])
+        stored = self._set_ranges(keys=run_keys(run_id), args=[self.ttl, json.dumps(ends)])
         return json.loads(stored) if isinstance(stored, str) else None
 
-    def lane_ends(self, run_id: str) -> list[str | None]:
-        """The ends of the run's lanes: [None] for a run listed in one stream."""
-        raw = self.redis.hget(run_key(run_id), "lane_ends")
+    def range_ends(self, run_id: str) -> list[str | None]:
+        """The ends of the run's ranges: [None] for a run listed in one stream."""
+        raw = self.redis.hget(run_key(run_id), "range_ends")
         return json.loads(raw) if raw else [None]
 
     def mark_published(self, run_id: str, page: int) -> None:
@@ -599,24 +551,18 @@ class Ledger:
 
     def register_page(
         self, run_id: str, page: int, *, batches: list[Any], listed: int, skipped: int, token: str | None,
-        last_key: str | None, is_last: bool, finished_at: str, excluded: int = 0, lane: int = 0, lanes: int = 1,
-        split_at: str | None = None, lane_last: str | None = None, lanes_allowed: int = 1,
+        last_key: str | None, is_last: bool, finished_at: str, excluded: int = 0, range_id: int = 0,
     ) -> "Registration":
-        """Record a listed page and its batches (kept until counted), and take the lane's next page number.
-
-        `split_at`: cut the rest of the lane there, (split_at, lane_last] becoming a new lane, unless
-        `lanes_allowed` lanes are open already or the lane's end is no longer `lane_last`."""
+        """Record a listed page and its batches (kept until counted), and take the range's next page number."""
         answer = self._register_page(
             keys=run_keys(run_id),
-            args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, max(1, lanes), token or "",
-                  last_key or "", int(is_last), excluded, lane, split_at or "", json.dumps(lane_last), lanes_allowed,
-                  *(json.dumps(batch) for batch in batches)],
+            args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, token or "",
+                  last_key or "", int(is_last), excluded, range_id, *(json.dumps(batch) for batch in batches)],
         )
         if not isinstance(answer, list):  # REGISTERED_BEFORE, RUN_UNKNOWN, or 3: the run is finalised
             return Registration(int(answer))
-        _, next_page, new_lane, new_page = (int(item) for item in answer)
-        return Registration(1, next_page if next_page >= 0 else None,
-                            Split(new_lane, new_page) if new_lane >= 0 else None)
+        next_page = int(answer[1])
+        return Registration(1, next_page if next_page >= 0 else None)
 
     def record_batch(self, run_id: str, page: int, batch: int, outcomes: list[ObjectOutcome], finished_at: str) -> int:
         """Count a batch's outcomes once.
@@ -677,15 +623,15 @@ class Ledger:
         return BatchClaim(data["verdict"], int(data["deliveries"]))
 
     def renew_lease(self, run_id: str, lease: str, holder: str, lease_seconds: float) -> bool:
-        """Extend the caller's lease (`batch_lease(page, batch)` or `lane_lease(lane)`); False when it holds it
+        """Extend the caller's lease (`batch_lease(page, batch)` or `range_lease(range)`); False when it holds it
         no longer."""
         return self._renew_lease(keys=run_keys(run_id), args=[self.ttl, json.dumps(
             {"lease": lease, "holder": holder, "lease_seconds": lease_seconds})]) == 1
 
-    def hold_lane(self, run_id: str, lane: int, holder: str, lease_seconds: float) -> None:
-        """The coordinator of the lane's page holds the lane's lease (its claim won: see claim_page)."""
-        self._hold_lane(keys=run_keys(run_id), args=[self.ttl, json.dumps(
-            {"lease": lane_lease(lane), "holder": holder, "lease_seconds": lease_seconds})])
+    def hold_range(self, run_id: str, range_id: int, holder: str, lease_seconds: float) -> None:
+        """The coordinator of the range's page holds the range's lease (its claim won: see claim_page)."""
+        self._hold_range(keys=run_keys(run_id), args=[self.ttl, json.dumps(
+            {"lease": range_lease(range_id), "holder": holder, "lease_seconds": lease_seconds})])
 
     def release(self, run_id: str, lease: str, holder: str) -> None:
         self._release(keys=run_keys(run_id), args=[self.ttl, json.dumps({"lease": lease, "holder": holder})])
@@ -699,7 +645,7 @@ class Ledger:
             self.redis.srem(RUNNING, run_id)
             return Recovery(data.get("state") or "gone")
         return Recovery("running", lapsed=_batch_names(data.get("lapsed")), held=_batch_names(data.get("held")),
-                        lanes=tuple(sorted(int(lane) for lane in data.get("lanes") or [])),
+                        ranges=tuple(sorted(int(range_id) for range_id in data.get("ranges") or [])),
                         stalled=bool(data.get("stalled")))
 
     def running_runs(self) -> list[str]:
@@ -739,35 +685,21 @@ class Ledger:
     def was_published(self, run_id: str, page: int) -> bool:
         return bool(self.redis.getbit(run_key(run_id) + ":published", page))
 
-    def cursor(self, run_id: str, lane: int = 0) -> Cursor:
-        """Where lane `lane` stands; before its first page is registered, at that page (its start recorded
-        with the lanes or the split; a run recorded by an older version: page `lane`, after the end of the
-        lane before it)."""
-        suffix = lane_suffix(lane)
+    def cursor(self, run_id: str, range_id: int = 0) -> Cursor:
+        """Where range `range_id` stands; before its first page is registered, at that page (its start
+        recorded with the ranges)."""
+        suffix = range_suffix(range_id)
         data = self.redis.hmget(run_key(run_id), "next_page" + suffix, "token" + suffix, "last_key" + suffix,
-                                "listing_done", "lane_done" + suffix)
-        start = self.lane_ends(run_id)[lane - 1] if lane and data[0] is None else None
+                                "listing_done", "range_done" + suffix)
         return Cursor(
-            next_page=int(data[0] if data[0] is not None else lane), token=data[1] or None,
-            last_key=data[2] or start, listing_done=data[3] == "1", lane_done=data[4] == "1",
+            next_page=int(data[0] or 0), token=data[1] or None, last_key=data[2] or None, listing_done=data[3] == "1", range_done=data[4] == "1",
         )
 
-    def page_record(self, run_id: str, page: int) -> "PageRecord | None":
-        """What a page's registration recorded: its lane, the lane's next page and the split it made (None:
-        not registered)."""
+    def next_page_after(self, run_id: str, page: int) -> int | None:
+        """The number a registered page's registration gave its range's next page (None: the range's last
+        page, or not registered)."""
         raw = self.redis.hget(run_key(run_id) + ":page_summaries", f"listed:{page}")
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        split = data.get("split")
-        return PageRecord(int(data.get("lane", 0)), data.get("next_page"),
-                          Split(split["lane"], split["page"]) if split else None)
-
-    def may_split(self, run_id: str, lanes_allowed: int) -> bool:
-        """Whether a lane of the run may be split now: fewer than `lanes_allowed` lanes open, page numbers
-        allocated (a run recorded by an older version is not split), and no split refused for good."""
-        allocated, open_lanes, off = self.redis.hmget(run_key(run_id), "pages_allocated", "lanes_open", "splits_off")
-        return allocated is not None and not off and int(open_lanes or 1) < lanes_allowed
+        return json.loads(raw).get("next_page") if raw is not None else None
 
     def unfinished_batches(self, run_id: str) -> dict[int, dict[int, Any]]:
         """Per unfinished page, the batches not counted yet (number -> payload), from the outbox."""

@@ -5,11 +5,11 @@ Every `batch_lease_seconds / 3` a worker's main process asks the ledger, per run
 - batches whose lease lapsed (their executor stopped renewing it: killed, machine lost) are published again
   at once; the new delivery checks each key's destination before writing (batches.py), and the original
   message, delivered again after the visibility timeout, is dropped as a duplicate;
-- a lane whose coordinator stopped renewing its lease gets its next page published again from the ledger's
+- a range whose coordinator stopped renewing its lease gets its next page published again from the ledger's
   cursor (claimed anew: a coordinator that was only slow stands down or finds the page registered);
 - a run that has not moved for its own `stalled_after_seconds` (recorded when it was submitted) gets what
   `bucketsync resume` would publish: its uncounted batches that nobody holds, and the listing of its open
-  lanes. Exactly one sweep acts per stall period (the ledger records `recovered_at`).
+  ranges. Exactly one sweep acts per stall period (the ledger records `recovered_at`).
 Publishing again is safe by construction: a batch is written only under its lease and counted once.
 """
 
@@ -19,7 +19,7 @@ import logging
 import threading
 from typing import Any
 
-from .submit import open_lanes
+from .submit import open_ranges
 from .ledger import Ledger, Recovery
 from ..core.messages import RunRequest
 from .publish import publish_batches_again, publish_page
@@ -44,7 +44,7 @@ def batches_to_publish_again(found: Recovery, uncounted: Uncounted) -> Uncounted
 def recover_run(ledger: Ledger, run_id: str, stalled_after: float, grace: float) -> str | None:
     """One run's share of a sweep; returns what it published (None: nothing)."""
     found = ledger.recover(run_id, stalled_after, grace)
-    if found.state != "running" or not (found.lapsed or found.lanes or found.stalled):
+    if found.state != "running" or not (found.lapsed or found.ranges or found.stalled):
         return None
     stored = ledger.request(run_id)
     if stored is None:
@@ -53,7 +53,7 @@ def recover_run(ledger: Ledger, run_id: str, stalled_after: float, grace: float)
     again = batches_to_publish_again(found, ledger.unfinished_batches(run_id))
     for page, batches in again.items():
         publish_batches_again(request, page, batches)
-    relisting = [task for task in open_lanes(ledger, run_id) if found.stalled or task.lane in found.lanes]
+    relisting = [task for task in open_ranges(ledger, run_id) if found.stalled or task.range_id in found.ranges]
     for task in relisting:
         publish_page(request, task)
     done = (f"run {run_id}: published again {sum(len(b) for b in again.values())} batch(es) "

@@ -52,7 +52,7 @@ def start_run(settings: Settings, ledger: Ledger, request: RunRequest) -> None:
     try:
         ledger.create_run(request.run_id, request.to_json(), meta, utc_now_iso(),
                           stalled_after_seconds=settings.stalled_after_seconds)
-        publish_page(request, PageTask(page=0, token=None, start_after=None, lanes=0))  # it cuts the lanes
+        publish_page(request, PageTask(page=0, token=None, start_after=None))  # it cuts the ranges
     except (redis.RedisError, OperationalError) as exc:
         raise BrokerUnreachable(f"cannot submit the run to {redacted(settings.broker_url)}: {exc}") from None
 
@@ -77,7 +77,7 @@ def resume_run(settings: Settings, run_id: str) -> tuple[Ledger, str]:
     unfinished = ledger.unfinished_batches(run_id)
     for page, batches in unfinished.items():
         publish_batches(request, page, batches)
-    relisting = open_lanes(ledger, run_id)
+    relisting = open_ranges(ledger, run_id)
     for task in relisting:
         publish_page(request, task)
     ledger.mark(run_id, updated_at=time.time())
@@ -87,20 +87,20 @@ def resume_run(settings: Settings, run_id: str) -> tuple[Ledger, str]:
     return ledger, done + (f"; listing resumes at page {pages}" if relisting else "")
 
 
-def open_lanes(ledger: Ledger, run_id: str) -> list[PageTask]:
-    """The next page of every lane whose listing has not ended (those of the first cut and those split off
+def open_ranges(ledger: Ledger, run_id: str) -> list[PageTask]:
+    """The next page of every range whose listing has not ended (those of the first cut and those split off
     since), claimed anew (its message may be lost), each from its cursor and to its end as the ledger has them."""
-    ends = ledger.lane_ends(run_id)
+    ends = ledger.range_ends(run_id)
     if ledger.cursor(run_id).listing_done:
         return []
     if len(ends) == 1 and not ledger.is_registered(run_id, 0):
-        return [PageTask(0, None, None, force_claim=True, lanes=0)]  # lanes not decided yet: the first page cuts them
+        return [PageTask(0, None, None, force_claim=True)]  # ranges not decided yet: the first page cuts them
     tasks = []
-    for lane, last in enumerate(ends):
-        cursor = ledger.cursor(run_id, lane)
-        if not cursor.lane_done:
+    for range_id, last in enumerate(ends):
+        cursor = ledger.cursor(run_id, range_id)
+        if not cursor.range_done:
             tasks.append(PageTask(cursor.next_page, cursor.token, cursor.last_key, force_claim=True,
-                                  lane=lane, lanes=len(ends), last=last))
+                                  range_id=range_id, last=last))
     return tasks
 
 

@@ -43,20 +43,22 @@ def entry_from_listing(location: Location, item: dict) -> ObjectEntry:
 ReadPage = Callable[[dict], Page]  # a ListObjectsV2 answer read into a Page
 
 
+def reading(location: Location, filters: Filters = NO_FILTERS, key_range: KeyRange = WHOLE) -> ReadPage:
+    """Answers read as pages of `key_range` (relative keys) with `filters` applied: keys outside the range
+    are dropped, not counted, and a page is the range's last once a key past its end was listed. Keys at or
+    before its start are dropped too, so a server that ignores StartAfter costs requests, never a key listed
+    twice."""
+    return lambda response: page_of(response, location, filters=filters, key_range=key_range)
+
+
 def list_page(
     client, location: Location, *, page_size: int, token: str | None = None, start_after: str | None = None,
-    filters: Filters = NO_FILTERS, key_range: KeyRange = WHOLE, read: ReadPage | None = None,
+    read: ReadPage | None = None,
 ) -> Page:
-    """One ListObjectsV2 page: from `token` if given, else after `start_after` (relative to the prefix).
-
-    Within `key_range` (relative keys): keys outside it are dropped, not counted, and the page is the
-    range's last once a key past its end was listed. Keys at or before its start are dropped too, so a
-    server that ignores StartAfter costs requests, never a key listed twice. `read`: reads the answer
-    instead (a range whose end may move while it is listed: live_ranges.py)."""
+    """One ListObjectsV2 page: from `token` if given, else after `start_after` (relative to the prefix),
+    read by `read` (default: every key, no filters)."""
     response = request_page(client, location, page_size=page_size, token=token, start_after=start_after)
-    if read is not None:
-        return read(response)
-    return page_of(response, location, filters=filters, key_range=key_range)
+    return (read or reading(location))(response)
 
 
 def request_page(client, location: Location, *, page_size: int, token: str | None = None,
@@ -91,36 +93,25 @@ def page_of(response: dict, location: Location, *, filters: Filters = NO_FILTERS
 
 
 def iter_pages(
-    client, location: Location, *, page_size: int, start_after: str | None = None, filters: Filters = NO_FILTERS,
-    key_range: KeyRange = WHOLE, first_answer: dict | None = None, read: ReadPage | None = None,
+    client, location: Location, *, page_size: int, start_after: str | None = None, first_answer: dict | None = None,
+    read: ReadPage | None = None,
 ) -> Iterator[Page]:
-    """The pages of the listing (of `key_range`: from its start, to its end), lazily: at the first next().
-    `first_answer`: the first page's ListObjectsV2 answer, asked for already. `read`: as for list_page."""
-    if start_after is None:
-        start_after = key_range.start_after
+    """The pages of the listing after `start_after`, read by `read` (as for list_page), lazily: at the first
+    next(). `first_answer`: the first page's ListObjectsV2 answer, asked for already."""
+    read = read or reading(location)
     if first_answer is None:
-        first = list_page(client, location, page_size=page_size, start_after=start_after, filters=filters,
-                          key_range=key_range, read=read)
-    elif read is not None:
-        first = read(first_answer)
+        first = list_page(client, location, page_size=page_size, start_after=start_after, read=read)
     else:
-        first = page_of(first_answer, location, filters=filters, key_range=key_range)
-    yield from pages_from(client, location, first, page_size=page_size, filters=filters, key_range=key_range,
-                          read=read)
+        first = read(first_answer)
+    yield from pages_from(client, location, first, page_size=page_size, read=read)
 
 
-def pages_from(
-    client, location: Location, first: Page, *, page_size: int, filters: Filters = NO_FILTERS,
-    key_range: KeyRange = WHOLE, read: ReadPage | None = None,
-) -> Iterator[Page]:
+def pages_from(client, location: Location, first: Page, *, page_size: int, read: ReadPage | None = None) -> Iterator[Page]:
     """`first` (already fetched), then the pages that follow it."""
     page = first
     yield page
     while not page.is_last:
-        page = list_page(
-            client, location, page_size=page_size, token=page.next_token, start_after=page.skip_to, filters=filters,
-            key_range=key_range, read=read,
-        )
+        page = list_page(client, location, page_size=page_size, token=page.next_token, start_after=page.skip_to, read=read)
         yield page
 
 

@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
 
 from .keyspace import (
-    WHOLE, KeyRange, StartAfterIgnored, find_cut, middle_prefix, parts_worth_listing, prefixes_share, ranges_between_prefixes,
-    ranges_from_sample, sampled_share, travels_in_xml,
+    PAGES_PER_RANGE, WHOLE, KeyRange, parts_worth_listing, prefixes_share, ranges_between_prefixes,
+    ranges_from_sample, sampled_share,
 )
 from ..core.locations import Location
 
 log = logging.getLogger("bucketsync")
 
 DESCENTS = 2  # levels below the location a lone common prefix is followed
-PAGES_PER_RANGE = 4  # a range's last page lists up to a page past its end: ranges shorter than this cost more than they save
 
 
 def split_key_space(
@@ -104,65 +102,3 @@ def _honours_start_after(client, location: Location, cut: str | None) -> bool:
     )
     first = next(iter(response.get("Contents", ())), None)
     return first is None or location.relative_key(first["Key"]) > cut
-
-
-def cut_rest(client, location: Location, after: str | None, last: str | None, sample: list[str]) -> str | None:
-    """Where to cut what is left of a range being listed, (after, last] (relative keys), so another lister
-    can take (cut, last]; None when it is not worth it (nothing found past `after`). `sample`: the keys of
-    the page listed last. Raises StartAfterIgnored.
-
-    Where the keys left sit under common prefixes, one Delimiter listing after `after` (one level down
-    where a lone prefix holds them all) shows them, and the cut falls at the middle one; otherwise the
-    rest is narrowed down by probes (keyspace.find_cut), asked meanwhile. A key that cannot travel as
-    StartAfter (keyspace.travels_in_xml) is never sent: no cut after such a key."""
-    if after is not None and not travels_in_xml(location.absolute_key(after)):
-        return None
-
-    def first_keys_after(points: list[str]) -> list[str | None]:
-        def first_after(point: str) -> str | None:
-            found = client.list_objects_v2(
-                Bucket=location.bucket, Prefix=location.prefix, StartAfter=location.absolute_key(point), MaxKeys=1
-            ).get("Contents", ())
-            return location.relative_key(found[0]["Key"]) if found else None
-
-        with ThreadPoolExecutor(max_workers=len(points), thread_name_prefix="bucketsync-cut-probes") as pool:
-            return list(pool.map(first_after, points))
-
-    probing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bucketsync-cut")
-    try:
-        probed = probing.submit(find_cut, first_keys_after, after, last, sample=sample)
-        return _middle_prefix_after_unless_refused(client, location, after, last) or probed.result()
-    finally:
-        probing.shutdown(wait=False, cancel_futures=True)
-
-
-def _middle_prefix_after_unless_refused(client, location: Location, after: str | None, last: str | None) -> str | None:
-    try:
-        return _middle_prefix_after(client, location, after, last)
-    except ClientError as exc:
-        log.info("%s refused the Delimiter listing (%s): the cut is found by probes alone",
-                 location.bucket, exc)
-        return None
-
-
-def _middle_prefix_after(client, location: Location, after: str | None, last: str | None) -> str | None:
-    """The middle common prefix after `after` (keyspace.middle_prefix), following a lone prefix down."""
-    under = ""
-    for _ in range(DESCENTS + 1):
-        args = {"Bucket": location.bucket, "Prefix": location.absolute_key(under), "Delimiter": "/", "MaxKeys": 1000}
-        if after is not None:
-            args["StartAfter"] = location.absolute_key(after)
-        response = client.list_objects_v2(**args)
-        keys = [location.relative_key(item["Key"]) for item in response.get("Contents", ())]
-        if keys and after is not None and keys[0] <= after:
-            raise StartAfterIgnored(f"asked for keys after {after!r}, got {keys[0]!r}")
-        prefixes = [location.relative_key(item["Prefix"]) for item in response.get("CommonPrefixes", ())]
-        # a cut becomes the next range's StartAfter: only a prefix that can be sent as one
-        cut = middle_prefix([prefix for prefix in prefixes if travels_in_xml(location.absolute_key(prefix))], after, last)
-        if cut is not None:
-            return cut
-        lone = [prefix for prefix in prefixes if last is None or prefix < last]
-        if keys or len(lone) != 1:
-            return None
-        under = lone[0]
-    return None

@@ -21,15 +21,15 @@ from .context import RunRequest
 from ..core.errors import BucketsyncError, ListingFailed, RunInterrupted
 from ..engine.execute import execute
 from ..engine.execution_context import ExecutionContext
-from ..listing.fan_in import FanIn
+from ..listing.fan_in import drained_on_threads
 from ..core.filters import Filters
-from ..listing.pages import Page, iter_pages, prefetched, request_page
-from ..listing.live_ranges import LiveRange, cut_while_listing
+from ..listing.keyspace import KeyRange
+from ..listing.pages import Page, iter_pages, prefetched, reading, request_page
 from ..core.locations import Location
 from ..core.model import ObjectEntry
 from ..core.outcomes import ObjectOutcome, RunSummary, RunTally, utc_now_iso
 from ..core.plan import plan
-from ..listing.range_split import PAGES_PER_RANGE, cut_rest, split_key_space
+from ..listing.range_split import split_key_space
 
 log = logging.getLogger("bucketsync")
 
@@ -150,18 +150,17 @@ def listed_in_ranges(
     """Both sides listed in key ranges at once: the items `per_range(source pages, destination pages)` makes of
     each range (the pages of one range, both sides prefetched on threads of their own), read as they come.
 
-    The key space is cut into up to `parts` ranges (range_split.py); while they are listed, a range that turns
-    out long gives what is left of it to a new one (live_ranges.py). A listing that cannot go on raises
-    ListingFailed naming the side. `label` names the run in the log."""
+    The key space is cut into up to `parts` ranges (range_split.py) when the listing starts. A listing that
+    cannot go on raises ListingFailed naming the side. `label` names the run in the log."""
 
-    def pages(client, location, side: str, live: LiveRange, first: Future | None) -> Iterator[Page]:
+    def pages(client, location, key_range: KeyRange, first: Future | None) -> Iterator[Page]:
         answer = first.result() if first is not None else None
-        yield from iter_pages(client, location, page_size=page_size, key_range=live.key_range,
-                              first_answer=answer, read=live.reader(side, location, filters))
+        yield from iter_pages(client, location, page_size=page_size, start_after=key_range.start_after,
+                              first_answer=answer, read=reading(location, filters, key_range))
 
-    def one_range(live: LiveRange, firsts: tuple[Future, Future] | tuple[None, None]) -> Iterator[T]:
-        return per_range(_listed("source", prefetched(pages(source_client, source, "source", live, firsts[0]))),
-                         _listed("destination", prefetched(pages(dest_client, dest, "destination", live, firsts[1]))))
+    def one_range(key_range: KeyRange, firsts: tuple[Future, Future] | tuple[None, None]) -> Iterator[T]:
+        return per_range(_listed("source", prefetched(pages(source_client, source, key_range, firsts[0]))),
+                         _listed("destination", prefetched(pages(dest_client, dest, key_range, firsts[1]))))
 
     # Where to cut is asked while both sides' first pages are: those start the first range whatever
     # the cuts (it starts at the beginning), so cutting costs no round trip before listing.
@@ -170,23 +169,16 @@ def listed_in_ranges(
                   pool.submit(request_page, dest_client, dest, page_size=page_size))
         cutting = pool.submit(split_key_space, source_client, source, parts, page_size, firsts[0].result)
         try:
-            ranges = [LiveRange(key_range) for key_range in cutting.result()]
+            ranges = cutting.result()
         except (ClientError, BotoCoreError) as exc:
             raise ListingFailed(f"listing the source: {s3.describe(exc)}") from exc
     if len(ranges) > 1:
         log.info("%s: listing %d key ranges at once", label, len(ranges))
-    fan_in: FanIn = FanIn(4 * parts, "bucketsync-range")
-    for index, live in enumerate(ranges):
-        fan_in.add(lambda live=live, index=index: one_range(live, firsts if index == 0 else (None, None)))
-    if parts > 1:
-        # A range that turns out long gives what is left of it to a new range while it is listed.
-        threading.Thread(
-            target=cut_while_listing, name="bucketsync-range-cutter", daemon=True,
-            args=(ranges, fan_in, parts, PAGES_PER_RANGE,
-                  lambda after, last, sample: cut_rest(source_client, source, after, last, sample),
-                  lambda live: lambda: one_range(live, (None, None))),
-        ).start()
-    yield from fan_in.items()
+    yield from drained_on_threads(
+        [lambda key_range=key_range, index=index: one_range(key_range, firsts if index == 0 else (None, None))
+         for index, key_range in enumerate(ranges)],
+        4, "bucketsync-range",
+    )
 
 
 def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: ProgressCallback | None = None) -> RunSummary:

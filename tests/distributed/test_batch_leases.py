@@ -79,14 +79,14 @@ def test_a_sweep_hands_a_lapsed_batch_out_once_and_a_stalled_run_once_per_stall(
     run_id = new_run(ledger, batches=3)
     ledger.claim_batch(run_id, 0, 0, "dead", 0.2)
     ledger.claim_batch(run_id, 0, 1, "alive", 30)
-    ledger.hold_lane(run_id, 2, "dead coordinator", 0.2)
-    ledger.hold_lane(run_id, 0, "live coordinator", 30)
+    ledger.hold_range(run_id, 2, "dead coordinator", 0.2)
+    ledger.hold_range(run_id, 0, "live coordinator", 30)
     assert run_id in ledger.running_runs()
     time.sleep(0.3)
     found = ledger.recover(run_id, stalled_after=60, grace=0)
-    assert (found.lapsed, found.held, found.lanes, found.stalled) == (((0, 0),), ((0, 1),), (2,), False)
+    assert (found.lapsed, found.held, found.ranges, found.stalled) == (((0, 0),), ((0, 1),), (2,), False)
     again = ledger.recover(run_id, stalled_after=60, grace=0)
-    assert (again.lapsed, again.lanes) == ((), ())
+    assert (again.lapsed, again.ranges) == ((), ())
     ledger.mark(run_id, updated_at=time.time() - 120)
     assert ledger.recover(run_id, stalled_after=60, grace=0).stalled
     assert not ledger.recover(run_id, stalled_after=60, grace=0).stalled

@@ -55,7 +55,7 @@ def test_a_second_coordinator_of_a_registered_page_publishes_nothing(s3, moto_se
 
 
 def queued_pages(broker_url: str) -> list[tuple[int, int, str | None, str | None]]:
-    """(page, lane, start_after, last) of the coordinator messages in the queue."""
+    """(page, range, start_after, last) of the coordinator messages in the queue."""
     import base64
     import json
 
@@ -65,16 +65,16 @@ def queued_pages(broker_url: str) -> list[tuple[int, int, str | None, str | None
         if message["headers"]["task"] == "bucketsync.coordinator_page":
             args = json.loads(base64.b64decode(message["body"]))[0]
             task = args[1]
-            found.append((task["page"], task["lane"], task["start_after"], task["last"]))
+            found.append((task["page"], task["range_id"], task["start_after"], task["last"]))
     return sorted(found)
 
 
-def test_a_coordinator_redelivered_after_registering_a_split_publishes_both_lanes_from_the_ledger(
+def test_a_first_page_redelivered_after_registering_publishes_every_range_from_the_ledger(
         s3, moto_server, broker_url, monkeypatch):
-    """The coordinator of page 0 registered it with a split at "m" and died before publishing: its message
-    comes back, finds the page registered, and publishes the new lane's first page and its own lane's next
-    page, which ends at the cut (the message's own `last` is stale); once its lane has gone on, only the
-    new lane's first page, still unlisted, goes out again."""
+    """The coordinator of page 0 cut the key space at "m", registered the page and died before publishing:
+    its message comes back, finds the page registered, and publishes range 1's first page and range 0's
+    next page, which ends at the cut (the message carries no end); once range 1 has gone on, only range 0's
+    next page goes out again."""
     from bucketsync.distributed import coordinator, runtime
     from bucketsync.distributed.celery_app import app, configure
     from bucketsync.core.messages import PageTask, RunRequest
@@ -87,19 +87,19 @@ def test_a_coordinator_redelivered_after_registering_a_split_publishes_both_lane
     ledger = Ledger.from_url(broker_url, 600)
     request = RunRequest(run_id=f"co{time.time_ns()}", source="s3://a/", destination="s3://b/")
     ledger.create_run(request.run_id, request.to_json(), {}, utc_now_iso())
-    task = PageTask(page=0, token=None, start_after=None, lanes=1)
+    task = PageTask(page=0, token=None, start_after=None)
     assert ledger.claim_page(request.run_id, 0, task.claim_id)
+    ledger.set_ranges(request.run_id, ["m", None])
     registered = ledger.register_page(request.run_id, 0, batches=[], listed=40, skipped=40, token="t0", last_key="d",
-                                      is_last=False, finished_at=utc_now_iso(), split_at="m", lane_last=None,
-                                      lanes_allowed=4)
-    assert (registered.next_page, registered.split.lane, registered.split.page) == (1, 1, 2)
+                                      is_last=False, finished_at=utc_now_iso())
+    assert registered.next_page == 2
 
     said = coordinator.coordinate_page(request, task)
     assert said["result"] == "resumed from the ledger"
-    assert queued_pages(broker_url) == [(1, 0, "d", "m"), (2, 1, "m", None)]
+    assert queued_pages(broker_url) == [(1, 1, "m", None), (2, 0, "d", "m")]
 
     redis.Redis.from_url(broker_url).delete("bucketsync")
-    ledger.register_page(request.run_id, 1, batches=[], listed=40, skipped=40, token="t1", last_key="h",
-                         is_last=False, finished_at=utc_now_iso(), lane_last="m")
+    ledger.register_page(request.run_id, 1, batches=[], listed=40, skipped=40, token="t1", last_key="q",
+                         is_last=False, finished_at=utc_now_iso(), range_id=1)
     coordinator.coordinate_page(request, task)
-    assert queued_pages(broker_url) == [(2, 1, "m", None)]
+    assert queued_pages(broker_url) == [(2, 0, "d", "m")]

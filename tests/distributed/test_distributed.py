@@ -26,7 +26,7 @@ COUNTED = ("listed", "copied", "skipped", "lock_updated", "deleted", "failed", "
 def make_pair(s3, plain: int = 0, flat: bool = False):
     """A lock-enabled pair; the source holds the fixture set and `plain` small objects: under `plain/`, or
     with `flat`, hash-named at the top with the fixture set under `zz/` (a key space the first page cuts
-    into lanes)."""
+    into ranges)."""
     source, dest = unique_bucket("dsrc"), unique_bucket("ddst")
     s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
     s3.create_bucket(Bucket=dest, ObjectLockEnabledForBucket=True)
@@ -38,8 +38,8 @@ def make_pair(s3, plain: int = 0, flat: bool = False):
     return source, dest
 
 
-def lanes_of(ledger: Ledger, run_id: str) -> int:
-    return len(ledger.lane_ends(run_id))
+def ranges_of(ledger: Ledger, run_id: str) -> int:
+    return len(ledger.range_ends(run_id))
 
 
 def new_dest(s3) -> str:
@@ -186,7 +186,7 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_
     finally:
         pool.stop_all()
     assert summary.state == "finished", stalled + _stall_report(broker_url, ledger, run_id) + pool.log_text(tail=None)
-    assert lanes_of(ledger, run_id) >= 2  # the lanes were listed by the victim and the rescuer
+    assert ranges_of(ledger, run_id) >= 2  # the ranges were listed by the victim and the rescuer
     assert summary.listed == expected
     assert summary.copied == expected, (summary.copied, expected)
     assert summary.failed == 0, summary.failures
@@ -357,7 +357,7 @@ def test_status_pages_shows_each_pages_summary_from_its_chord_callback(s3, moto_
     report = json.loads(status.stdout)
     assert report["state"] == "finished", workers.log_text()
     pages = report["pages"]
-    numbers = [page["page"] for page in pages]  # lane l of n lists pages l, l + n, ...
+    numbers = [page["page"] for page in pages]  # range l of n lists pages l, l + n, ...
     assert numbers == sorted(set(numbers)) and len(pages) >= 3
     assert all(page["done"] for page in pages), pages
     for name in ("listed", "copied", "bytes_copied"):
@@ -370,12 +370,12 @@ def test_status_pages_shows_each_pages_summary_from_its_chord_callback(s3, moto_
     assert len(lines) == len(pages) and all(line.rstrip().endswith("done") for line in lines), text.stdout
 
 
-def test_a_flat_bucket_is_listed_in_lanes_at_once_and_counted_exactly(s3, workers, tmp_path):
-    """Hash-named keys (no prefixes): the first page cuts lanes, whose pages are listed by whichever worker
+def test_a_flat_bucket_is_listed_in_ranges_at_once_and_counted_exactly(s3, workers, tmp_path):
+    """Hash-named keys (no prefixes): the first page cuts ranges, whose pages are listed by whichever worker
     is free; the run counts every key once, and a re-sync finds everything in place."""
     source, dest = unique_bucket("dflat"), new_dest(s3)
     s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
-    keys = [hashlib.sha1(str(n).encode()).hexdigest() for n in range(480)]  # pages of 40: ~12, 3 lanes
+    keys = [hashlib.sha1(str(n).encode()).hexdigest() for n in range(480)]  # pages of 40: ~12, 3 ranges
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda key: s3.put_object(Bucket=source, Key=key, Body=key.encode()), keys))
     s3.put_object(Bucket=dest, Key="ffff-only-at-dest", Body=b"x")
@@ -384,46 +384,10 @@ def test_a_flat_bucket_is_listed_in_lanes_at_once_and_counted_exactly(s3, worker
     assert (result.report["listed"], result.report["copied"], result.report["deleted"]) == (480, 480, 1)
     assert compare_buckets(s3, source, s3, dest) == []
     ledger = Ledger.from_url(workers.broker_url, 600)
-    ends = ledger.lane_ends(result.report["run_id"])
-    assert len(ends) >= 2 and ends.count(None) == 1, ends  # by lane id: lanes split off come last
-    lanes_listed = {page["lane"] for page in ledger.page_summaries(result.report["run_id"]) if page["listed"]}
-    assert lanes_listed == set(range(len(ends)))
+    ends = ledger.range_ends(result.report["run_id"])
+    assert len(ends) >= 2 and ends.count(None) == 1, ends
+    ranges_listed = {page["range"] for page in ledger.page_summaries(result.report["run_id"]) if page["listed"]}
+    assert ranges_listed == set(range(len(ends)))
 
     again = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r2.json")
     assert (again.report["listed"], again.report["skipped"], again.report["copied"]) == (480, 480, 0)
-
-
-def test_a_lane_that_turns_out_long_is_split_while_it_is_listed(s3, workers, tmp_path):
-    """Every key under one prefix: the first page's cut leaves them all in its first lane (the others are
-    empty), so that lane is split once it has listed a few pages (range_split.PAGES_PER_RANGE); every key is
-    listed, copied, and found in place on a re-sync exactly once, and lanes split off listed keys."""
-    from bucketsync.core.locations import parse_location
-    from bucketsync.listing.range_split import split_key_space
-
-    source, dest = unique_bucket("dlong"), new_dest(s3)
-    s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
-    keys = [f"a/{n:06d}" for n in range(280)]  # pages of 40 (the workers fixture): 7 pages
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda key: s3.put_object(Bucket=source, Key=key, Body=key.encode()), keys))
-    s3.put_object(Bucket=dest, Key="a/000200x", Body=b"only at the destination")
-    first_page = lambda: s3.list_objects_v2(Bucket=source, MaxKeys=40)  # noqa: E731
-    first_cut = split_key_space(s3, parse_location(f"s3://{source}"), 4, 40, first_page)
-    assert all(first_cut[0].contains(key) for key in keys), first_cut  # one lane holds all the work
-
-    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r.json")
-    assert result.returncode == 0, explain(result) + workers.log_text()
-    assert (result.report["listed"], result.report["copied"], result.report["deleted"]) == (280, 280, 1)
-    assert result.report["failed"] == 0, result.report["failures"]
-    assert compare_buckets(s3, source, s3, dest) == []
-    ledger = Ledger.from_url(workers.broker_url, 600)
-    pages = ledger.page_summaries(result.report["run_id"])
-    assert len({page["lane"] for page in pages if page["listed"]}) >= 2, pages  # a lane split off listed keys
-    assert sum(page["listed"] for page in pages) == 280
-    assert [page["page"] for page in pages] == list(range(len(pages)))  # numbered without gaps
-
-    again = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r2.json")
-    assert again.returncode == 0, explain(again) + workers.log_text()
-    assert (again.report["listed"], again.report["skipped"], again.report["copied"], again.report["deleted"]) == (
-        280, 280, 0, 0)
-    pages = ledger.page_summaries(again.report["run_id"])
-    assert len({page["lane"] for page in pages if page["listed"]}) >= 2, pages

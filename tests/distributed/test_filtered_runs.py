@@ -42,7 +42,7 @@ def test_filtered_distributed_run_skips_the_excluded_prefix_and_counts_as_embedd
 
     client = redis.Redis.from_url(workers.broker_url, decode_responses=True)
     pages = client.hgetall(f"bucketsync:run:{report['run_id']}:page_summaries")
-    # One stream (about 5 pages are not worth cutting into lanes): not 5 pages, logs/ was skipped.
+    # One stream (about 5 pages are not worth cutting into ranges): not 5 pages, logs/ was skipped.
     assert len([name for name in pages if name.startswith("listed:")]) == 3
     assert json.loads(pages["listed:0"])["excluded"] == 39
 

@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from bucketsync.distributed.ledger import REGISTERED_BEFORE, Ledger, PageRecord, Split, run_key
+from bucketsync.distributed.ledger import REGISTERED_BEFORE, Ledger, run_key
 from bucketsync.core.outcomes import ObjectOutcome, utc_now_iso
 
 REQUEST = {"source": "s3://a/", "destination": "s3://b/", "dry_run": False}
@@ -142,199 +142,123 @@ def test_two_workers_never_lose_the_maximum(url):
     assert ledger.summary(run_id).max_unprotected_seconds == 0.7
 
 
-# ---------------------------------------------------------------- lanes: key ranges listed at once
+# ---------------------------------------------------------------- ranges: key ranges listed at once
 
 
-def register(ledger: Ledger, run_id: str, page: int, *, lane: int, lanes: int, is_last: bool, last_key: str) -> int:
+def register(ledger: Ledger, run_id: str, page: int, *, range_id: int, is_last: bool, last_key: str) -> int:
     return ledger.register_page(run_id, page, batches=[[{"key": last_key}]], listed=1, skipped=0,
                                 token=None if is_last else f"t{page}", last_key=last_key, is_last=is_last,
-                                finished_at=utc_now_iso(), lane=lane, lanes=lanes)
+                                finished_at=utc_now_iso(), range_id=range_id)
 
 
-def test_the_first_cut_of_a_run_into_lanes_is_the_one_kept(url):
+def test_the_first_cut_of_a_run_into_ranges_is_the_one_kept(url):
     ledger = Ledger.from_url(url, 60)
-    run_id = f"lanes{time.time_ns()}"
+    run_id = f"ranges{time.time_ns()}"
     ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
-    assert ledger.lane_ends(run_id) == [None]
-    assert ledger.set_lanes(run_id, ["g", "p", None]) == ["g", "p", None]
-    assert ledger.set_lanes(run_id, ["m", None]) == ["g", "p", None]  # a redelivered first page: same lanes
-    assert ledger.lane_ends(run_id) == ["g", "p", None]
+    assert ledger.range_ends(run_id) == [None]
+    assert ledger.set_ranges(run_id, ["g", "p", None]) == ["g", "p", None]
+    assert ledger.set_ranges(run_id, ["m", None]) == ["g", "p", None]  # a redelivered first page: same ranges
+    assert ledger.range_ends(run_id) == ["g", "p", None]
 
 
-def test_listing_ends_when_every_lane_has_registered_its_last_page(url):
+def test_listing_ends_when_every_range_has_registered_its_last_page(url):
     ledger = Ledger.from_url(url, 60)
-    run_id = f"lanes{time.time_ns()}"
+    run_id = f"ranges{time.time_ns()}"
     ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
-    ledger.set_lanes(run_id, ["g", None])
+    ledger.set_ranges(run_id, ["g", None])
     assert ledger.cursor(run_id, 1).next_page == 1 and ledger.cursor(run_id, 1).last_key == "g"
-    register(ledger, run_id, 0, lane=0, lanes=2, is_last=False, last_key="c")
-    register(ledger, run_id, 1, lane=1, lanes=2, is_last=True, last_key="z")
-    lane0, lane1 = ledger.cursor(run_id, 0), ledger.cursor(run_id, 1)
-    assert (lane0.next_page, lane0.token, lane0.last_key, lane0.lane_done) == (2, "t0", "c", False)
-    assert lane1.lane_done and not lane1.listing_done
-    register(ledger, run_id, 2, lane=0, lanes=2, is_last=True, last_key="g")
+    register(ledger, run_id, 0, range_id=0, is_last=False, last_key="c")
+    register(ledger, run_id, 1, range_id=1, is_last=True, last_key="z")
+    range0, range1 = ledger.cursor(run_id, 0), ledger.cursor(run_id, 1)
+    assert (range0.next_page, range0.token, range0.last_key, range0.range_done) == (2, "t0", "c", False)
+    assert range1.range_done and not range1.listing_done
+    register(ledger, run_id, 2, range_id=0, is_last=True, last_key="g")
     assert ledger.cursor(run_id, 0).listing_done
     for page in (0, 1, 2):
         ledger.record_batch(run_id, page, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
     assert ledger.summary(run_id).state == "finished"
 
 
-def test_a_run_is_not_finished_while_a_lane_is_still_listing(url):
+def test_a_run_is_not_finished_while_a_range_is_still_listing(url):
     ledger = Ledger.from_url(url, 60)
-    run_id = f"lanes{time.time_ns()}"
+    run_id = f"ranges{time.time_ns()}"
     ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
-    ledger.set_lanes(run_id, ["g", "p", None])
-    register(ledger, run_id, 0, lane=0, lanes=3, is_last=True, last_key="g")
-    register(ledger, run_id, 2, lane=2, lanes=3, is_last=True, last_key="z")
+    ledger.set_ranges(run_id, ["g", "p", None])
+    register(ledger, run_id, 0, range_id=0, is_last=True, last_key="g")
+    register(ledger, run_id, 2, range_id=2, is_last=True, last_key="z")
     for page in (0, 2):
         ledger.record_batch(run_id, page, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
-    assert ledger.summary(run_id).state == "running"  # lane 1 has not listed
-    register(ledger, run_id, 1, lane=1, lanes=3, is_last=True, last_key="p")
+    assert ledger.summary(run_id).state == "running"  # range 1 has not listed
+    register(ledger, run_id, 1, range_id=1, is_last=True, last_key="p")
     ledger.record_batch(run_id, 1, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
     assert ledger.summary(run_id).state == "finished"
 
 
-def test_each_lane_has_its_own_coordinator_claim(url):
+def test_each_range_has_its_own_coordinator_claim(url):
     ledger = Ledger.from_url(url, 60)
-    run_id = f"lanes{time.time_ns()}"
+    run_id = f"ranges{time.time_ns()}"
     ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
-    assert ledger.claim_page(run_id, 8, "a", lane=0)
-    assert ledger.claim_page(run_id, 5, "b", lane=1)  # an earlier page of another lane is not stood down
-    assert not ledger.claim_page(run_id, 5, "c", lane=1)  # a duplicate of that lane's page is
-    assert not ledger.claim_page(run_id, 4, "d", lane=0)
+    assert ledger.claim_page(run_id, 8, "a", range_id=0)
+    assert ledger.claim_page(run_id, 5, "b", range_id=1)  # an earlier page of another range is not stood down
+    assert not ledger.claim_page(run_id, 5, "c", range_id=1)  # a duplicate of that range's page is
+    assert not ledger.claim_page(run_id, 4, "d", range_id=0)
 
 
-def test_resume_republishes_the_next_page_of_every_open_lane(url):
-    from bucketsync.distributed.submit import open_lanes
+def test_resume_republishes_the_next_page_of_every_open_range(url):
+    from bucketsync.distributed.submit import open_ranges
 
     ledger = Ledger.from_url(url, 60)
-    run_id = f"lanes{time.time_ns()}"
+    run_id = f"ranges{time.time_ns()}"
     ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
-    assert [(t.page, t.lanes) for t in open_lanes(ledger, run_id)] == [(0, 0)]  # lanes not cut yet
-    ledger.set_lanes(run_id, ["g", "p", None])
-    register(ledger, run_id, 0, lane=0, lanes=3, is_last=False, last_key="c")
-    register(ledger, run_id, 2, lane=2, lanes=3, is_last=True, last_key="z")
-    tasks = open_lanes(ledger, run_id)
-    assert [(t.page, t.lane, t.token, t.start_after, t.last, t.force_claim) for t in tasks] == [
+    assert [(t.page, t.range_id) for t in open_ranges(ledger, run_id)] == [(0, 0)]  # ranges not cut yet
+    ledger.set_ranges(run_id, ["g", "p", None])
+    register(ledger, run_id, 0, range_id=0, is_last=False, last_key="c")
+    register(ledger, run_id, 2, range_id=2, is_last=True, last_key="z")
+    tasks = open_ranges(ledger, run_id)
+    assert [(t.page, t.range_id, t.token, t.start_after, t.last, t.force_claim) for t in tasks] == [
         (3, 0, "t0", "c", "g", True), (1, 1, None, "g", "p", True)]
 
 
-# ---------------------------------------------------------------- lanes split while they are listed
+# ---------------------------------------------------------------- page numbers
 
 
-def new_lanes_run(ledger: Ledger, ends: list | None = None) -> str:
+def new_ranges_run(ledger: Ledger, ends: list | None = None) -> str:
     run_id = f"split{time.time_ns()}"
     ledger.create_run(run_id, REQUEST, {}, utc_now_iso())
     if ends:
-        ledger.set_lanes(run_id, ends)
+        ledger.set_ranges(run_id, ends)
     return run_id
 
 
-def register_split(ledger: Ledger, run_id: str, page: int, *, lane: int, lane_last, split_at=None, allowed: int = 4,
-                   is_last: bool = False, last_key: str = "b"):
+def register_in(ledger: Ledger, run_id: str, page: int, *, range_id: int, is_last: bool = False, last_key: str = "b"):
     return ledger.register_page(run_id, page, batches=[[{"key": last_key}]], listed=1, skipped=0,
                                 token=None if is_last else f"t{page}", last_key=last_key, is_last=is_last,
-                                finished_at=utc_now_iso(), lane=lane, lanes=2, split_at=split_at, lane_last=lane_last,
-                                lanes_allowed=allowed)
+                                finished_at=utc_now_iso(), range_id=range_id)
 
 
-def test_the_ledger_numbers_each_lanes_next_page_once(url):
+def test_the_ledger_numbers_each_ranges_next_page_once(url):
     ledger = Ledger.from_url(url, 60)
-    run_id = new_lanes_run(ledger, ["m", None])
-    assert register_split(ledger, run_id, 1, lane=1, lane_last=None).next_page == 2  # pages 0 and 1 start the lanes
-    assert register_split(ledger, run_id, 0, lane=0, lane_last="m").next_page == 3
-    assert register_split(ledger, run_id, 1, lane=1, lane_last=None).status == REGISTERED_BEFORE
-    assert ledger.page_record(run_id, 1).next_page == 2  # what a redelivered coordinator reads
+    run_id = new_ranges_run(ledger, ["m", None])
+    assert register_in(ledger, run_id, 1, range_id=1).next_page == 2  # pages 0 and 1 start the ranges
+    assert register_in(ledger, run_id, 0, range_id=0).next_page == 3
+    assert register_in(ledger, run_id, 1, range_id=1).status == REGISTERED_BEFORE
+    assert ledger.next_page_after(run_id, 1) == 2  # what a redelivered coordinator reads
     assert (ledger.cursor(run_id, 0).next_page, ledger.cursor(run_id, 1).next_page) == (3, 2)
-    assert register_split(ledger, run_id, 3, lane=0, lane_last="m", is_last=True).next_page is None
+    assert register_in(ledger, run_id, 3, range_id=0, is_last=True).next_page is None
+    assert ledger.next_page_after(run_id, 3) is None
 
 
-def test_a_split_is_recorded_once_with_the_new_lanes_start_end_and_first_page(url):
+def test_cut_ends_keep_any_unicode_key(url):
     ledger = Ledger.from_url(url, 60)
-    run_id = new_lanes_run(ledger, ["m", None])
-    registered = register_split(ledger, run_id, 0, lane=0, lane_last="m", split_at="f")
-    assert (registered.next_page, registered.split) == (2, Split(lane=2, page=3))
-    assert ledger.lane_ends(run_id) == ["f", None, "m"]
-    new_lane = ledger.cursor(run_id, 2)
-    assert (new_lane.next_page, new_lane.token, new_lane.last_key, new_lane.lane_done) == (3, None, "f", False)
-    assert ledger.page_record(run_id, 0) == PageRecord(lane=0, next_page=2, split=Split(2, 3))
-    # a redelivered coordinator's registration changes nothing
-    assert register_split(ledger, run_id, 0, lane=0, lane_last="m", split_at="h").status == REGISTERED_BEFORE
-    assert ledger.lane_ends(run_id) == ["f", None, "m"]
-    assert ledger.redis.hget(run_key(run_id), "pages_allocated") == "4"
-    assert ledger.redis.hget(run_key(run_id), "lanes_open") == "3"
+    end = "d/😀 \"q\"\\ zé/ü"
+    run_id = new_ranges_run(ledger, [end, None])
+    assert ledger.range_ends(run_id) == [end, None]
+    assert ledger.cursor(run_id, 1).last_key == end
 
 
-def test_a_split_is_refused_when_as_many_lanes_are_open_as_allowed_or_the_lane_end_is_stale(url):
+def test_ranges_are_not_cut_after_the_first_page_is_registered(url):
     ledger = Ledger.from_url(url, 60)
-    run_id = new_lanes_run(ledger, ["m", None])
-    assert not ledger.may_split(run_id, 2) and ledger.may_split(run_id, 3)
-    full = register_split(ledger, run_id, 0, lane=0, lane_last="m", split_at="f", allowed=2)
-    assert full.registered and full.split is None and full.next_page == 2
-    stale = register_split(ledger, run_id, 1, lane=1, lane_last="q", split_at="t", allowed=4)  # lane 1 ends at None
-    assert stale.registered and stale.split is None
-    assert ledger.lane_ends(run_id) == ["m", None]
-    assert ledger.redis.hget(run_key(run_id), "lanes_open") == "2"
-    ledger.mark(run_id, splits_off="1")  # the source ignores StartAfter
-    assert not ledger.may_split(run_id, 3)
-
-
-def test_a_run_never_cut_is_split_and_finishes_only_when_every_lane_has_listed(url):
-    ledger = Ledger.from_url(url, 60)
-    run_id = new_lanes_run(ledger)
-    assert ledger.may_split(run_id, 2)
-    first = register_split(ledger, run_id, 0, lane=0, lane_last=None, split_at="k")
-    assert (first.next_page, first.split) == (1, Split(lane=1, page=2))
-    assert ledger.lane_ends(run_id) == ["k", None]
-    assert register_split(ledger, run_id, 1, lane=0, lane_last="k", is_last=True, last_key="k").next_page is None
-    assert not ledger.cursor(run_id).listing_done  # the lane split off has not listed
-    split_again = register_split(ledger, run_id, 2, lane=1, lane_last=None, split_at="s", last_key="m")
-    assert split_again.split == Split(lane=2, page=4) and ledger.lane_ends(run_id) == ["k", "s", None]
-    register_split(ledger, run_id, 3, lane=1, lane_last="s", is_last=True, last_key="r")
-    for page in range(4):
-        ledger.record_batch(run_id, page, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
-    assert ledger.summary(run_id).state == "running"  # lane 2 has not listed its last page
-    register_split(ledger, run_id, 4, lane=2, lane_last=None, is_last=True, last_key="z")
-    assert ledger.cursor(run_id).listing_done
-    ledger.record_batch(run_id, 4, 0, [ObjectOutcome("k", "copied")], utc_now_iso())
-    assert ledger.summary(run_id).state == "finished"
-
-
-def test_resume_republishes_every_open_lane_split_ones_included(url):
-    from bucketsync.distributed.submit import open_lanes
-
-    ledger = Ledger.from_url(url, 60)
-    run_id = new_lanes_run(ledger, ["m", None])
-    register_split(ledger, run_id, 0, lane=0, lane_last="m", split_at="f", last_key="c")  # lane 2: (f, m], page 3
-    register_split(ledger, run_id, 1, lane=1, lane_last=None, is_last=True, last_key="z")
-    tasks = open_lanes(ledger, run_id)
-    assert [(t.page, t.lane, t.token, t.start_after, t.last, t.force_claim) for t in tasks] == [
-        (2, 0, "t0", "c", "f", True), (3, 2, None, "f", "m", True)]
-
-
-def test_cuts_and_ends_keep_any_unicode_key(url):
-    ledger = Ledger.from_url(url, 60)
-    end, cut = "zé/ü", "d/😀 \"q\"\\"
-    run_id = new_lanes_run(ledger, [end, None])
-    registered = register_split(ledger, run_id, 0, lane=0, lane_last=end, split_at=cut, last_key="a")
-    assert registered.split is not None
-    assert ledger.lane_ends(run_id) == [cut, None, end]
-    assert ledger.cursor(run_id, 2).last_key == cut
-
-
-def test_lanes_are_not_cut_after_the_first_page_is_registered(url):
-    ledger = Ledger.from_url(url, 60)
-    run_id = new_lanes_run(ledger)
-    register_split(ledger, run_id, 0, lane=0, lane_last=None)  # listed in one stream: page 1 is lane 0's
-    assert ledger.set_lanes(run_id, ["m", None]) is None  # a late duplicate of page 0 cuts nothing
-    assert ledger.lane_ends(run_id) == [None]
-
-
-def test_a_run_recorded_by_an_older_version_numbers_pages_by_stride_and_is_not_split(url):
-    ledger = Ledger.from_url(url, 60)
-    run_id = new_lanes_run(ledger, ["m", None])
-    ledger.redis.hdel(run_key(run_id), "pages_allocated", "next_page:1", "last_key:1")
-    assert not ledger.may_split(run_id, 8)
-    assert ledger.cursor(run_id, 1).next_page == 1 and ledger.cursor(run_id, 1).last_key == "m"
-    registered = register_split(ledger, run_id, 0, lane=0, lane_last="m", split_at="f")
-    assert (registered.next_page, registered.split) == (2, None)  # 0 + 2 lanes
+    run_id = new_ranges_run(ledger)
+    register_in(ledger, run_id, 0, range_id=0)  # listed in one stream: page 1 is range 0's
+    assert ledger.set_ranges(run_id, ["m", None]) is None  # a late duplicate of page 0 cuts nothing
+    assert ledger.range_ends(run_id) == [None]

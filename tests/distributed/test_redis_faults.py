@@ -36,7 +36,7 @@ def wait_for_state(ledger: Ledger, run_id: str, stalled_after: float, timeout: f
 
 def run_on_restartable_redis(s3, moto_server, appendfsync: str, stalled_after: str):
     """The restart tests' setup: Redis with its append-only file, a worker pool (not started) with small
-    pages and batches, and a source of 250 hash-named objects plus the fixture set (listed in lanes).
+    pages and batches, and a source of 250 hash-named objects plus the fixture set (listed in ranges).
     Returns what they need."""
     server = start_redis("--appendonly", "yes", "--appendfsync", appendfsync)
     env = broker_env(moto_server, server.url, page_size="25", batch_size="5", concurrency="2",
@@ -81,12 +81,12 @@ def test_redis_killed_and_restarted_mid_run(s3, moto_server, tmp_path):
             assert resumed.returncode == 0, resumed.stdout + resumed.stderr
         state = wait_for_state(ledger, run_id, stalled_after=15, timeout=120)
         summary = ledger.summary(run_id)
-        lanes = len(ledger.lane_ends(run_id))
+        ranges = len(ledger.range_ends(run_id))
     finally:
         pool.stop_all()
         stop(server.process)
     assert state == "finished", pool.log_text()
-    assert lanes >= 2  # listed in lanes
+    assert ranges >= 2  # listed in ranges
     assert summary.listed == expected
     # A page whose registration was in the lost second is listed again; the objects its first listing
     # already copied are then found in place (skipped). Every listed object is accounted for once.

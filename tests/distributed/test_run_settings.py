@@ -43,7 +43,7 @@ def test_the_submitters_endpoints_and_page_size_reach_the_workers(moto_server, s
     run_id = result.report["run_id"]
     pages = run_cli("status", run_id, "--pages", "--json", env=submitter)
     listed = [page["listed"] for page in json.loads(pages.stdout)["pages"]]
-    assert sum(listed) == 10 and max(listed) <= 4, pages.stdout  # pages of 4 (lanes may cut them shorter)
+    assert sum(listed) == 10 and max(listed) <= 4, pages.stdout  # pages of 4 (ranges may cut them shorter)
     stored = json.loads(redis.Redis.from_url(misconfigured_workers.broker_url).hget(run_key(run_id), "request"))
     assert stored["run_settings"]["source"]["endpoint_url"] == moto_server.url
     assert stored["run_settings"]["page_size"] == 4

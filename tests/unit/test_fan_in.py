@@ -1,4 +1,4 @@
-"""drained_on_threads / FanIn: every item of every producer once, bounded, the first error raised, producers stopped."""
+"""drained_on_threads: every item of every producer once, bounded, the first error raised, producers stopped."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bucketsync.listing.fan_in import FanIn, drained_on_threads
+from bucketsync.listing.fan_in import drained_on_threads
 
 
 def test_every_item_of_every_producer_arrives_once_and_each_producer_keeps_its_order():
@@ -74,23 +74,3 @@ def test_a_reader_dropped_unread_stops_its_producer():
     reader = drained_on_threads([counting(produced)], depth=2, name="bucketsync-test")
     del reader
     assert stays_stopped(produced) <= 2 + 2
-
-
-def test_a_producer_reserved_while_one_runs_is_read_and_a_released_reservation_ends_nothing_early():
-    fan_in: FanIn = FanIn(16, "test")  # room for all: release() waits for room, as a producer does
-    gate = threading.Event()
-
-    def first():
-        yield "a"
-        gate.wait(5)
-        yield "b"
-
-    fan_in.add(first)
-    reader = fan_in.items()
-    assert next(reader) == "a"
-    fan_in.reserve()
-    fan_in.reserve()
-    gate.set()
-    fan_in.start(lambda: iter(["c"]))
-    fan_in.release()
-    assert sorted(reader) == ["b", "c"]

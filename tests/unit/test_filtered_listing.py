@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bucketsync.core.filters import MAX_CHAR, Filter, Filters
-from bucketsync.listing.pages import iter_pages, list_page
+from bucketsync.listing.pages import iter_pages, list_page, reading
 from bucketsync.core.locations import parse_location
 
 
@@ -38,7 +38,7 @@ KEYS = ["a.txt"] + [f"logs/{n:04d}.log" for n in range(1000)] + ["m.txt", "z/1.t
 
 
 def listed(server: ListingServer, url: str, filters: Filters, page_size: int = 10):
-    pages = list(iter_pages(server, parse_location(url), page_size=page_size, filters=filters))
+    pages = list(iter_pages(server, parse_location(url), page_size=page_size, read=reading(parse_location(url), filters)))
     return [entry.key for page in pages for entry in page.entries], sum(page.excluded for page in pages)
 
 
@@ -76,7 +76,7 @@ def test_patterns_and_start_after_are_relative_to_the_prefix():
 
 def test_a_page_that_ends_on_an_included_key_goes_on_with_its_token():
     server = ListingServer(["a", "b", "c", "d"])
-    page = list_page(server, parse_location("s3://bkt"), page_size=2, filters=rules(("exclude", "a")))
+    page = list_page(server, parse_location("s3://bkt"), page_size=2, read=reading(parse_location("s3://bkt"), rules(("exclude", "a"))))
     assert [entry.key for entry in page.entries] == ["b"] and page.excluded == 1
     assert page.next_token == "b" and page.skip_to is None and not page.is_last
 

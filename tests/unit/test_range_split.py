@@ -9,10 +9,9 @@ import hashlib
 import pytest
 
 from bucketsync.core.filters import Filters
-from bucketsync.listing.pages import iter_pages
+from bucketsync.listing.pages import iter_pages, reading
 from bucketsync.core.locations import Location
-from bucketsync.listing.keyspace import StartAfterIgnored
-from bucketsync.listing.range_split import WHOLE, cut_rest, split_key_space
+from bucketsync.listing.range_split import WHOLE, split_key_space
 
 
 class ListingServer:
@@ -61,7 +60,8 @@ MIXED = FLAT[:50] + [f"logs/{n}" for n in range(30)] + ["é/x", "~", " space"]
 def listed_in(server: ListingServer, location: Location, ranges, page_size: int = 7) -> list[str]:
     keys = []
     for key_range in ranges:
-        for page in iter_pages(server, location, page_size=page_size, key_range=key_range):
+        for page in iter_pages(server, location, page_size=page_size, start_after=key_range.start_after,
+                                read=reading(location, key_range=key_range)):
             keys.extend(entry.key for entry in page.entries)
     return keys
 
@@ -123,7 +123,8 @@ def test_filters_with_a_prefix_skip_stay_within_the_range():
     filters = Filters.from_json([["exclude", "q00*"]])
     keys = []
     for key_range in ranges:
-        for page in iter_pages(server, Location("b"), page_size=10, key_range=key_range, filters=filters):
+        for page in iter_pages(server, Location("b"), page_size=10, start_after=key_range.start_after,
+                                read=reading(Location("b"), filters, key_range)):
             keys.extend(entry.key for entry in page.entries)
     assert sorted(keys) == sorted(key for key in PREFIXED if not key.startswith("q00"))
 
@@ -154,54 +155,3 @@ def test_a_listing_whose_first_page_holds_everything_is_not_cut_even_with_many_p
     keys = [f"p{n:03d}/only" for n in range(25)]
     server = ListingServer(keys)
     assert split_key_space(server, Location("b"), parts=4, page_size=30, first_page=first_page_of(server, 30)) == [WHOLE]
-
-
-DAYS = [f"logs/2026-{m:02d}-{d:02d}/{n}" for m in range(1, 13) for d in range(1, 29) for n in range(3)]
-ONE_PREFIX = [f"a/{n:06d}" for n in range(20_000)]
-HASHED = sorted(hashlib.sha1(str(n).encode()).hexdigest() for n in range(20_000))
-
-
-@pytest.mark.parametrize("keys, listed_up_to, last", [
-    (DAYS, 15, None), (ONE_PREFIX, 1000, None), (HASHED, 1000, None), (HASHED, 1000, HASHED[9000]),
-], ids=["days", "one-prefix", "hashed", "hashed-closed"])
-def test_the_rest_of_a_long_range_is_cut_where_keys_lie_on_both_sides(keys, listed_up_to, last):
-    keys = sorted(keys)
-    server = ListingServer(keys)
-    after = keys[listed_up_to]
-    cut = cut_rest(server, Location("b", ""), after, last, sample=keys[max(0, listed_up_to - 1000):listed_up_to + 1])
-    rest = [key for key in keys if key > after and (last is None or key <= last)]
-    second = [key for key in rest if key > cut]
-    assert 0.1 <= len(second) / len(rest) <= 0.9, (cut, len(second), len(rest))
-    assert len(server.requests) <= 32  # one-key probes, asked 7 to 12 at once: 3 or 4 round trips
-
-
-def test_keys_left_under_two_prefixes_of_unequal_size_are_still_cut_with_keys_on_both_sides():
-    keys = sorted([*ONE_PREFIX, *DAYS])
-    cut = cut_rest(ListingServer(keys), Location("b", ""), keys[1000], None, sample=keys[:1001])
-    assert keys[1000] < cut < keys[-1]
-
-
-def test_nothing_past_the_listed_keys_means_no_cut():
-    server = ListingServer(ONE_PREFIX)
-    assert cut_rest(server, Location("b", ""), ONE_PREFIX[-1], None, sample=ONE_PREFIX[-1000:]) is None
-
-
-def test_a_cut_within_a_location_prefix_is_relative_to_it():
-    server = ListingServer([f"tenant/{key}" for key in DAYS] + ["zz/other"])
-    cut = cut_rest(server, Location("b", "tenant/"), DAYS[15], None, sample=DAYS[:16])
-    assert cut is not None and cut.startswith("logs/2026-") and cut > DAYS[15]
-
-
-def test_cutting_on_a_server_that_ignores_start_after_says_so():
-    server = ListingServer(HASHED, honours_start_after=False)
-    with pytest.raises(StartAfterIgnored):
-        cut_rest(server, Location("b", ""), HASHED[1000], None, sample=HASHED[:1001])
-
-
-def test_a_cut_at_a_common_prefix_is_never_one_that_cannot_be_sent():
-    from bucketsync.listing.keyspace import travels_in_xml
-
-    keys = [f"p{n:02d}{chr(1) if n == 5 else ''}/x" for n in range(10)]
-    server = ListingServer(keys)
-    cut = cut_rest(server, Location("b", ""), keys[0], None, sample=keys[:1])
-    assert cut is not None and travels_in_xml(cut)
