@@ -125,26 +125,27 @@ redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
 return 2
 """
 
-# ARGV: ttl, finished_at, now, page, batches, listed, skipped, token, last key, is_last, excluded, range,
-#       then the batch payloads (JSON), one per batch.
+# ARGV: ttl, finished_at, {page, now, listed, skipped, excluded, token, last_key, is_last, range}, then the
+#       batch payloads (JSON), one per batch.
 # A run listed in ranges keeps a cursor per range; the listing is done when the last page of every range is
 # registered (`ranges_open`, set with the ranges; a run never cut has no such field: one range). Page numbers
 # are allocated here (`pages_allocated`): a page's first registration takes its range's next page number,
 # so a redelivered coordinator finds it in the page's record (`listed:<page>`) and allocates nothing again.
 _REGISTER_PAGE = _GUARD + f"""
-if redis.call('SETBIT', {_PAGES}, ARGV[4], 1) == 1 then return {REGISTERED_BEFORE} end
-local range = ARGV[12]
+local page = cjson.decode(ARGV[3])
+local batches = #ARGV - 3
+if redis.call('SETBIT', {_PAGES}, page.page, 1) == 1 then return {REGISTERED_BEFORE} end
 local suffix = ''
-if range ~= '0' then suffix = ':' .. range end
+if page.range ~= 0 then suffix = ':' .. page.range end
 redis.call('HINCRBY', {_HASH}, 'pages_registered', 1)
-redis.call('HINCRBY', {_HASH}, 'listed', ARGV[6])
-redis.call('HINCRBY', {_HASH}, 'skipped', ARGV[7])
-redis.call('HINCRBY', {_HASH}, 'excluded', ARGV[11])
-redis.call('HSET', {_HASH}, 'token' .. suffix, ARGV[8], 'last_key' .. suffix, ARGV[9], 'updated_at', ARGV[3])
-local record = {{listed = tonumber(ARGV[6]), skipped = tonumber(ARGV[7]), batches = tonumber(ARGV[5]),
-                excluded = tonumber(ARGV[11]), range = tonumber(range)}}
+redis.call('HINCRBY', {_HASH}, 'listed', page.listed)
+redis.call('HINCRBY', {_HASH}, 'skipped', page.skipped)
+redis.call('HINCRBY', {_HASH}, 'excluded', page.excluded)
+redis.call('HSET', {_HASH}, 'token' .. suffix, page.token, 'last_key' .. suffix, page.last_key, 'updated_at', page.now)
+local record = {{listed = page.listed, skipped = page.skipped, batches = batches, excluded = page.excluded,
+                range = page.range}}
 local next_page = -1
-if ARGV[10] == '1' then
+if page.is_last then
   redis.call('HSET', {_HASH}, 'range_done' .. suffix, '1')
   if redis.call('HINCRBY', {_HASH}, 'ranges_open', -1) <= 0 then redis.call('HSET', {_HASH}, 'listing_done', '1') end
 else
@@ -152,12 +153,12 @@ else
   redis.call('HSET', {_HASH}, 'next_page' .. suffix, next_page)
   record.next_page = next_page
 end
-redis.call('HSET', {_PAGE_SUMMARIES}, 'listed:' .. ARGV[4], cjson.encode(record))
-if tonumber(ARGV[5]) > 0 then
-  redis.call('HSET', {_HASH}, 'pending:' .. ARGV[4], ARGV[5])
-  for i = 13, #ARGV do redis.call('HSET', {_OUTBOX}, ARGV[4] .. ':' .. (i - 13), ARGV[i]) end
+redis.call('HSET', {_PAGE_SUMMARIES}, 'listed:' .. page.page, cjson.encode(record))
+if batches > 0 then
+  redis.call('HSET', {_HASH}, 'pending:' .. page.page, batches)
+  for i = 4, #ARGV do redis.call('HSET', {_OUTBOX}, page.page .. ':' .. (i - 4), ARGV[i]) end
 else
-  redis.call('SETBIT', {_PAGES_DONE}, ARGV[4], 1)
+  redis.call('SETBIT', {_PAGES_DONE}, page.page, 1)
   redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
 end
 {_FINALISE_IF_DONE}
@@ -556,8 +557,11 @@ class Ledger:
         """Record a listed page and its batches (kept until counted), and take the range's next page number."""
         answer = self._register_page(
             keys=run_keys(run_id),
-            args=[self.ttl, finished_at, time.time(), page, len(batches), listed, skipped, token or "",
-                  last_key or "", int(is_last), excluded, range_id, *(json.dumps(batch) for batch in batches)],
+            args=[self.ttl, finished_at,
+                  json.dumps({"page": page, "now": time.time(), "listed": listed, "skipped": skipped,
+                              "excluded": excluded, "token": token or "", "last_key": last_key or "",
+                              "is_last": is_last, "range": range_id}, ensure_ascii=False),
+                  *(json.dumps(batch) for batch in batches)],
         )
         if not isinstance(answer, list):  # REGISTERED_BEFORE, RUN_UNKNOWN, or 3: the run is finalised
             return Registration(int(answer))
