@@ -342,9 +342,10 @@ def run_w4(session: Session, scale: float) -> None:
             session.measure("W4", f"initial {count} locked/unlocked", tool,
                             session.job(tool, source, dest, True, stem + "-initial"), repeat,
                             Expect(count, count * KiB), verify_initial)
-            session.measure("W4", f"no-change {count} (lock pass)", tool,
-                            session.job(tool, source, dest, True, stem + "-nochange"), repeat,
-                            Expect(count, 0), verify_initial)
+            if tool.name != "aws+loop":  # its loop takes as long as in the lock-change phase (~1 s per object)
+                session.measure("W4", f"no-change {count} (lock pass)", tool,
+                                session.job(tool, source, dest, True, stem + "-nochange"), repeat,
+                                Expect(count, 0), verify_initial)
         time.sleep(1.1)
         changed = sorted(rng.sample(sorted(listing), changed_count))
         what = change_locks(session.client, source, changed, source_locks, unit=session.lock_unit())
