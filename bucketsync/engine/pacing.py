@@ -17,7 +17,7 @@ Redis that keeps the next free slot for all worker processes of a distributed ru
 Both are the same rule (GCRA, without burst): a reservation starts at max(now, next free slot) and moves
 the next free slot on by its cost.
 
-Without limits set, an embedded run still backs off when throttled (`InFlightLimit`): a 503 SlowDown halves
+With or without limits, an embedded run backs off when throttled (`InFlightLimit`): a 503 SlowDown halves
 the object operations it runs at once (at most once a second: one burst is one signal), and each run of
 as many operations as the limit, ended without one, raises it by one, back up to the concurrency.
 """
