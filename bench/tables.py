@@ -33,6 +33,7 @@ def summarise(records: list[dict]) -> list[dict]:
                 "tool": tool,
                 "role": runs[0]["role"],
                 "runs": len(runs),
+                "objects": runs[0]["objects"],
                 "correct_runs": sum(1 for run in runs if run["correct"]),
                 "wall_median_s": round(median(walls), 3),
                 "wall_min_s": min(walls),
@@ -234,6 +235,12 @@ def targets(summaries: list[dict]) -> list[dict]:
                             "measured": f"aws+loop {rows['aws+loop']['wall_median_s']:.2f} s / bucketsync {ours['wall_median_s']:.2f} s = {ratio:.1f}×; "
                                         f"bucketsync correct {ours['correct_runs']}/{ours['runs']}",
                             "met": ratio >= 10 and ours["correct_runs"] == ours["runs"]})
+    rows = rows_of("W4", "no-change")
+    if "bucketsync" in rows:
+        ours = rows["bucketsync"]
+        results.append({"target": "W4 no-change (the lock pass, 2 HEADs per object): ≤ 4 s for 2,000 objects at the defaults",
+                        "measured": f"{ours['wall_median_s']:.2f} s for {ours['objects']} objects; correct {ours['correct_runs']}/{ours['runs']}",
+                        "met": ours["wall_median_s"] <= 4.0 * ours["objects"] / 2000 and ours["correct_runs"] == ours["runs"]})
     for tool, field, what in (("bucketsync", "peak_rss_max_mib", "embedded peak RSS"),
                               ("bucketsync-dist-1w", "coordinator_rss_max_mib", "coordinator (1 worker process) peak RSS"),
                               ("bucketsync-dist-2w", "coordinator_rss_max_mib", "coordinator (2 worker processes) peak RSS")):
@@ -251,7 +258,7 @@ def targets(summaries: list[dict]) -> list[dict]:
 def render_targets(results: list[dict]) -> str:
     if not results:
         return ""
-    lines = ["\n### Targets (issue 7)\n", "| target | measured | met |", "|---|---|---|"]
+    lines = ["\n### Targets (issues 7, 22)\n", "| target | measured | met |", "|---|---|---|"]
     for item in results:
         lines.append(f"| {item['target']} | {item['measured']} | {'yes' if item['met'] else 'NO'} |")
     return "\n".join(lines)

@@ -205,7 +205,7 @@ def sync(
     dry_run: bool = typer.Option(False, "--dry-run", help="plan and report; write nothing"),
     report_json: Optional[Path] = typer.Option(None, metavar="PATH", help="write the run report as JSON to this path"),
     concurrency: Optional[int] = typer.Option(
-        None, metavar="N", help="parallel object operations (default 16; BUCKETSYNC_CONCURRENCY)"
+        None, metavar="N", help="parallel object operations (default 64; BUCKETSYNC_CONCURRENCY)"
     ),
     broker_url: Optional[str] = typer.Option(None, metavar="URL", help="redis:// URL: run on Celery workers (BUCKETSYNC_BROKER_URL)"),
     detach: bool = typer.Option(False, "--detach", help="with a broker: print the run id and return at once"),
@@ -485,7 +485,7 @@ def watch(
     source_profile: SourceProfile = None,
     dest_profile: DestProfile = None,
     delete: bool = typer.Option(False, "--delete", help="a key removed from the source is removed from the destination"),
-    concurrency: Optional[int] = typer.Option(None, help="keys replicated at once (default 16)"),
+    concurrency: Optional[int] = typer.Option(None, help="keys replicated at once (default 64)"),
     exclude: ExcludePatterns = None,
     include: IncludePatterns = None,
     storage_class: Optional[str] = typer.Option(None, metavar="CLASS", help="storage class of every copy"),

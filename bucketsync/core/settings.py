@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     events: EventSettings = Field(default_factory=EventSettings)
 
     # Engine
-    concurrency: int = Field(16, ge=1, le=512, description="parallel object operations per process")
+    concurrency: int = Field(64, ge=1, le=512, description="parallel object operations per process")
     page_size: int = Field(1000, ge=1, le=1000, description="keys per listing page")
     listing_ranges: int = Field(
         4, ge=1, le=64, description="key ranges an embedded run lists at once, both sides (1: one stream)"

@@ -7,7 +7,7 @@ Modules:
     history_execute     Carrying out one key's HistoryAction (`sync --all-versions`) -> one ObjectOutcome per entry.
     lock_write          Setting Object Lock state on a destination version, and reading a new version back to check it.
     multipart           One multipart upload as a context manager: created on entry, completed by `complete()`, aborted on
-    pacing              Keeping a run polite: a request-rate limit per S3 endpoint, a bandwidth limit, and a count of 503 SlowDown.
+    pacing              Keeping a run polite: a request-rate limit per S3 endpoint, a bandwidth limit, a count of 503 SlowDown, and operations in flight that back off on it.
     parallel_parts      The parts of multipart copies, run in parallel: at most `PARTS_PER_OBJECT` of one object at once, and at
     s3                  The one place S3 clients are built, per side, with botocore's retry mode; S3 error helpers.
     s3_calls            Which arguments each S3 call of the copy engine may carry: one explicit allow-list per operation.

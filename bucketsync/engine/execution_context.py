@@ -11,6 +11,7 @@ from ..core.copy_options import CopyOptions
 from ..core.locations import Location
 from ..core.settings import Settings
 from ..core.write_checks import CopyKeepsEtag, WriteChecks
+from .pacing import InFlightLimit
 
 
 @dataclass
@@ -30,6 +31,9 @@ class ExecutionContext:
     # What the destination server honours per write path, learnt from this run's writes in this process.
     write_checks: WriteChecks = field(default_factory=WriteChecks)
     copy_keeps_etag: CopyKeepsEtag = field(default_factory=CopyKeepsEtag)
+    # Object operations at once in a run of this process, backing off on 503 SlowDown (pacing.InFlightLimit);
+    # None: `settings.concurrency`, fixed.
+    in_flight: InFlightLimit | None = None
 
 
 @dataclass

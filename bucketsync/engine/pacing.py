@@ -1,4 +1,5 @@
-"""Keeping a run polite: a request-rate limit per S3 endpoint, a bandwidth limit, and a count of 503 SlowDown.
+"""Keeping a run polite: a request-rate limit per S3 endpoint, a bandwidth limit, a count of 503 SlowDown, and
+object operations in flight that back off when the server throttles.
 
 AWS answers bursts above ~3,500 writes or ~5,500 reads per second per prefix with `503 SlowDown`, and
 other providers throttle whole tenants; botocore retries those answers, but only a limit keeps them from
@@ -15,6 +16,10 @@ A slot comes from a `LocalPacer` (this process: the embedded run) or a `SharedPa
 Redis that keeps the next free slot for all worker processes of a distributed run, on Redis's clock).
 Both are the same rule (GCRA, without burst): a reservation starts at max(now, next free slot) and moves
 the next free slot on by its cost.
+
+With or without limits, an embedded run backs off when throttled (`InFlightLimit`): a 503 SlowDown halves
+the object operations it runs at once (at most once a second: one burst is one signal), and each run of
+as many operations as the limit, ended without one, raises it by one, back up to the concurrency.
 """
 
 from __future__ import annotations
@@ -157,17 +162,62 @@ class PacedBody:
         return getattr(self._body, name)
 
 
+class InFlightLimit:
+    """How many object operations may run at once: `ceiling` at first, halved on a 503 SlowDown (at most once
+    per `calm_seconds`), raised by one after each `limit` operations that ended since the last change."""
+
+    def __init__(self, ceiling: int, calm_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ceiling = ceiling
+        self.limit = ceiling
+        self.lowest = ceiling  # the smallest limit the run came down to
+        self._running = 0
+        self._ended = 0
+        self._calm = calm_seconds
+        self._clock = clock
+        self._last_cut: float | None = None
+        self._changed = threading.Condition()
+
+    def acquire(self) -> None:
+        with self._changed:
+            while self._running >= self.limit:
+                self._changed.wait()
+            self._running += 1
+
+    def release(self) -> None:
+        with self._changed:
+            self._running -= 1
+            self._ended += 1
+            if self.limit < self.ceiling and self._ended >= self.limit:
+                self.limit += 1
+                self._ended = 0
+            self._changed.notify_all()
+
+    def slowed_down(self) -> None:
+        with self._changed:
+            now = self._clock()
+            if self._last_cut is not None and now - self._last_cut < self._calm:
+                return
+            self._last_cut = now
+            self.limit = max(1, self.limit // 2)
+            self.lowest = min(self.lowest, self.limit)
+            self._ended = 0
+
+
 @dataclass
 class SlowdownCount:
-    """503 SlowDown answers seen by a run's clients; `on_slowdown` (if any) also records each one elsewhere."""
+    """503 SlowDown answers seen by a run's clients; `on_slowdown` (if any) also records each one elsewhere,
+    and each `in_flight` limit hears of it."""
 
     on_slowdown: Callable[[], None] | None = None
     total: int = 0
+    in_flight: list[InFlightLimit] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self) -> None:
         with self._lock:
             self.total += 1
+        for limit in self.in_flight:
+            limit.slowed_down()
         if self.on_slowdown is not None:
             import redis  # only a distributed run records SlowDowns elsewhere, in Redis
 

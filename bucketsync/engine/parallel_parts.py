@@ -18,9 +18,21 @@ from functools import lru_cache
 PARTS_PER_OBJECT = 4
 
 
+# Bodies and parts a process may hold in memory at a full `multipart_chunksize` each, whatever its concurrency.
+CHUNKS_IN_MEMORY = 32
+
+
 def part_slot_count(concurrency: int) -> int:
     """Parts in flight per process: as many as there are object threads (at least one object's worth)."""
     return max(PARTS_PER_OBJECT, concurrency)
+
+
+def spool_memory_limit(concurrency: int, chunksize: int) -> int:
+    """Bytes of one streamed body or part kept in memory before the rest spills to a temporary file: every
+    object thread and part slot holding one at once stays within CHUNKS_IN_MEMORY chunks; up to 16 object
+    threads, each holds at most one chunk."""
+    holders = concurrency + part_slot_count(concurrency)
+    return min(chunksize, CHUNKS_IN_MEMORY * chunksize // holders)
 
 
 class PartSlots:

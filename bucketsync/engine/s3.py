@@ -6,7 +6,7 @@ import binascii
 import hashlib
 
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 
 import botocore.config
@@ -30,23 +30,39 @@ CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 _session_lock = threading.Lock()
 
 
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+
+
 def parse_response_timestamp(value):
     """Timestamps in S3 responses, as botocore's own parser reads them, some 200 times faster.
 
     Every listed key carries a LastModified that botocore parses with dateutil: ~27 µs of CPU per key
     here (0.13 µs this way), a third of a listing's client CPU. S3 sends ISO 8601 with a zone in XML bodies
-    and in the lock headers, which the standard library reads; anything else (HTTP dates, epoch
+    and in the lock headers, which the standard library reads, and HTTP dates in the Last-Modified header
+    of every HEAD (the lock pass sends two per object), read here field by field; anything else (epoch
     seconds, a value without a zone) goes to botocore's parser.
     """
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is not None:
-                return parsed
+            parsed = _http_date(value)
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
     return parse_timestamp(value)
+
+
+def _http_date(value: str) -> datetime | None:
+    """An IMF-fixdate ("Wed, 25 Nov 2026 14:39:12 GMT"), or None for any other form."""
+    fields = value.split()
+    if len(fields) != 6 or fields[5] != "GMT" or fields[2] not in _MONTHS:
+        return None
+    try:
+        hour, minute, second = (int(part) for part in fields[4].split(":"))
+        return datetime(int(fields[3]), _MONTHS[fields[2]], int(fields[1]), hour, minute, second, tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
 @lru_cache(maxsize=8)

@@ -10,9 +10,10 @@ source's ETag, else it is aborted and made again in the layout found (from the b
 asked of the server), or the object is reported (part_layouts.LayoutNotFound).
 
 Memory: every body and part passes through a temporary file that stays in memory up to
-`multipart_chunksize` and spills to disk beyond it. A part is read only once it holds one of the process's
-part slots, so a process holds at most (concurrency single-part bodies + concurrency parts) ×
-`multipart_chunksize` in memory, whatever the objects' sizes; each upload carries the Content-MD5 of its bytes (S3 requires it, or a checksum, on
+`multipart_chunksize` and spills to disk beyond it, or beyond a smaller share where more than 16 object
+threads run (parallel_parts.spool_memory_limit). A part is read only once it holds one of the process's
+part slots, so a process holds at most 32 × `multipart_chunksize` in memory, whatever the objects' sizes
+and the concurrency; each upload carries the Content-MD5 of its bytes (S3 requires it, or a checksum, on
 uploads that set Object Lock), computed while spooling.
 """
 
@@ -35,7 +36,7 @@ from .lock_write import WrittenVersion
 from ..core.model import ObjectEntry, quoted_etag, same_etag
 from .multipart import MultipartUpload
 from ..core.outcomes import CHANGED_SINCE_LISTING, with_note
-from .parallel_parts import part_slots
+from .parallel_parts import part_slots, spool_memory_limit
 from ..core.part_layouts import LayoutHashes, LayoutNotFound, layout
 from .s3_calls import call
 from ..core.settings import MiB
@@ -78,7 +79,7 @@ def copy_streamed(
         carry = new_version_args(version, tags, ctx.now(), ctx.copy_options)
         planned = plan_layout(ctx.source_client, ctx.source.bucket, src_key, version, "streamed", ctx.settings, reads)
         plan = planned.plan
-        memory_limit = ctx.settings.multipart_chunksize
+        memory_limit = spool_memory_limit(ctx.settings.concurrency, ctx.settings.multipart_chunksize)
         if plan.method == "single":
             with spooled(body, version.size, memory_limit) as (data, content_md5):
                 put = call(
@@ -124,7 +125,7 @@ def _upload(
     part by part, so the upload completes only with the source's ETag, else it is aborted and _OtherLayout
     raised; `hashes` (where the server reports no layout) hash the bytes in each candidate layout to name the
     right one, and LayoutNotFound says none is."""
-    memory_limit = ctx.settings.multipart_chunksize
+    memory_limit = spool_memory_limit(ctx.settings.concurrency, ctx.settings.multipart_chunksize)
     with MultipartUpload(ctx.dest_client, ctx.dest.bucket, dst_key, carry) as upload:
         part_slots(ctx.settings.concurrency).run(_part_uploads(upload, parts, body, memory_limit, hashes))
         if checked and not same_etag(upload.etag(), source_etag):

@@ -16,7 +16,7 @@ from ..engine.execution_context import ExecutionContext
 from ..core.filters import Filters
 from ..core.locations import check_not_overlapping, parse_location
 from ..core.messages import RunRequest
-from ..engine.pacing import RunPacing
+from ..engine.pacing import InFlightLimit, RunPacing
 from .preflight import fail_fast_until_reached, run_preflight
 from ..engine.s3 import make_client
 from ..engine.server_quirks import ServerQuirks, dest_client_for, detect_server_quirks
@@ -102,4 +102,8 @@ def prepare_run(
         listing_ranges=settings.listing_ranges,
         run_settings=carried_settings(settings, (clients[0].meta.region_name, clients[1].meta.region_name)),
     )
-    return request, execution_context(settings, request, clients)
+    ctx = execution_context(settings, request, clients)
+    if pacing is not None:  # this process runs the copies (embedded): throttling lowers how many at once
+        ctx.in_flight = InFlightLimit(settings.concurrency)
+        pacing.slowdowns.in_flight.append(ctx.in_flight)
+    return request, ctx

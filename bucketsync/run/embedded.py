@@ -21,6 +21,7 @@ from .context import RunRequest
 from ..core.errors import BucketsyncError, ListingFailed, RunInterrupted
 from ..engine.execute import execute
 from ..engine.execution_context import ExecutionContext
+from ..engine.pacing import InFlightLimit
 from ..listing.fan_in import drained_on_threads
 from ..core.filters import Filters
 from ..listing.keyspace import KeyRange
@@ -62,22 +63,30 @@ Work = Callable[[], list[ObjectOutcome]]
 
 
 def drive(planned: Iterable[Any], concurrency: int, record: Callable[[Any], None],
-          name: str = "bucketsync") -> BaseException | None:
+          name: str = "bucketsync", in_flight: InFlightLimit | None = None) -> BaseException | None:
     """Carry out a plan on a bounded thread pool, the one driver of every run in one process (sync, sync
     --all-versions, verify): each callable item of `planned` runs on the pool (at most 4 x concurrency in flight)
-    and its result goes to `record` there; any other item goes to `record` at once.
+    and its result goes to `record` there; any other item goes to `record` at once. `in_flight`: fewer than
+    `concurrency` at once while the server throttles (pacing.InFlightLimit).
 
     Returns the first exception that escaped a work thread (a bug, never an object's failure: the plan stops
     there), once the work in flight is done. An exception raised while planning (a listing) is raised once the
     work in flight is done; KeyboardInterrupt too, with the queued work dropped."""
-    in_flight = threading.BoundedSemaphore(concurrency * 4)
+    queued = threading.BoundedSemaphore(concurrency * 4)
     broken: list[BaseException] = []
 
     def run_one(work: Callable[[], Any]) -> None:
         try:
-            record(work())
+            if in_flight is None:
+                record(work())
+            else:
+                in_flight.acquire()
+                try:
+                    record(work())
+                finally:
+                    in_flight.release()
         finally:
-            in_flight.release()
+            queued.release()
 
     def check(future: Future) -> None:
         if not future.cancelled() and future.exception() is not None:
@@ -90,7 +99,7 @@ def drive(planned: Iterable[Any], concurrency: int, record: Callable[[Any], None
             if not callable(work):
                 record(work)
                 continue
-            in_flight.acquire()
+            queued.acquire()
             pool.submit(run_one, work).add_done_callback(check)
             if broken:
                 break
@@ -110,7 +119,7 @@ def drive(planned: Iterable[Any], concurrency: int, record: Callable[[Any], None
 
 def run_planned(
     request: RunRequest, concurrency: int, tally: RunTally, notify: Callable[[], None],
-    planned: Iterable[list[ObjectOutcome] | Work],
+    planned: Iterable[list[ObjectOutcome] | Work], in_flight: InFlightLimit | None = None,
 ) -> RunSummary:
     """Drive a run's plan (`drive`): outcomes known at planning time are recorded at once, work runs on the
     pool. Ends the tally `finished`; `failed` with the error when planning (a listing) cannot go on or
@@ -125,7 +134,7 @@ def run_planned(
     error: str | None = None
     broken: BaseException | None = None
     try:
-        broken = drive(planned, concurrency, record)
+        broken = drive(planned, concurrency, record, in_flight=in_flight)
     except BucketsyncError as exc:  # a listing that cannot go on, or one out of key order
         error = str(exc)
     except KeyboardInterrupt:
@@ -218,7 +227,7 @@ def run_embedded(ctx: ExecutionContext, request: RunRequest, on_progress: Progre
         ctx.source_client, ctx.source, ctx.dest_client, ctx.dest, page_size=settings.page_size,
         parts=settings.listing_ranges, filters=filters, per_range=planned_range, label=f"run {request.run_id}",
     )
-    summary = run_planned(request, settings.concurrency, tally, notify, planned)
+    summary = run_planned(request, settings.concurrency, tally, notify, planned, ctx.in_flight)
     checks = ctx.write_checks
     log.info("run %s: what the destination honoured per write path: %s; read-back requests spared: %d",
              request.run_id, checks.summary(), checks.saved_requests)

@@ -70,6 +70,6 @@ def run_embedded_versions(
             else:
                 yield lambda action=action: execute_history(ctx, action)
 
-    summary = run_planned(request, settings.concurrency, tally, notify, planned())
+    summary = run_planned(request, settings.concurrency, tally, notify, planned(), ctx.in_flight)
     notify()
     return summary

@@ -1,6 +1,6 @@
 """A streamed copy holds at most `multipart_chunksize` of an object in memory per part in flight: one
 chunk for a single PutObject, two for a multipart copy (the next part is read while the one before it
-uploads; README: at most 2 × concurrency × chunksize per process).
+uploads; docs/design.md: at most 32 × chunksize per process, whatever the concurrency).
 
 Measured with tracemalloc around one streamed copy in this process (the moto servers run in their
 own): a 16 MiB single-part object (below the multipart threshold, so one PutObject) and a multipart

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 
-from bucketsync.engine.pacing import LocalPacer, PacedBody, RunPacing, is_slowdown, next_slot
+from bucketsync.engine.pacing import InFlightLimit, LocalPacer, PacedBody, RunPacing, is_slowdown, next_slot
 from bucketsync.core.settings import load_settings, parse_byte_rate
 from bucketsync.core.errors import SettingsError
 
@@ -125,3 +126,67 @@ def test_one_endpoint_one_limit_and_bandwidth_shared():
     pacing = RunPacing.local(requests_per_second=5, bandwidth=1000)
     assert pacing.pacer("requests-a", 5) is pacing.pacer("requests-a", 5)
     assert pacing.pacer("requests-a", 5) is not pacing.pacer("requests-b", 5)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_in_flight_limit_halves_once_per_burst_of_slowdowns_and_grows_back_by_one_per_round():
+    clock = Clock()
+    limit = InFlightLimit(64, calm_seconds=1.0, clock=clock)
+    limit.slowed_down()
+    limit.slowed_down()  # the same burst: one signal
+    assert limit.limit == 32
+    clock.now += 1.0
+    limit.slowed_down()
+    assert (limit.limit, limit.lowest) == (16, 16)
+    for _ in range(15):
+        limit.acquire()
+        limit.release()
+    assert limit.limit == 16  # a round is as many operations as the limit
+    limit.acquire()
+    limit.release()
+    assert limit.limit == 17
+    for _ in range(10_000):
+        limit.acquire()
+        limit.release()
+    assert (limit.limit, limit.lowest) == (64, 16)  # back to the concurrency, never above it
+
+
+def test_in_flight_limit_never_goes_below_one():
+    clock = Clock()
+    limit = InFlightLimit(4, calm_seconds=0.0, clock=clock)
+    for _ in range(5):
+        limit.slowed_down()
+    assert limit.limit == 1
+
+
+def test_operations_beyond_the_lowered_limit_wait_for_one_to_end():
+    limit = InFlightLimit(4)
+    limit.slowed_down()  # 4 -> 2
+    limit.acquire()
+    limit.acquire()
+    entered = threading.Event()
+
+    def third() -> None:
+        limit.acquire()
+        entered.set()
+
+    waiter = threading.Thread(target=third, daemon=True)
+    waiter.start()
+    assert not entered.wait(0.2)
+    limit.release()
+    assert entered.wait(2)
+
+
+def test_slowdowns_reach_every_in_flight_limit_of_the_run():
+    pacing = RunPacing.local(None, None)
+    limit = InFlightLimit(16)
+    pacing.slowdowns.in_flight.append(limit)
+    pacing._watch_answer(response=(type("R", (), {"status_code": 503})(), {"Error": {"Code": "SlowDown"}}))
+    assert (pacing.slowdowns.total, limit.limit) == (1, 8)

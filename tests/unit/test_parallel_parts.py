@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from bucketsync.engine.parallel_parts import PARTS_PER_OBJECT, PartSlots, part_slot_count
+from bucketsync.engine.parallel_parts import (
+    CHUNKS_IN_MEMORY, PARTS_PER_OBJECT, PartSlots, part_slot_count, spool_memory_limit,
+)
 
 
 class Gauge:
@@ -36,6 +38,14 @@ class Gauge:
 @pytest.mark.parametrize(("concurrency", "slots"), [(1, PARTS_PER_OBJECT), (4, 4), (16, 16), (64, 64)])
 def test_part_slots_follow_concurrency(concurrency, slots):
     assert part_slot_count(concurrency) == slots
+
+
+@pytest.mark.parametrize(("concurrency", "share"), [(1, 1.0), (4, 1.0), (16, 1.0), (32, 0.5), (64, 0.25), (512, 1 / 32)])
+def test_bodies_and_parts_in_memory_stay_within_32_chunks_whatever_the_concurrency(concurrency, share):
+    chunk = 16 * 2**20
+    limit = spool_memory_limit(concurrency, chunk)
+    assert limit == int(chunk * share)
+    assert (concurrency + part_slot_count(concurrency)) * limit <= CHUNKS_IN_MEMORY * chunk
 
 
 def test_one_object_runs_at_most_its_window_at_once_and_every_part():

@@ -18,7 +18,7 @@ def test_defaults_with_a_clean_environment():
     settings = load_settings()
     assert settings.source == SideSettings()
     assert settings.dest == SideSettings()
-    assert (settings.concurrency, settings.page_size, settings.broker_url) == (16, 1000, None)
+    assert (settings.concurrency, settings.page_size, settings.broker_url) == (64, 1000, None)
     assert settings.lock_check is True
     assert settings.task_time_limit < settings.visibility_timeout
 
