@@ -9,7 +9,8 @@ Each change is one `bucketsync.watch_key` message. Its task first claims the key
 
 So a burst on one key costs at most two looks, never two at once, and each look reads both sides'
 current state: a late, repeated or covered event writes nothing. A worker killed while it holds a lease
-holds it at most LEASE_SECONDS; the waiting change (redelivered, if the kill took it too) then goes on.
+holds it at most `BUCKETSYNC_BATCH_LEASE_SECONDS` (the lease of any work a worker holds: 60 s); the
+waiting change (redelivered after the visibility timeout, if the kill took it too) then goes on.
 The counts go to Redis (watch_counts.py), where `bucketsync exporter` reads them.
 """
 
@@ -65,8 +66,8 @@ def _key_slots(watch: str, change: Change) -> list[str]:
 class _Lease:
     """The key's lease, renewed every third of its time until released."""
 
-    def __init__(self, client, slot: str, token: str) -> None:
-        self.client, self.slot, self.token = client, slot, token
+    def __init__(self, client, slot: str, token: str, seconds: int) -> None:
+        self.client, self.slot, self.token, self.seconds = client, slot, token, seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name="bucketsync-watch-lease", daemon=True)
 
@@ -75,9 +76,9 @@ class _Lease:
         return self
 
     def _renew(self) -> None:
-        while not self._stop.wait(LEASE_SECONDS / 3):
+        while not self._stop.wait(self.seconds / 3):
             try:
-                self.client.eval(RENEW, 1, self.slot, self.token, LEASE_SECONDS * 1000)
+                self.client.eval(RENEW, 1, self.slot, self.token, self.seconds * 1000)
             except Exception as exc:  # noqa: BLE001 - a missed renewal only shortens the lease
                 log.warning("watch: renewing the lease of %s failed: %s", self.slot, exc)
 
@@ -87,7 +88,7 @@ class _Lease:
 
 
 def watch_change(ctx: ExecutionContext, request: RunRequest, client, watch: str, ttl: int, change: Change,
-                 token: str | None = None) -> str:
+                 token: str | None = None, lease_seconds: int = LEASE_SECONDS) -> str:
     """Claim, and if the key is ours, replicate it. Returns the result counted, or "wait" (try again soon,
     with the same `token`: the flag left is this change's)."""
     token = token or uuid.uuid4().hex
@@ -96,14 +97,14 @@ def watch_change(ctx: ExecutionContext, request: RunRequest, client, watch: str,
         record_result(client, watch, ttl, "skipped", None)
         return "skipped"
     lease, again = _key_slots(watch, change)
-    claimed = client.eval(CLAIM, 2, lease, again, token, LEASE_SECONDS * 1000)
+    claimed = client.eval(CLAIM, 2, lease, again, token, lease_seconds * 1000)
     claimed = claimed.decode() if isinstance(claimed, bytes) else claimed
     if claimed == "wait":
         return "wait"
     if claimed == "covered":
         record_result(client, watch, ttl, "duplicate", None)
         return "duplicate"
-    with _Lease(client, lease, token):
+    with _Lease(client, lease, token, lease_seconds):
         try:
             outcome = replicate(ctx, request, key)
         except Exception as exc:  # noqa: BLE001 - one key's trouble is a value, never a crashed task
