@@ -7,6 +7,9 @@ its own, as an operator runs it) replicates into a lock-enabled destination. A c
 destination every 50 ms from the first key not yet seen (one request a round, so it does not load the
 server more the further behind the watcher is).
 
+A persistent topic gets a second topic beside the watcher's, pushing to an endpoint of the bench's own
+that answers at once: RGW's own delivery delay, against which the watcher's lag is judged.
+
 Per scenario: lag = first HEAD that finds the key at the destination - the start of its PUT (p50, p99,
 max; up to one listing round trip and 50 ms of it are the checker's, so it is an upper bound), the writers' PUT latency
 (p50/p99: what a synchronous topic costs them), changes lost (not at the destination once nothing new
@@ -184,9 +187,50 @@ def _pair(session, tag: str) -> tuple[str, str]:
     return source, dest
 
 
-def _notify(client, bucket: str, arn: str) -> None:
+def _notify(client, bucket: str, *arns: str) -> None:
     client.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"TopicConfigurations": [
-        {"Id": "w9", "TopicArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+        {"Id": f"w9-{n}", "TopicArn": arn, "Events": ["s3:ObjectCreated:*"]} for n, arn in enumerate(arns)]})
+
+
+class DeliveryProbe:
+    """An HTTP endpoint of the bench's own that answers every push at once and notes when each key's first
+    event arrived: RGW's own delivery delay, beside what the watcher (on a topic of its own) makes of it."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.arrived: dict[str, float] = {}
+        probe = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                now = time.time()
+                try:
+                    for record in json.loads(body).get("Records", []):
+                        probe.arrived.setdefault(record["s3"]["object"]["key"], now)
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    pass
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 1024
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _watch_options(scenario: Scenario, port: int, exchange: str, topic: str) -> list[str]:
@@ -206,7 +250,12 @@ def run_scenario(session, scenario: Scenario, seconds: float) -> dict:
     watch.start()
     if scenario.transport == "amqp":
         time.sleep(1)  # the consumer's queue is bound before RGW publishes
-    _notify(client, source, arn)
+    probe = DeliveryProbe() if scenario.persistent else None
+    if probe is not None:  # a second persistent topic on the same bucket, pushing to the probe
+        probe_arn, _ = _topic(endpoint, scenario, probe.port, exchange)
+        _notify(client, source, arn, probe_arn)
+    else:
+        _notify(client, source, arn)
     observed, stop = Observed(), threading.Event()
     checker = threading.Thread(target=_check, args=(client, dest, observed, stop, "w/"), daemon=True)
     checker.start()
@@ -219,6 +268,10 @@ def run_scenario(session, scenario: Scenario, seconds: float) -> dict:
     burst_versions, burst_ok = _burst(client, source, dest)
     watch.stop()
     lags = [observed.seen[key] - observed.started[key] for key in observed.seen]
+    delivered = []
+    if probe is not None:
+        probe.stop()
+        delivered = [probe.arrived[key] - observed.started[key] for key in observed.started if key in probe.arrived]
     versions = _versions(client, dest)
     extra = sum(count - 1 for key, count in versions.items() if key != "burst")
     record = {
@@ -229,6 +282,9 @@ def run_scenario(session, scenario: Scenario, seconds: float) -> dict:
         "lost": len(observed.started) - len(observed.seen), "extra_versions": extra,
         "burst_versions": burst_versions, "burst_final_state": burst_ok,
     }
+    if probe is not None:  # RGW's own delay: PUT start -> its event at the probe
+        record.update({"rgw_delivery_p50_s": percentile(delivered, 0.5), "rgw_delivery_p99_s": percentile(delivered, 0.99),
+                       "rgw_delivered": len(delivered)})
     session.say(f"W9 {scenario.name} at {scenario.rate:g}/s: lag p50 {record['lag_p50_s']:.3f} s, p99 "
                 f"{record['lag_p99_s']:.3f} s, lost {record['lost']}, extra versions {extra}")
     return record
@@ -323,6 +379,11 @@ def render_w9(records: list[dict]) -> str:
         lines.append(f"| {r['scenario']} | {r['rate']:g} | {r.get('events', '–')} | {f(r.get('lag_p50_s'))} | "
                      f"{f(r.get('lag_p99_s'))} | {f(r.get('lag_max_s'))} | {f(r.get('put_p50_s'))} | {f(r.get('put_p99_s'))} | "
                      f"{r.get('lost', '–')} | {r.get('extra_versions', '–')} | {burst} | {catch} |")
+    for r in records:
+        if "rgw_delivery_p99_s" in r:
+            lines += ["", f"{r['scenario']} at {r['rate']:g}/s: RGW's own delivery (PUT start -> its event at an endpoint "
+                      f"that answers at once, {r['rgw_delivered']} of {r['events']}): p50 {f(r['rgw_delivery_p50_s'])} s, "
+                      f"p99 {f(r['rgw_delivery_p99_s'])} s; bucketsync's lag p99 {f(r.get('lag_p99_s'))} s."]
     lines += ["", "A scheduled run instead: a change waits half the interval on average (hourly: 30 min, up to 60); "
               "AWS S3 Replication Time Control: 99.9 % within 15 minutes."]
     return "\n".join(lines)
