@@ -239,6 +239,19 @@ def _watch_options(scenario: Scenario, port: int, exchange: str, topic: str) -> 
     return ["--events-amqp", f"{RABBITMQ}?exchange={exchange}&topic={topic}"]
 
 
+def _declare_amqp(exchange: str, queue: str, routing_key: str) -> None:
+    """The exchange RGW publishes to and the watcher's queue bound to it, declared before RGW is told to
+    publish (as the watcher declares them: durable). RGW's first publish to an exchange that is not there
+    yet (the watcher still connecting on a loaded machine) has RabbitMQ close the channel, and RGW 16 was
+    then seen to publish nothing more through that connection."""
+    from kombu import Connection, Exchange, Queue
+
+    with Connection(RABBITMQ, connect_timeout=10) as connection:
+        bound = Queue(queue, exchange=Exchange(exchange, type="topic", durable=True), routing_key=routing_key,
+                      durable=True)
+        bound(connection.default_channel).declare()
+
+
 def run_scenario(session, scenario: Scenario, seconds: float) -> dict:
     from server import free_port
 
@@ -247,9 +260,9 @@ def run_scenario(session, scenario: Scenario, seconds: float) -> dict:
     port, exchange = free_port(), f"w9-{uuid.uuid4().hex[:8]}"
     arn, topic = _topic(endpoint, scenario, port, exchange)
     watch = Watch(endpoint, source, dest, _watch_options(scenario, port, exchange, topic), session.workdir)
-    watch.start()
     if scenario.transport == "amqp":
-        time.sleep(1)  # the consumer's queue is bound before RGW publishes
+        _declare_amqp(exchange, watch.env["BUCKETSYNC_EVENTS__AMQP_QUEUE"], topic)
+    watch.start()
     probe = DeliveryProbe() if scenario.persistent else None
     if probe is not None:  # a second persistent topic on the same bucket, pushing to the probe
         probe_arn, _ = _topic(endpoint, scenario, probe.port, exchange)
@@ -319,8 +332,8 @@ def run_catch_up(session, rate: float, outage: float) -> dict:
     exchange = f"w9-{uuid.uuid4().hex[:8]}"
     arn, topic = _topic(endpoint, scenario, free_port(), exchange)
     watch = Watch(endpoint, source, dest, _watch_options(scenario, 0, exchange, topic), session.workdir)
+    _declare_amqp(exchange, watch.env["BUCKETSYNC_EVENTS__AMQP_QUEUE"], topic)
     watch.start()
-    time.sleep(1)
     _notify(client, source, arn)
     watch.stop()  # the queue stays, durable: RabbitMQ keeps what RGW publishes meanwhile
     observed = Observed()
