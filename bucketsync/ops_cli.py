@@ -191,30 +191,22 @@ def beat(
 def run_rows(ledger: Any, limit: int, job: str | None, stalled_after: float | None = None) -> list[dict[str, Any]]:
     """The newest runs in the ledger (of one job, if given), as JSON-safe rows; running runs without
     progress for `stalled_after` seconds show as stalled."""
-    from .distributed.ledger import RUNS_INDEX
-
     rows: list[dict[str, Any]] = []
-    start, chunk = 0, max(limit, 50)
-    while len(rows) < limit:
-        run_ids = ledger.redis.zrevrange(RUNS_INDEX, start, start + chunk - 1)
-        if not run_ids:
+    for run_id in ledger.run_ids_newest_first(chunk=max(limit, 50)):
+        request = ledger.request(run_id)
+        if request is None or (job is not None and request.get("job") != job):
+            continue
+        summary = ledger.summary(run_id, stalled_after)
+        if summary is None:
+            continue
+        data = summary.to_json()
+        data["job"] = request.get("job")
+        data["note"] = ledger.note(run_id)
+        for name in ("failures", "vanished_keys", "lock_refusals"):
+            data[name] = data[name][:10]
+        rows.append(data)
+        if len(rows) == limit:
             break
-        start += chunk
-        for run_id in run_ids:
-            request = ledger.request(run_id)
-            if request is None or (job is not None and request.get("job") != job):
-                continue
-            summary = ledger.summary(run_id, stalled_after)
-            if summary is None:
-                continue
-            data = summary.to_json()
-            data["job"] = request.get("job")
-            data["note"] = ledger.note(run_id)
-            for name in ("failures", "vanished_keys", "lock_refusals"):
-                data[name] = data[name][:10]
-            rows.append(data)
-            if len(rows) == limit:
-                break
     return rows
 
 

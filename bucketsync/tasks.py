@@ -22,7 +22,8 @@ from .core.messages import PageTask, RunRequest, ScheduledJob
 from .core.outcomes import combine
 from .distributed.patience import REDIS_UNAVAILABLE, retry_while_redis_unavailable
 from .distributed.recovery import RecoverySweeper
-from .ops.scheduled import finalise_run, job_locks, refresh_job_lock_or_finalise, run_id_for_trigger, trigger
+from .ops.run_end import finalise_run, refresh_job_lock_or_finalise
+from .ops.scheduled import job_locks, run_id_for_trigger, trigger
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -65,11 +64,6 @@ def decode_sse_c_key(text: str) -> bytes:
     if len(key) != SSE_C_KEY_BYTES:
         raise ValueError(f"the SSE-C key must be {SSE_C_KEY_BYTES} bytes once base64-decoded, not {len(key)}")
     return key
-
-
-def key_fingerprint(key: bytes) -> str:
-    """The base64 MD5 S3 is sent beside an SSE-C key (x-amz-…-customer-key-MD5): names the key, reveals nothing."""
-    return base64.b64encode(hashlib.md5(key).digest()).decode()
 
 
 @dataclass(frozen=True)

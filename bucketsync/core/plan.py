@@ -16,14 +16,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .errors import BucketsyncError
+from .errors import ListingOrderError
 from .model import ObjectEntry, same_content
 
 ActionKind = Literal["copy", "check_lock", "skip", "delete"]
-
-
-class ListingOrderError(BucketsyncError):
-    """A listing came back out of key order: a server bug the merge-join cannot work around."""
 
 
 @dataclass(frozen=True)

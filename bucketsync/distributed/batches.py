@@ -25,8 +25,8 @@ from botocore.exceptions import ClientError
 
 from . import runtime
 from ..engine import s3
-from ..engine.execute import ExecutionContext, execute, guarded
-from ..engine.execution_context import ActionTrace
+from ..engine.execute import execute, guarded
+from ..engine.execution_context import ActionTrace, ExecutionContext
 from ..core.history import HistoryEntry, order_history, plan_history
 from ..engine.history_execute import REWRITTEN, execute_history
 from ..core.locations import Location

@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import runtime
 from ..engine import s3
-from ..engine.execute import ExecutionContext
+from ..engine.execution_context import ExecutionContext
 from .ledger import REGISTERED_BEFORE, RUN_UNKNOWN, LeaseKeeper, lane_lease
 from ..listing.keyspace import KeyRange
 from .lane_splits import where_to_split, worth_splitting
@@ -38,7 +38,8 @@ from ..listing.pages import entries_of, list_page, page_of, pages_from, request_
 from ..core.messages import PageTask, RunRequest
 from ..core.model import ObjectEntry
 from ..core.outcomes import utc_now_iso
-from ..core.plan import ListingOrderError, PlannedAction, batches_of, dest_range_for_page, plan
+from ..core.errors import ListingOrderError
+from ..core.plan import PlannedAction, batches_of, dest_range_for_page, plan
 from .publish import publish_batches, publish_page, queue_length
 from ..listing.range_split import split_key_space
 from ..core.settings import Settings

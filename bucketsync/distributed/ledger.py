@@ -48,7 +48,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 import redis
 
@@ -88,38 +88,37 @@ if redis.call('HGET', {_HASH}, 'listing_done') == '1'
 end
 """
 
-# ARGV: ttl, finished_at, now, page, batch, max unprotected ms, n counters, names..., increments...,
-#       then (list index, json) pairs
+# ARGV: ttl, finished_at, {page, slot: "<page>:<batch>", now, unprotected_ms, totals: {counter: increment},
+#       listed: [[list number, json], ...]}
 _RECORD_BATCH = _GUARD + f"""
-if redis.call('HEXISTS', {_OUTBOX}, ARGV[4] .. ':' .. ARGV[5]) == 0 then
-  redis.call('HDEL', {_LEASES}, ARGV[4] .. ':' .. ARGV[5])
+local ask = cjson.decode(ARGV[3])
+if redis.call('HEXISTS', {_OUTBOX}, ask.slot) == 0 then
+  redis.call('HDEL', {_LEASES}, ask.slot)
   return 0
 end
 -- A Redis at maxmemory refuses a script at its first memory-growing write only if nothing was written
 -- before it: this HSET comes first, so a full Redis refuses the whole count (the worker waits) and
 -- never half of it.
-redis.call('HSET', {_HASH}, 'updated_at', ARGV[3])
-redis.call('HDEL', {_OUTBOX}, ARGV[4] .. ':' .. ARGV[5])
-redis.call('HDEL', {_LEASES}, ARGV[4] .. ':' .. ARGV[5])
-local unprotected = tonumber(ARGV[6])
-if unprotected > tonumber(redis.call('HGET', {_HASH}, 'max_unprotected_ms') or '0') then
-  redis.call('HSET', {_HASH}, 'max_unprotected_ms', unprotected)
+redis.call('HSET', {_HASH}, 'updated_at', ask.now)
+redis.call('HDEL', {_OUTBOX}, ask.slot)
+redis.call('HDEL', {_LEASES}, ask.slot)
+if ask.unprotected_ms > tonumber(redis.call('HGET', {_HASH}, 'max_unprotected_ms') or '0') then
+  redis.call('HSET', {_HASH}, 'max_unprotected_ms', ask.unprotected_ms)
 end
-local n = tonumber(ARGV[7])
-for i = 1, n do
-  redis.call('HINCRBY', {_HASH}, ARGV[7 + i], ARGV[7 + n + i])
+for name, increment in pairs(ask.totals) do
+  redis.call('HINCRBY', {_HASH}, name, increment)
 end
-for i = 8 + 2 * n, #ARGV, 2 do
-  local list = KEYS[{_FIRST_LIST - 1} + tonumber(ARGV[i])]
-  if redis.call('LLEN', list) < {MAX_LISTED} then redis.call('RPUSH', list, ARGV[i + 1]) end
+for _, entry in ipairs(ask.listed) do
+  local list = KEYS[{_FIRST_LIST - 1} + entry[1]]
+  if redis.call('LLEN', list) < {MAX_LISTED} then redis.call('RPUSH', list, entry[2]) end
 end
-local pending = redis.call('HINCRBY', {_HASH}, 'pending:' .. ARGV[4], -1)
+local pending = redis.call('HINCRBY', {_HASH}, 'pending:' .. ask.page, -1)
 if pending > 0 then
   {_TOUCH}
   return 1
 end
-redis.call('HDEL', {_HASH}, 'pending:' .. ARGV[4])
-redis.call('SETBIT', {_PAGES_DONE}, ARGV[4], 1)
+redis.call('HDEL', {_HASH}, 'pending:' .. ask.page)
+redis.call('SETBIT', {_PAGES_DONE}, ask.page, 1)
 redis.call('HINCRBY', {_HASH}, 'pages_done', 1)
 {_FINALISE_IF_DONE}
 {_TOUCH}
@@ -626,18 +625,15 @@ class Ledger:
         """
         totals = add_up(outcomes)
         unprotected_ms = int(totals.pop("max_unprotected_seconds", 0.0) * 1000)
-        items: list[Any] = []
+        listed = []
         for outcome in outcomes:
             entry = listing_entry(outcome)
             if entry is not None:
                 name, item = entry
-                items += [LIST_NAMES.index(name) + 1, json.dumps(item, ensure_ascii=False)]
-        names = list(totals)
-        return int(self._record_batch(
-            keys=run_keys(run_id),
-            args=[self.ttl, finished_at, time.time(), page, batch, unprotected_ms, len(names), *names,
-                  *(totals[name] for name in names), *items],
-        ))
+                listed.append([LIST_NAMES.index(name) + 1, json.dumps(item, ensure_ascii=False)])
+        ask = {"page": str(page), "slot": f"{page}:{batch}", "now": time.time(), "unprotected_ms": unprotected_ms,
+               "totals": totals, "listed": listed}
+        return int(self._record_batch(keys=run_keys(run_id), args=[self.ttl, finished_at, json.dumps(ask)]))
 
     def note_batch_progress(self, run_id: str, page: int, batch: int, handled: int) -> None:
         """A worker has handled `handled` objects of a batch it has not counted yet. Best effort: progress
@@ -844,9 +840,40 @@ class Ledger:
                 pages[page]["handled"] = handled
         return [pages[page] for page in sorted(pages)]
 
-    def recent_runs(self, limit: int = 20, stalled_after: float | None = None) -> list[RunSummary]:
-        run_ids = self.redis.zrevrange(RUNS_INDEX, 0, limit - 1)
-        return [summary for run_id in run_ids if (summary := self.summary(run_id, stalled_after)) is not None]
+    def run_ids_newest_first(self, chunk: int = 50) -> Iterator[str]:
+        """The runs of the runs index, newest first, read `chunk` at a time (a run may since have expired)."""
+        start = 0
+        while run_ids := self.redis.zrevrange(RUNS_INDEX, start, start + chunk - 1):
+            yield from run_ids
+            start += chunk
+
+    def runs_by_state(self, stalled_after: float) -> tuple[dict[str, int], int]:
+        """How many runs of the runs index are in each state (running without progress for the run's own
+        `stalled_after_seconds`, or `stalled_after` for a run that recorded none: stalled), and the copy
+        batches the running ones have published and not yet counted."""
+        run_ids = self.redis.zrange(RUNS_INDEX, 0, -1)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for run_id in run_ids:
+                pipe.hmget(run_key(run_id), "state", "updated_at", "stalled_after_seconds")
+            states = pipe.execute()
+        counts: dict[str, int] = {}
+        running = []
+        now = time.time()
+        for run_id, (state, updated_at, own_stalled_after) in zip(run_ids, states):
+            if state is None:
+                continue  # expired
+            if state == "running":
+                running.append(run_id)
+                if now - float(updated_at or 0) > float(own_stalled_after or stalled_after):
+                    state = "stalled"
+            counts[state] = counts.get(state, 0) + 1
+        pending = 0
+        with self.redis.pipeline(transaction=False) as pipe:
+            for run_id in running:
+                pipe.hgetall(run_key(run_id))
+            for fields in pipe.execute():
+                pending += sum(int(value) for name, value in fields.items() if name.startswith("pending:"))
+        return counts, pending
 
 
 class EndSignal:

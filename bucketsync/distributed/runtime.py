@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from ..run.context import execution_context as build_execution_context
 from ..run.context import make_clients
-from ..engine.execute import ExecutionContext
+from ..engine.execution_context import ExecutionContext
 from .ledger import Ledger, run_key
 from ..core.messages import RunRequest
 from ..engine.pacing import RunPacing

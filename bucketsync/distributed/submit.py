@@ -10,7 +10,7 @@ import redis
 from kombu.exceptions import OperationalError
 
 from .celery_app import app, configure
-from ..core.errors import PreflightError
+from ..core.errors import BrokerUnreachable, RunNotFound
 from .ledger import Ledger
 from ..core.messages import PageTask, RunRequest
 from ..core.outcomes import RunSummary, utc_now_iso
@@ -34,7 +34,7 @@ def open_ledger(settings: Settings) -> Ledger:
     try:
         ledger.redis.ping()
     except redis.RedisError as exc:
-        raise PreflightError(f"cannot reach Redis at {redacted(settings.broker_url)}: {exc}") from None
+        raise BrokerUnreachable(f"cannot reach Redis at {redacted(settings.broker_url)}: {exc}") from None
     return ledger
 
 
@@ -54,7 +54,7 @@ def start_run(settings: Settings, ledger: Ledger, request: RunRequest) -> None:
                           stalled_after_seconds=settings.stalled_after_seconds)
         publish_page(request, PageTask(page=0, token=None, start_after=None, lanes=0))  # it cuts the lanes
     except (redis.RedisError, OperationalError) as exc:
-        raise PreflightError(f"cannot submit the run to {redacted(settings.broker_url)}: {exc}") from None
+        raise BrokerUnreachable(f"cannot submit the run to {redacted(settings.broker_url)}: {exc}") from None
 
 
 def resume_run(settings: Settings, run_id: str) -> tuple[Ledger, str]:
@@ -67,12 +67,12 @@ def resume_run(settings: Settings, run_id: str) -> tuple[Ledger, str]:
     ledger = open_ledger(settings)
     summary = ledger.summary(run_id)
     if summary is None:
-        raise PreflightError(f"run {run_id} is not known to Redis (never submitted, or its report expired)")
+        raise RunNotFound(f"run {run_id} is not known to Redis (never submitted, or its report expired)")
     if summary.state in FINAL_STATES:
         return ledger, f"run {run_id} has already {summary.state}; nothing to resume"
     stored = ledger.request(run_id)
     if stored is None:
-        raise PreflightError(f"run {run_id} has no request recorded in Redis: it cannot be resumed")
+        raise RunNotFound(f"run {run_id} has no request recorded in Redis: it cannot be resumed")
     request = RunRequest.from_json(stored)
     unfinished = ledger.unfinished_batches(run_id)
     for page, batches in unfinished.items():
@@ -125,7 +125,7 @@ def follow_run(
                 now = time.monotonic()
                 unreachable_since = unreachable_since or now
                 if now - unreachable_since > redis_patience:
-                    raise PreflightError(
+                    raise BrokerUnreachable(
                         f"lost Redis for {now - unreachable_since:.0f} s ({exc}); run {run_id} goes on without "
                         f"this terminal: `bucketsync status {run_id}` shows it"
                     ) from None
@@ -133,7 +133,7 @@ def follow_run(
                 continue
             unreachable_since = None
             if summary is None:
-                raise PreflightError(f"run {run_id} is not known to Redis (never submitted, or its report expired)")
+                raise RunNotFound(f"run {run_id} is not known to Redis (never submitted, or its report expired)")
             if on_progress:
                 on_progress(summary)
             if summary.state != "running":

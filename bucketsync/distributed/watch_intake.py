@@ -13,7 +13,7 @@ from typing import Any
 import redis
 
 from .celery_app import app, configure
-from ..core.errors import PreflightError
+from ..core.errors import BrokerUnreachable
 from ..core.events import Change
 from .ledger import Ledger
 from ..core.messages import RunRequest
@@ -34,7 +34,7 @@ class DistributedWatch:
         try:
             self.redis.ping()
         except redis.RedisError as exc:
-            raise PreflightError(f"cannot reach the broker's Redis: {exc}") from None
+            raise BrokerUnreachable(f"cannot reach the broker's Redis: {exc}") from None
         self.receivers: list[Any] = []
         self.published = 0
 

@@ -22,7 +22,7 @@ import uuid
 from datetime import datetime, timezone
 
 from ..core.events import Change
-from ..engine.execute import ExecutionContext
+from ..engine.execution_context import ExecutionContext
 from ..core.outcomes import ObjectOutcome
 from ..core.messages import RunRequest
 from ..run.replicate_key import relative_key, replicate

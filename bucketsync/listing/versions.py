@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..core.history import HistoryEntry, KeyHistory, order_history
 from ..core.locations import Location
-from ..core.plan import ListingOrderError
+from ..core.errors import ListingOrderError
 
 
 @dataclass(frozen=True)

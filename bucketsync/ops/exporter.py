@@ -18,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from . import job_totals
 from .metrics import fleet_families, job_families, watch_families
+from ..distributed.ledger import Ledger
 from ..distributed.watch_counts import watch_totals
 
 log = logging.getLogger("bucketsync.ops.exporter")
@@ -30,13 +31,14 @@ class LedgerCollector:
 
     def __init__(self, client: redis.Redis, stalled_after: float) -> None:
         self.redis = client
+        self.ledger = Ledger(client, 0)
         self.stalled_after = stalled_after
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("bucketsync_redis_up", "Whether the exporter could read Redis at this scrape.")
         try:
             families = job_families(job_totals.read_job_totals(self.redis), time.time())
-            states, pending = job_totals.runs_by_state(self.redis, self.stalled_after)
+            states, pending = self.ledger.runs_by_state(self.stalled_after)
             families += fleet_families(states, pending, self.redis.llen(QUEUE))
             families += watch_families(watch_totals(self.redis))
         except redis.RedisError as exc:

@@ -1,4 +1,4 @@
-"""Per-job totals in Redis for the exporter, each ended run added exactly once; and the fleet's state now.
+"""Per-job totals in Redis for the exporter, each ended run added exactly once.
 
 Keys (beside the ledger's, never expiring: one small hash per job, so the counters only grow):
 
@@ -17,11 +17,10 @@ make a counter go down.
 from __future__ import annotations
 
 import logging
-import time
 
 import redis
 
-from ..distributed.ledger import PREFIX, RUNS_INDEX, run_key
+from ..distributed.ledger import PREFIX, run_key
 from .metrics import ENDED_STATES, RESULTS, JobTotals, epoch, is_success, job_label, run_increments
 from ..core.outcomes import RunSummary
 
@@ -98,32 +97,3 @@ def read_job_totals(client: redis.Redis) -> list[JobTotals]:
             last_success_started_at=number("last_success_started_at"),
         ))
     return totals
-
-
-def runs_by_state(client: redis.Redis, stalled_after: float) -> tuple[dict[str, int], int]:
-    """How many runs of the runs index are in each state (running without progress for the run's own
-    `stalled_after_seconds`, or `stalled_after` for a run that recorded none: stalled), and the copy batches
-    the running ones have published and not yet counted."""
-    run_ids = client.zrange(RUNS_INDEX, 0, -1)
-    with client.pipeline(transaction=False) as pipe:
-        for run_id in run_ids:
-            pipe.hmget(run_key(run_id), "state", "updated_at", "stalled_after_seconds")
-        states = pipe.execute()
-    counts: dict[str, int] = {}
-    running = []
-    now = time.time()
-    for run_id, (state, updated_at, own_stalled_after) in zip(run_ids, states):
-        if state is None:
-            continue  # expired
-        if state == "running":
-            running.append(run_id)
-            if now - float(updated_at or 0) > float(own_stalled_after or stalled_after):
-                state = "stalled"
-        counts[state] = counts.get(state, 0) + 1
-    pending = 0
-    with client.pipeline(transaction=False) as pipe:
-        for run_id in running:
-            pipe.hgetall(run_key(run_id))
-        for fields in pipe.execute():
-            pending += sum(int(value) for name, value in fields.items() if name.startswith("pending:"))
-    return counts, pending

@@ -1,18 +1,11 @@
-"""Scheduled runs on the workers: the trigger that celery beat sends, the end of every run, and the job lock.
+"""Scheduled runs on the workers: the trigger that celery beat sends, and each job's lock.
 
-Plain functions; tasks.py wraps them as Celery tasks.
+Plain functions; tasks.py wraps them as Celery tasks (the end of every run, scheduled or not: run_end.py).
 - `trigger` (task `bucketsync.scheduled_run(job)`, sent by `bucketsync beat` for each trigger): takes the
   job's lock (joblock.py), runs the preflight and starts the run as `bucketsync sync` does with a broker.
   While the previous run of the job is still going, the trigger is recorded as a run in state `skipped`
   (so `bucketsync runs` and `status` show it) and logged, and nothing starts. The run id is derived from
   the trigger's task id, so a redelivered trigger is recognised and never starts a second run.
-- `finalise_run` (task `bucketsync.run_finalise(run_id)`, sent once when a run has ended, as the ledger's
-  Lua scripts decide): releases the job's lock, remembers a finished lock pass (for `lock_check_every`)
-  and logs the run's totals. Flower shows it as the last
-  task of a run.
-- `refresh_job_lock_or_finalise`: after every coordinator page and copy batch (tasks.py calls it from
-  Celery's task_postrun signal): refresh the job's lock while the run goes; send `run_finalise` once the
-  run has ended.
 """
 
 from __future__ import annotations
@@ -26,26 +19,21 @@ from typing import Any
 import redis
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..distributed import runtime
 from ..engine import s3
 from ..run.context import new_run_id, prepare_run
 from ..distributed.submit import start_run
 from ..core.errors import BucketsyncError
 from ..core.filters import Filters
-from .job_totals import record_run_end
 from .joblock import JobLocks, lock_seconds
 from ..distributed.ledger import Ledger
 from ..core.locations import parse_location
-from .lock_pass_record import last_lock_pass, record_lock_pass
+from .lock_pass_record import last_lock_pass
 from ..core.lock_schedule import lock_pass_due
 from ..core.messages import RunRequest, ScheduledJob
 from ..core.outcomes import utc_now_iso
-from ..distributed.publish import publish_run_end
 from ..core.settings import Settings
 
 log = logging.getLogger("bucketsync.ops.scheduled")
-
-ENDED_STATES = ("finished", "failed")
 
 
 @lru_cache(maxsize=4)
@@ -104,31 +92,3 @@ def trigger(settings: Settings, ledger: Ledger, locks: JobLocks, job: ScheduledJ
     log.info("job %s: started run %s (%s -> %s)%s", job.name, run_id, request.source, request.destination,
              "" if request.does_lock_pass or not request.source_lock_enabled else ", lock pass not due")
     return result | {"result": "started", "lock_check": request.does_lock_pass}
-
-
-def finalise_run(run_id: str) -> dict[str, Any]:
-    """A run has ended: release its job's lock, add it to the job's metrics and log its totals. Idempotent."""
-    ledger = runtime.ledger()
-    summary = ledger.summary(run_id)
-    if summary is None:
-        return {"run_id": run_id, "result": "unknown or expired run"}
-    job = summary.job
-    if job:
-        job_locks(runtime.worker_settings()).release(job, run_id)
-    record_run_end(ledger.redis, summary, ledger.ttl)
-    record_lock_pass(ledger.redis, summary)
-    totals = {name: getattr(summary, name) for name in
-              ("listed", "copied", "skipped", "lock_updated", "deleted", "failed", "vanished", "bytes_copied")}
-    log.info("run %s%s %s: %s", run_id, f" (job {job})" if job else "", summary.state,
-             ", ".join(f"{name} {value}" for name, value in totals.items()))
-    return {"run_id": run_id, "job": job, "state": summary.state, **totals}
-
-
-def refresh_job_lock_or_finalise(request: RunRequest) -> None:
-    """After a page or batch of a run: refresh its job's lock, or send run_finalise once it has ended."""
-    ledger = runtime.ledger()
-    if ledger.state(request.run_id) in ENDED_STATES:
-        if ledger.claim_finalise(request.run_id):
-            publish_run_end(request.run_id)
-    elif request.job:
-        job_locks(runtime.worker_settings()).refresh(request.job, request.run_id)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..core.copy_options import check_choices
 from ..core.errors import UsageError
-from ..engine.execute import ExecutionContext
+from ..engine.execution_context import ExecutionContext
 from ..core.filters import Filters
 from ..core.locations import check_not_overlapping, parse_location
 from ..core.messages import RunRequest

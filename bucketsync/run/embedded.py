@@ -18,8 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..engine import s3
 from .context import RunRequest
-from ..core.errors import BucketsyncError
-from ..engine.execute import ExecutionContext, execute
+from ..core.errors import BucketsyncError, ListingFailed, RunInterrupted
+from ..engine.execute import execute
+from ..engine.execution_context import ExecutionContext
 from ..listing.fan_in import FanIn
 from ..core.filters import Filters
 from ..listing.pages import Page, iter_pages, prefetched, request_page
@@ -34,18 +35,6 @@ log = logging.getLogger("bucketsync")
 
 ProgressCallback = Callable[[RunSummary], None]
 SKIPS_PER_RECORD = 500  # unchanged keys recorded together
-
-
-class ListingFailed(BucketsyncError):
-    """A listing of one side could not go on (botocore already retried what was transient)."""
-
-
-class RunInterrupted(BucketsyncError):
-    """The operator interrupted the run; `summary` holds what was done until then."""
-
-    def __init__(self, summary: RunSummary) -> None:
-        super().__init__("interrupted")
-        self.summary = summary
 
 
 def new_summary(request: RunRequest, mode: str) -> RunSummary:

@@ -16,8 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..engine import s3
 from .context import RunRequest
-from .embedded import ListingFailed, ProgressCallback, new_summary, run_planned
-from ..engine.execute import ExecutionContext
+from ..core.errors import ListingFailed
+from .embedded import ProgressCallback, new_summary, run_planned
+from ..engine.execution_context import ExecutionContext
 from ..core.history import KeyHistory
 from ..engine.history_execute import execute_history
 from ..listing.pages import prefetched

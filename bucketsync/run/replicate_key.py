@@ -19,8 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..engine import s3
 from ..core.events import Change
-from ..engine.execute import ExecutionContext, copy_and_settle, execute, guarded, settle_lock
-from ..engine.execution_context import ActionTrace
+from ..engine.execute import copy_and_settle, execute, guarded, settle_lock
+from ..engine.execution_context import ActionTrace, ExecutionContext
 from ..engine.source_version import SourceVersion, read_source_version
 from ..core.history import KeyHistory
 from ..engine.history_execute import execute_history

@@ -8,18 +8,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..core.errors import BucketsyncError
+from ..core.errors import OutputPathRefused, ReportNotWritten
 from ..core.outcomes import RunSummary
 
 SHOWN_PER_LIST = 10
-
-
-class ReportNotWritten(BucketsyncError):
-    """The JSON report could not be written (the run itself is over)."""
-
-
-class OutputPathRefused(BucketsyncError):
-    """An output file (--report-json, --metrics-textfile) could not be written there: found before the run."""
 
 
 def check_output_path(option: str, path: Path) -> None:

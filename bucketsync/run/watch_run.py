@@ -22,7 +22,7 @@ from .context import RunRequest
 from ..core.errors import UsageError
 from .event_receivers import AmqpReceiver, HttpReceiver, SqsReceiver, parse_amqp_url, parse_listen_address
 from ..core.events import Change
-from ..engine.execute import ExecutionContext
+from ..engine.execution_context import ExecutionContext
 from ..core.events import LAG_BUCKETS
 from ..core.outcomes import ObjectOutcome
 from .replicate_key import relative_key, replicate

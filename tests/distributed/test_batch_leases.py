@@ -8,7 +8,6 @@ import time
 import pytest
 import redis
 
-from bucketsync.ops.job_totals import runs_by_state
 from bucketsync.distributed.ledger import Ledger, run_key
 from bucketsync.run.report import render_text
 from bucketsync.core.outcomes import ObjectOutcome, utc_now_iso
@@ -104,7 +103,7 @@ def test_stalled_is_the_runs_own_setting_and_says_since_when(ledger):
     assert summary.state == "stalled" and summary.progress_at
     assert ledger.summary(run_id).state == "stalled"
     assert f"no progress since {summary.progress_at}" in render_text(summary)
-    assert runs_by_state(ledger.redis, stalled_after=3600)[0] == {"stalled": 1}  # the exporter's gauge too
+    assert ledger.runs_by_state(stalled_after=3600)[0] == {"stalled": 1}  # the exporter's gauge too
 
 
 def test_a_batch_delivered_again_writes_only_what_its_first_executor_did_not(s3, moto_server, locked_buckets, url,

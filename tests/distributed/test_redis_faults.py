@@ -194,10 +194,10 @@ def test_a_follower_gives_up_on_an_unreachable_redis_after_its_patience():
 
     from conftest import free_port
     from bucketsync.distributed.submit import follow_run
-    from bucketsync.core.errors import PreflightError
+    from bucketsync.core.errors import BrokerUnreachable
 
     ledger = Ledger.from_url(f"redis://127.0.0.1:{free_port()}/0", 60)
     started = time.monotonic()
-    with pytest.raises(PreflightError, match=r"lost Redis for \d+ s .*bucketsync status run-x"):
+    with pytest.raises(BrokerUnreachable, match=r"lost Redis for \d+ s .*bucketsync status run-x"):
         follow_run(ledger, "run-x", poll_seconds=0.1, redis_patience=1.0)
     assert time.monotonic() - started < 30
