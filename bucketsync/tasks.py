@@ -49,7 +49,8 @@ def watch_key(self: Task, request: dict[str, Any], watch: str, change: dict[str,
     settings = runtime.worker_settings()
     run = RunRequest.from_json(request)
     result = watch_change(runtime.execution_context(run), run, runtime.ledger().redis, watch,
-                          settings.report_ttl_seconds, Change.from_json(change), token, settings.batch_lease_seconds)
+                          settings.report_ttl_seconds, Change.from_json(change), token, settings.batch_lease_seconds,
+                          patience=runtime.redis_patience_seconds())
     if result == "wait":  # somebody holds the key: look again after them (bounded by their lease)
         raise self.retry(args=[request, watch, change, token], countdown=1,
                          max_retries=3 * settings.batch_lease_seconds)
