@@ -350,19 +350,26 @@ def status_exit_code(summary: RunSummary) -> int:
     "`bucketsync resume RUN_ID`)."
 ))
 def status(
-    run_id: str = typer.Argument(..., help="the run id printed by `sync --detach`"),
+    run_id: Optional[str] = typer.Argument(None, help="the run id printed by `sync --detach`; without it, the "
+                                                     "watches on the workers and their counts"),
     json_output: bool = typer.Option(False, "--json", help="print the report as JSON"),
     pages: bool = typer.Option(False, "--pages", help="also one line per page with its totals"),
     broker_url: Optional[str] = typer.Option(None, metavar="URL", help="redis:// URL (BUCKETSYNC_BROKER_URL)"),
 ) -> None:
     """Show a distributed run's progress (objects handled in batches not counted yet included) or its final
-    report. The exit code tells running from ended (below); --json gives the same for scripts."""
+    report. The exit code tells running from ended (below); --json gives the same for scripts. Without a
+    RUN_ID: each `watch` on the workers, with what became of its changes, how many wait, its last change."""
     from .distributed.submit import open_ledger
 
     settings = load_settings(broker_url=broker_url)
     if not settings.broker_url:
         raise UsageError("status needs a broker (--broker-url or BUCKETSYNC_BROKER_URL)")
     ledger = open_ledger(settings)
+    if run_id is None:
+        from .ops_cli import show_watches
+
+        show_watches(ledger.redis, json_output)
+        return
     summary = ledger.summary(run_id, settings.stalled_after_seconds)
     if summary is None:
         raise UsageError(f"run {run_id} is not known (never submitted, or its report expired)")

@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional, TypeVar
 
@@ -70,6 +70,42 @@ def page_table(pages: list[dict[str, Any]]) -> str:
     header = ["PAGE", "RANGE", "LISTED", "SKIPPED", "BATCHES", "COPIED", "LOCK-UPD", "DELETED", "FAILED", "VANISHED",
               "STATE"]
     return _table(header, rows, right=set(range(10)))
+
+
+WATCH_RESULTS = ("copied", "skipped", "deleted", "lock_updated", "failed", "vanished", "duplicate")
+
+
+def watch_rows(totals: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each watch's counts as `status` shows them (watch_counts.watch_totals), by name."""
+    return [
+        {"watch": watch, "pending": counts["pending"],
+         **{result: int(counts["events"].get(result, 0)) for result in WATCH_RESULTS},
+         "looks": int(counts["lag"].get("count", 0)),
+         "lag_mean_seconds": round(counts["lag"]["sum"] / counts["lag"]["count"], 3) if counts["lag"].get("count") else None,
+         "last_event": datetime.fromtimestamp(counts["last_event"], timezone.utc).isoformat()
+         if counts.get("last_event") else None}
+        for watch, counts in sorted(totals.items())
+    ]
+
+
+def show_watches(redis_client, json_output: bool) -> None:
+    """`bucketsync status` without a run id: the watches on the workers (from their counts in Redis)."""
+    from .distributed.watch_counts import watch_totals
+
+    rows = watch_rows(watch_totals(redis_client))
+    if json_output:
+        print(json.dumps(rows, indent=2), flush=True)
+        return
+    if not rows:
+        print("no watch has published changes to the workers (give a RUN_ID for a run's status)", file=sys.stderr,
+              flush=True)
+        return
+    header = ["WATCH", "LAST EVENT (UTC)", "PENDING", "COPIED", "SKIPPED", "DELETED", "LOCK-UPD", "FAILED", "VANISHED",
+              "DUPLICATE", "MEAN LAG"]
+    table = [[row["watch"], _when(row["last_event"]), str(row["pending"]),
+              *(str(row[result]) for result in WATCH_RESULTS),
+              f"{row['lag_mean_seconds']:.2f} s" if row["lag_mean_seconds"] is not None else "-"] for row in rows]
+    print(_table(header, table, right=set(range(2, 11))), flush=True)
 
 
 # ---------------------------------------------------------------- schedules

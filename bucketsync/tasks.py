@@ -43,15 +43,17 @@ RETRY_POLICY: dict[str, Any] = {
 def watch_key(self: Task, request: dict[str, Any], watch: str, change: dict[str, Any], token: str | None = None) -> str:
     """One announced change of `bucketsync watch`: replicate its key, unless another look covers it."""
     from .core.events import Change
-    from .distributed.watch_keys import LEASE_SECONDS, watch_change
+    from .distributed.watch_keys import watch_change
 
     token = token or self.request.id
     settings = runtime.worker_settings()
     run = RunRequest.from_json(request)
     result = watch_change(runtime.execution_context(run), run, runtime.ledger().redis, watch,
-                          settings.report_ttl_seconds, Change.from_json(change), token)
+                          settings.report_ttl_seconds, Change.from_json(change), token, settings.batch_lease_seconds,
+                          patience=runtime.redis_patience_seconds())
     if result == "wait":  # somebody holds the key: look again after them (bounded by their lease)
-        raise self.retry(args=[request, watch, change, token], countdown=1, max_retries=3 * LEASE_SECONDS)
+        raise self.retry(args=[request, watch, change, token], countdown=1,
+                         max_retries=3 * settings.batch_lease_seconds)
     return result
 
 

@@ -161,8 +161,9 @@ class Settings(BaseSettings):
     visibility_timeout: int = Field(3600, ge=2, le=24 * 3600)
     batch_lease_seconds: int = Field(
         60, ge=2, le=3600,
-        description="a running copy batch holds its lease this long, renewed every third of it; a lease that "
-                    "lapses (its worker died) has the batch published again at once, not after the visibility timeout",
+        description="a running copy batch (or a key `watch` replicates) holds its lease this long, renewed every "
+                    "third of it; a lease that lapses (its worker died) has the batch published again at once, not "
+                    "after the visibility timeout (a watched key is free for its next change)",
     )
     task_time_limit: int = Field(3000, ge=1, le=24 * 3600)
 

@@ -9,7 +9,8 @@ Each change is one `bucketsync.watch_key` message. Its task first claims the key
 
 So a burst on one key costs at most two looks, never two at once, and each look reads both sides'
 current state: a late, repeated or covered event writes nothing. A worker killed while it holds a lease
-holds it at most LEASE_SECONDS; the waiting change (redelivered, if the kill took it too) then goes on.
+holds it at most `BUCKETSYNC_BATCH_LEASE_SECONDS` (the lease of any work a worker holds: 60 s); the
+waiting change (redelivered after the visibility timeout, if the kill took it too) then goes on.
 The counts go to Redis (watch_counts.py), where `bucketsync exporter` reads them.
 """
 
@@ -25,6 +26,7 @@ from ..engine.execution_context import ExecutionContext
 from ..core.outcomes import ObjectOutcome
 from ..core.messages import RunRequest
 from ..run.replicate_key import relative_key, replicate
+from .patience import retry_while_redis_unavailable
 from .watch_counts import record_result, watch_key
 
 log = logging.getLogger(__name__)
@@ -65,8 +67,8 @@ def _key_slots(watch: str, change: Change) -> list[str]:
 class _Lease:
     """The key's lease, renewed every third of its time until released."""
 
-    def __init__(self, client, slot: str, token: str) -> None:
-        self.client, self.slot, self.token = client, slot, token
+    def __init__(self, client, slot: str, token: str, seconds: int) -> None:
+        self.client, self.slot, self.token, self.seconds = client, slot, token, seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name="bucketsync-watch-lease", daemon=True)
 
@@ -75,35 +77,47 @@ class _Lease:
         return self
 
     def _renew(self) -> None:
-        while not self._stop.wait(LEASE_SECONDS / 3):
+        while not self._stop.wait(self.seconds / 3):
             try:
-                self.client.eval(RENEW, 1, self.slot, self.token, LEASE_SECONDS * 1000)
+                self.client.eval(RENEW, 1, self.slot, self.token, self.seconds * 1000)
             except Exception as exc:  # noqa: BLE001 - a missed renewal only shortens the lease
                 log.warning("watch: renewing the lease of %s failed: %s", self.slot, exc)
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
-        self.client.eval(RELEASE, 1, self.slot, self.token)
+        try:
+            self.client.eval(RELEASE, 1, self.slot, self.token)
+        except Exception as exc:  # noqa: BLE001 - Redis away: the lease lapses by itself
+            log.warning("watch: releasing the lease of %s failed: %s", self.slot, exc)
 
 
 def watch_change(ctx: ExecutionContext, request: RunRequest, client, watch: str, ttl: int, change: Change,
-                 token: str | None = None) -> str:
+                 token: str | None = None, lease_seconds: int = LEASE_SECONDS, patience: float = 0.0) -> str:
     """Claim, and if the key is ours, replicate it. Returns the result counted, or "wait" (try again soon,
-    with the same `token`: the flag left is this change's)."""
+    with the same `token`: the flag left is this change's). Redis restarting or full: the claim and the
+    count wait for it up to `patience` seconds (the message stays unacknowledged meanwhile), so a change
+    is not dropped as a failed task."""
     token = token or uuid.uuid4().hex
+
+    def patiently(call, what: str):
+        return retry_while_redis_unavailable(call, what=f"watch {watch} {change.key}: {what}", give_up_after=patience)
+
+    def count(result: str, lag: float | None) -> None:
+        patiently(lambda: record_result(client, watch, ttl, result, lag), "counting")
+
     key = relative_key(change, ctx.source)
     if key is None or not request.key_filters.includes(key):
-        record_result(client, watch, ttl, "skipped", None)
+        count("skipped", None)
         return "skipped"
     lease, again = _key_slots(watch, change)
-    claimed = client.eval(CLAIM, 2, lease, again, token, LEASE_SECONDS * 1000)
+    claimed = patiently(lambda: client.eval(CLAIM, 2, lease, again, token, lease_seconds * 1000), "claiming")
     claimed = claimed.decode() if isinstance(claimed, bytes) else claimed
     if claimed == "wait":
         return "wait"
     if claimed == "covered":
-        record_result(client, watch, ttl, "duplicate", None)
+        count("duplicate", None)
         return "duplicate"
-    with _Lease(client, lease, token):
+    with _Lease(client, lease, token, lease_seconds):
         try:
             outcome = replicate(ctx, request, key)
         except Exception as exc:  # noqa: BLE001 - one key's trouble is a value, never a crashed task
@@ -113,5 +127,5 @@ def watch_change(ctx: ExecutionContext, request: RunRequest, client, watch: str,
     lag = None
     if change.event_time is not None:
         lag = max(0.0, (datetime.now(timezone.utc) - change.event_time).total_seconds())
-    record_result(client, watch, ttl, result, lag)
+    count(result, lag)
     return result

@@ -34,10 +34,10 @@ from ..core.plan import PlannedAction
 from .s3_calls import call
 from .server_copy import copy_server_side
 from .settle_write import WriteNotHeld, settle_write
-from .source_version import SourceChanged
+from .source_version import SourceChanged, SourceVersion
 from .streamed_copy import copy_streamed
 
-__all__ = ["ExecutionContext", "copy_and_settle", "execute", "guarded"]
+__all__ = ["ExecutionContext", "copy_and_settle", "execute", "guarded", "settle_lock"]
 
 logger = logging.getLogger(__name__)
 
@@ -99,14 +99,18 @@ def _copy(ctx: ExecutionContext, action: PlannedAction, trace: ActionTrace, chan
 
 def copy_and_settle(
     ctx: ExecutionContext, key: str, entry: ObjectEntry, trace: ActionTrace, *, changed: bool = False,
-    pinned_version_id: str | None = None,
+    pinned_version_id: str | None = None, read: SourceVersion | None = None,
 ) -> ObjectOutcome:
-    """Copy one source version (the listed one, or exactly `pinned_version_id`) and settle its lock."""
+    """Copy one source version (the listed one, or exactly `pinned_version_id`) and settle its lock.
+    `read`: the source's HEAD the caller made already (a server-side copy needs no other; a streamed
+    copy's GET reads it anyway)."""
     trace.source_storage_class = entry.storage_class
     if ctx.dry_run:
         return ObjectOutcome(key, "copied", version_id=pinned_version_id, bytes_copied=entry.size)
-    copy = copy_server_side if ctx.server_side else copy_streamed
-    written = copy(ctx, key, entry, trace, pinned_version_id)
+    if ctx.server_side:
+        written = copy_server_side(ctx, key, entry, trace, pinned_version_id, read=read)
+    else:
+        written = copy_streamed(ctx, key, entry, trace, pinned_version_id)
     settled = settle_write(
         ctx.dest_client, ctx.dest.bucket, written, ctx.now(), ctx.write_checks, ctx.copy_options.dest_reads()
     )
@@ -138,8 +142,13 @@ def _check_lock(ctx: ExecutionContext, action: PlannedAction, trace: ActionTrace
         if s3.is_vanished(exc):  # deleted at the destination since listing: copy it again
             return _copy(ctx, action, trace)
         raise
+    return settle_lock(ctx, action.key, source_head, dest_head)
+
+
+def settle_lock(ctx: ExecutionContext, key: str, source_head: dict, dest_head: dict) -> ObjectOutcome:
+    """Give the destination's current version the source's lock, both as their HEADs describe them."""
     decision = decide_lock(LockState.from_head(source_head), LockState.from_head(dest_head), ctx.now())
     if decision.changes_anything() and not ctx.dry_run:
-        apply_lock(ctx.dest_client, ctx.dest.bucket, dst_key, dest_head.get("VersionId"), decision)
+        apply_lock(ctx.dest_client, ctx.dest.bucket, ctx.dest.absolute_key(key), dest_head.get("VersionId"), decision)
     status = "lock_updated" if decision.changes_anything() else "skipped"
-    return ObjectOutcome(action.key, status, version_id=trace.source_version_id, notes=decision.notes)
+    return ObjectOutcome(key, status, version_id=source_head.get("VersionId"), notes=decision.notes)

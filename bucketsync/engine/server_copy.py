@@ -46,26 +46,30 @@ log = logging.getLogger("bucketsync")
 
 
 def copy_server_side(
-    ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, trace: ActionTrace, pinned_version_id: str | None = None
+    ctx: ExecutionContext, rel_key: str, entry: ObjectEntry, trace: ActionTrace, pinned_version_id: str | None = None,
+    read: SourceVersion | None = None,
 ) -> WrittenVersion:
     """Copy the listed object `entry`, or the version that replaced it since listing, server-side.
 
     With `pinned_version_id` (`--all-versions`) exactly that source version is copied, whatever is current.
+    `read`: the source's current version as the caller's HEAD just found it (`watch`): copied without
+    another HEAD.
     """
     src_key = ctx.source.absolute_key(rel_key)
     if pinned_version_id is not None:
         version = _read_version(ctx, src_key, trace, pinned_version_id)
         return _copy_version(ctx, rel_key, entry, version, ())
     notes: tuple[str, ...] = ()
-    version: SourceVersion | None = None
+    version: SourceVersion | None = read
+    trace.source_version_id = read.version_id if read is not None else None
     reads_version = (
         ctx.source_lock_enabled
         or copy_method(entry.size, entry.etag, ctx.settings.multipart_threshold) == "multipart"
         or ctx.write_checks.take_source_read()
     )
-    if not reads_version and ctx.write_checks.is_trusted("copy_object"):
+    if version is None and not reads_version and ctx.write_checks.is_trusted("copy_object"):
         ctx.write_checks.count_saved(2)  # the source's HEAD and the copy's, besides any tag reads
-    if reads_version:
+    if version is None and reads_version:
         # Its lock, its version id and its part layout are needed (or, while this run has not yet seen
         # the server honour CopyObject's directives, what the copy asks for); a plain single copy pins by
         # ETag instead.
@@ -159,8 +163,11 @@ def _copied_object(
 ) -> WrittenVersion:
     """The version one CopyObject (MetadataDirective and TaggingDirective COPY) wrote of `version`."""
     src_key = ctx.source.absolute_key(rel_key)
-    tags = None  # the COPY directive carries them: read only while this run still checks that it does
-    if ctx.write_checks.needs_check("copy_object", "tags"):
+    # The COPY directive carries them: read only while this run still checks that it does, and only where
+    # the source's HEAD counts some (S3 leaves x-amz-tagging-count out for an untagged object: AWS, moto,
+    # Ceph RGW), since an untagged copy proves nothing about tags.
+    tags = None
+    if ctx.write_checks.needs_check("copy_object", "tags") and version.head.get("TagCount"):
         tags = read_source_tags(ctx.source_client, ctx.source.bucket, src_key, version)
     elif version.head.get("TagCount"):
         ctx.write_checks.count_saved(2)  # the source's tags and the copy's, not read

@@ -30,6 +30,14 @@ def parse_listen_address(text: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
+class _PushServer(ThreadingHTTPServer):
+    # A synchronous RGW topic opens a connection per PUT in flight; socketserver's default backlog of 5
+    # overflows at tens of PUTs a second on a busy machine, and each refused SYN costs the writer a
+    # retransmit (1 s and more) or the event (RGW gives up on the push).
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class HttpReceiver:
     """Answers every POST whose body is a notification with 200 once it is taken in; GET/HEAD say it lives."""
 
@@ -76,8 +84,7 @@ class HttpReceiver:
                 self._answer(200)
 
         self.take_in = take_in
-        self.server = ThreadingHTTPServer(address, Handler)
-        self.server.daemon_threads = True
+        self.server = _PushServer(address, Handler)
         self.address = self.server.server_address[:2]
         self._thread = threading.Thread(target=self.server.serve_forever, name="bucketsync-events-http", daemon=True)
 

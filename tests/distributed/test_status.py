@@ -99,3 +99,26 @@ def test_status_help_documents_its_exit_codes():
     text = " ".join(shown.stdout.split())
     for code in ("0 finished", "1 finished, some objects failed", "2 the run failed", "3 still running", "4 stalled"):
         assert code in text, text
+
+
+def test_without_a_run_id_status_lists_each_watch_with_its_counts(url):
+    """What the workers and the intake of `bucketsync watch` write to Redis, shown per watch."""
+    from bucketsync.distributed.watch_counts import count_published, record_result
+
+    client = redis.Redis.from_url(url)
+    count_published(client, "w-orders", 3600, 5, now=1_796_000_000.0)
+    for result, lag in (("copied", 0.5), ("copied", 1.5), ("duplicate", None), ("failed", 2.0)):
+        record_result(client, "w-orders", 3600, result, lag)
+
+    shown = invoke_cli("status", env={"BUCKETSYNC_BROKER_URL": url})
+    as_json = invoke_cli("status", "--json", env={"BUCKETSYNC_BROKER_URL": url})
+
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    header, line = shown.stdout.splitlines()
+    assert header.split()[:4] == ["WATCH", "LAST", "EVENT", "(UTC)"]
+    assert line.split()[0] == "w-orders" and line.split()[3:11] == ["1", "2", "0", "0", "0", "1", "0", "1"]
+    [row] = json.loads(as_json.stdout)
+    assert row | {"last_event": None} == {
+        "watch": "w-orders", "pending": 1, "copied": 2, "skipped": 0, "deleted": 0, "lock_updated": 0, "failed": 1,
+        "vanished": 0, "duplicate": 1, "looks": 3, "lag_mean_seconds": 1.333, "last_event": None}
+    assert row["last_event"] == "2026-11-30T00:53:20+00:00"

@@ -1,12 +1,15 @@
 """`bucketsync watch` under faults: the watcher killed after it answered, its AMQP connection cut while
-changes arrive. After each, `verify` finds no difference and no key has more versions than its source."""
+changes arrive; on workers, a worker killed and Redis restarted in the middle of a storm of changes. After
+each, `verify` finds no difference and no key has more versions than its source."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -14,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import redis
 
 from conftest import bucketsync_env, create_bucket, free_port, run_cli, unique_bucket
 from tests.integration.helpers import cli_env
@@ -124,3 +128,128 @@ def test_an_amqp_connection_cut_while_changes_arrive_loses_none(moto_server, s3,
     assert b"reconnecting" in log.read_bytes()
     checked = run_cli("verify", f"s3://{source}", f"s3://{dest}", env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+# ---------------------------------------------------------------- on workers: a worker killed, Redis restarted
+
+
+def push_until_taken(address, records: list[dict], patience: float = 60) -> None:
+    """POST one notification and, like a persistent RGW topic, push it again until it is answered 200."""
+    body = json.dumps({"Records": records}).encode()
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(f"http://{address[0]}:{address[1]}/", data=body,
+                                                               method="POST"), timeout=10) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:  # 503 (not taken in), a reset or a timeout: pushed again
+            pass
+        assert time.monotonic() < deadline, f"not taken in within {patience} s"
+        time.sleep(0.3)
+
+
+def storm(s3, source: str, address, keys: list[str], midway) -> None:
+    """Each key written and announced on its own push; `midway()` runs after the first third."""
+    for n, key in enumerate(keys):
+        s3.put_object(Bucket=source, Key=key, Body=f"{key} {n}".encode())
+        push_until_taken(address, [record(s3, source, key)])
+        if n == len(keys) // 3:
+            midway()
+
+
+def assert_watched_replica(s3, moto_server, source: str, dest: str, keys: list[str], supervise=lambda: None) -> None:
+    """Every key replicated once and verify clean; `supervise()` is called while waiting (restarting workers
+    that exited, as compose's restart policy does)."""
+    from .conftest import assert_replica
+
+    def replicated() -> bool:
+        supervise()
+        return set(versions(s3, dest)) == set(keys)
+
+    assert wait_for(replicated, timeout=90), sorted(set(keys) - set(versions(s3, dest)))
+    time.sleep(1)  # a late look would show as a second version
+    assert versions(s3, dest) == {key: 1 for key in keys}  # one destination version per source version
+    assert_replica(moto_server, s3, source, dest)  # verify finds no difference
+
+
+def test_a_worker_killed_mid_storm_loses_no_change_and_writes_none_twice(moto_server, redis_server, s3, proxy, tmp_path):
+    """The only worker is killed (SIGKILL, its pool too) while a copy of its is in flight (held by the proxy,
+    then let through: a key written by a worker that never finished its task); a new worker starts, the
+    dead one's unacknowledged messages come back (as after the visibility timeout) and its key lease
+    lapses (3 s): every announced key is replicated once."""
+    from tests.distributed.conftest import WorkerPool
+    from tests.distributed.test_distributed import _children_of
+    from tests.distributed.test_watch_workers import WatchProcess
+
+    from .conftest import worker_env
+    from .test_workers_stopped import nth, restore_unacked_as_the_visibility_timeout_would
+
+    broker_url = redis_server.url.rsplit("/", 1)[0] + "/23"
+    redis.Redis.from_url(broker_url).flushdb()
+    env = worker_env(moto_server, proxy, broker_url, concurrency="2", batch_lease_seconds="3")
+    pool = WorkerPool(env=env, broker_url=broker_url)
+    source, dest = pair(s3)
+    keys = [f"kw/{n:03d}" for n in range(20)]
+    proxy.on(nth("CopyObject", 6), "hold")
+    victim = pool.start("watch-victim", concurrency=2)
+    watch = WatchProcess(source, dest, env, tmp_path / "watch.log")
+    try:
+        def kill_the_worker() -> None:
+            assert proxy.held.wait(60), "no copy reached the proxy"
+            children = _children_of(victim.pid)
+            os.kill(victim.pid, signal.SIGKILL)
+            for child in children:
+                os.kill(child, signal.SIGKILL)
+            victim.wait()
+            proxy.release()  # the held copy lands: written, never counted
+            pool.start("watch-after-kill", concurrency=2)
+
+        storm(s3, source, watch.http_address, keys, kill_the_worker)
+        restored = restore_unacked_as_the_visibility_timeout_would(broker_url, "bucketsync.watch_key")
+        assert_watched_replica(s3, moto_server, source, dest, keys)
+    finally:
+        watch.stop()
+        pool.stop_all()
+    assert restored >= 1  # the dead worker's messages were among them
+
+
+def test_redis_restarted_mid_storm_loses_no_change_and_writes_none_twice(moto_server, s3, tmp_path):
+    """Redis (append-only file, fsync always) killed and started again on its port 2 s later while changes
+    arrive: pushes meanwhile get 503 and are pushed again; workers that lost their broker are restarted as
+    a supervisor would; every announced key is replicated once."""
+    from conftest import start_redis, stop
+    from tests.distributed.conftest import WorkerPool, broker_env
+    from tests.distributed.test_redis_faults import restart_redis
+    from tests.distributed.test_watch_workers import WatchProcess
+
+    server = start_redis("--appendonly", "yes", "--appendfsync", "always")
+    env = broker_env(moto_server, server.url, concurrency="2", batch_lease_seconds="3", visibility_timeout="8",
+                     task_time_limit="6")
+    pool = WorkerPool(env=env, broker_url=server.url)
+    source, dest = pair(s3)
+    keys = [f"kr/{n:03d}" for n in range(20)]
+    pool.start("watch-redis", concurrency=2)
+    watch = WatchProcess(source, dest, env, tmp_path / "watch.log")
+    restarter = None
+    try:
+        def restart_later() -> None:
+            time.sleep(2)
+            restart_redis(server, "always")
+
+        def kill_redis() -> None:
+            nonlocal restarter
+            os.kill(server.process.pid, signal.SIGKILL)
+            server.process.wait()
+            restarter = threading.Thread(target=restart_later)
+            restarter.start()
+
+        storm(s3, source, watch.http_address, keys, kill_redis)
+        restarter.join()
+        # A worker whose consumer dies restoring messages on the broken connection (kombu) exits a moment later.
+        assert_watched_replica(s3, moto_server, source, dest, keys, supervise=pool.restart_exited)
+        assert watch.process.poll() is None, "the watch exited when Redis went away"
+    finally:
+        watch.stop()
+        pool.stop_all()
+        stop(server.process)

@@ -127,9 +127,9 @@ def test_worker_killed_during_a_multipart_copy(s3, moto_server, redis_server, pr
     assert 1 <= len(orphans) <= len(big) and all(upload["Key"].startswith("big/") for upload in orphans), orphans
 
 
-def restore_unacked_as_the_visibility_timeout_would(broker_url: str) -> int:
+def restore_unacked_as_the_visibility_timeout_would(broker_url: str, task: str = "bucketsync.copy_batch") -> int:
     """Put the messages nobody acknowledged back on the queue, as kombu does once the visibility timeout
-    (1 h by default) has passed; returns how many copy batches were among them."""
+    (1 h by default) has passed; returns how many messages of `task` (copy batches) were among them."""
     client = redis.Redis.from_url(broker_url)
     batches = 0
     for tag, raw in client.hgetall("unacked").items():
@@ -137,7 +137,7 @@ def restore_unacked_as_the_visibility_timeout_would(broker_url: str) -> int:
         client.lpush(routing_key or "bucketsync", json.dumps(message))
         client.hdel("unacked", tag)
         client.zrem("unacked_index", tag)
-        batches += message["headers"]["task"] == "bucketsync.copy_batch"
+        batches += message["headers"]["task"] == task
     return batches
 
 

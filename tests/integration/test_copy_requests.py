@@ -527,3 +527,36 @@ def test_the_metadata_rewrite_asks_for_the_storage_class_and_encryption_the_copy
     assert rewrite.request.headers["x-amz-metadata-directive"] == "REPLACE"
     current = s3.head_object(Bucket=dest, Key="big.bin")
     assert current["StorageClass"] == "STANDARD_IA" and current["Metadata"] == {"owner": "ops"}
+
+
+# ---------------------------------------------------------------- watch: one announced key
+
+
+def test_a_watched_key_is_read_with_one_head_a_side_and_a_repeat_writes_nothing(monkeypatch, moto_server, s3, proxy, locked_pair):
+    """`watch` on its first write (nothing proven yet), an untagged object of a locked source: one HEAD of
+    each side, the copy of the version the source's HEAD found, the read-back; no listing, no second
+    source HEAD, no tag read. The same key again: the two HEADs only (its lock settled from them)."""
+    from bucketsync.run.replicate_key import replicate_key
+
+    source, dest = locked_pair
+    seed(s3, source, [Seed("w/a.txt", b"announced", **LOCKED)])
+    version_id = s3.head_object(Bucket=source, Key="w/a.txt")["VersionId"]
+    request, ctx = prepare(monkeypatch, through(proxy, moto_server), through(proxy, moto_server), source, dest)
+    proxy.exchanges.clear()
+
+    outcome = replicate_key(ctx, request, "w/a.txt")
+
+    assert outcome.status == "copied" and outcome.version_id == version_id, outcome
+    exchanges = sent(proxy, source, dest)
+    ops = operations(exchanges, source)
+    assert sorted(ops[:2]) == [("HeadObject", "dest"), ("HeadObject", "source")]  # at once, in either order
+    assert ops[2:] == [("CopyObject", "dest"), ("HeadObject", "dest")]
+    assert copy_source(exchanges[2]) == (source, "w/a.txt", version_id)
+    assert_lock_headers(exchanges[2])
+    proxy.exchanges.clear()
+
+    again = replicate_key(ctx, request, "w/a.txt")
+
+    assert again.status == "skipped", again
+    assert sorted(operations(sent(proxy, source, dest), source)) == [("HeadObject", "dest"), ("HeadObject", "source")]
+    assert len(s3.list_object_versions(Bucket=dest)["Versions"]) == 1
