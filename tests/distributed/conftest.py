@@ -55,8 +55,7 @@ class WorkerPool:
         return len(exited)
 
     def stop_all(self) -> None:
-        for process in self.processes:
-            stop(process)
+        stop(*self.processes)
         self.processes.clear()
 
     def log_text(self, tail: int | None = 4000) -> str:
@@ -93,8 +92,7 @@ class WorkerPools:
         return self._pools[key]
 
     def stop_all(self) -> None:
-        for pool in self._pools.values():
-            pool.stop_all()
+        stop(*(process for pool in self._pools.values() for process in pool.processes))
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,11 @@ def make_pair(s3, plain: int = 0, flat: bool = False):
     return source, dest
 
 
+# The lane tests' runs list pages of 10 (the submitter's page size travels with the run): the pages and lanes
+# of 40-key pages with a quarter of the objects to copy and compare.
+SMALL_PAGES = {"BUCKETSYNC_PAGE_SIZE": "10"}
+
+
 def lanes_of(ledger: Ledger, run_id: str) -> int:
     return len(ledger.lane_ends(run_id))
 
@@ -151,11 +156,11 @@ def test_queue_length_stays_bounded_by_the_high_water_mark(s3, moto_server, redi
 def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_server, tmp_path):
     broker_url = redis_server.url.rsplit("/", 1)[0] + "/3"
     redis.Redis.from_url(broker_url).flushdb()
-    env = broker_env(moto_server, broker_url, page_size="50", batch_size="10", concurrency="1",
+    env = broker_env(moto_server, broker_url, page_size="25", batch_size="10", concurrency="1",
                      visibility_timeout="6", task_time_limit="5", batch_lease_seconds="3")
     pool = WorkerPool(env=env, broker_url=broker_url)
-    source, dest = make_pair(s3, plain=400, flat=True)
-    expected = 400 + len(fixture_set())
+    source, dest = make_pair(s3, plain=200, flat=True)  # ~9 pages of 25: listed in lanes
+    expected = 200 + len(fixture_set())
     ledger = Ledger.from_url(broker_url, 3600)
     try:
         victim = pool.start("victim", concurrency=2)
@@ -375,13 +380,14 @@ def test_a_flat_bucket_is_listed_in_lanes_at_once_and_counted_exactly(s3, worker
     is free; the run counts every key once, and a re-sync finds everything in place."""
     source, dest = unique_bucket("dflat"), new_dest(s3)
     s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
-    keys = [hashlib.sha1(str(n).encode()).hexdigest() for n in range(480)]  # pages of 40: ~12, 3 lanes
+    keys = [hashlib.sha1(str(n).encode()).hexdigest() for n in range(120)]  # pages of 10 (SMALL_PAGES): ~12, 3 lanes
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda key: s3.put_object(Bucket=source, Key=key, Body=key.encode()), keys))
     s3.put_object(Bucket=dest, Key="ffff-only-at-dest", Body=b"x")
-    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r.json")
+    env = workers.env | SMALL_PAGES
+    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=env, report_path=tmp_path / "r.json")
     assert result.returncode == 0, explain(result) + workers.log_text()
-    assert (result.report["listed"], result.report["copied"], result.report["deleted"]) == (480, 480, 1)
+    assert (result.report["listed"], result.report["copied"], result.report["deleted"]) == (120, 120, 1)
     assert compare_buckets(s3, source, s3, dest) == []
     ledger = Ledger.from_url(workers.broker_url, 600)
     ends = ledger.lane_ends(result.report["run_id"])
@@ -389,8 +395,8 @@ def test_a_flat_bucket_is_listed_in_lanes_at_once_and_counted_exactly(s3, worker
     lanes_listed = {page["lane"] for page in ledger.page_summaries(result.report["run_id"]) if page["listed"]}
     assert lanes_listed == set(range(len(ends)))
 
-    again = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r2.json")
-    assert (again.report["listed"], again.report["skipped"], again.report["copied"]) == (480, 480, 0)
+    again = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=env, report_path=tmp_path / "r2.json")
+    assert (again.report["listed"], again.report["skipped"], again.report["copied"]) == (120, 120, 0)
 
 
 def test_a_lane_that_turns_out_long_is_split_while_it_is_listed(s3, workers, tmp_path):
@@ -402,28 +408,29 @@ def test_a_lane_that_turns_out_long_is_split_while_it_is_listed(s3, workers, tmp
 
     source, dest = unique_bucket("dlong"), new_dest(s3)
     s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
-    keys = [f"a/{n:06d}" for n in range(280)]  # pages of 40 (the workers fixture): 7 pages
+    keys = [f"a/{n:06d}" for n in range(70)]  # pages of 10 (SMALL_PAGES): 7 pages
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda key: s3.put_object(Bucket=source, Key=key, Body=key.encode()), keys))
-    s3.put_object(Bucket=dest, Key="a/000200x", Body=b"only at the destination")
-    first_page = lambda: s3.list_objects_v2(Bucket=source, MaxKeys=40)  # noqa: E731
-    first_cut = split_key_space(s3, parse_location(f"s3://{source}"), 4, 40, first_page)
+    s3.put_object(Bucket=dest, Key="a/000050x", Body=b"only at the destination")
+    first_page = lambda: s3.list_objects_v2(Bucket=source, MaxKeys=10)  # noqa: E731
+    first_cut = split_key_space(s3, parse_location(f"s3://{source}"), 4, 10, first_page)
     assert all(first_cut[0].contains(key) for key in keys), first_cut  # one lane holds all the work
 
-    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r.json")
+    env = workers.env | SMALL_PAGES
+    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=env, report_path=tmp_path / "r.json")
     assert result.returncode == 0, explain(result) + workers.log_text()
-    assert (result.report["listed"], result.report["copied"], result.report["deleted"]) == (280, 280, 1)
+    assert (result.report["listed"], result.report["copied"], result.report["deleted"]) == (70, 70, 1)
     assert result.report["failed"] == 0, result.report["failures"]
     assert compare_buckets(s3, source, s3, dest) == []
     ledger = Ledger.from_url(workers.broker_url, 600)
     pages = ledger.page_summaries(result.report["run_id"])
     assert len({page["lane"] for page in pages if page["listed"]}) >= 2, pages  # a lane split off listed keys
-    assert sum(page["listed"] for page in pages) == 280
+    assert sum(page["listed"] for page in pages) == 70
     assert [page["page"] for page in pages] == list(range(len(pages)))  # numbered without gaps
 
-    again = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r2.json")
+    again = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=env, report_path=tmp_path / "r2.json")
     assert again.returncode == 0, explain(again) + workers.log_text()
     assert (again.report["listed"], again.report["skipped"], again.report["copied"], again.report["deleted"]) == (
-        280, 280, 0, 0)
+        70, 70, 0, 0)
     pages = ledger.page_summaries(again.report["run_id"])
     assert len({page["lane"] for page in pages if page["listed"]}) >= 2, pages
