@@ -119,8 +119,8 @@ def test_full_redis_makes_the_run_wait_then_complete(s3, moto_server, tmp_path):
     env = broker_env(moto_server, server.url, page_size="20", batch_size="5", concurrency="2",
                      visibility_timeout="20", task_time_limit="15")
     pool = WorkerPool(env=env, broker_url=server.url)
-    source, dest = make_pair(s3, plain=100)  # 6 pages of 20: still running when Redis fills
-    expected = 100 + len(fixture_set())
+    source, dest = make_pair(s3, plain=200)
+    expected = 200 + len(fixture_set())
     admin = redis.Redis.from_url(server.url)
     ledger = Ledger.from_url(server.url, 3600)
     try:
