@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from conftest import SECRET_KEY, run_cli, unique_bucket
+from conftest import SECRET_KEY, run_cli, run_cli_in_process, unique_bucket
 from tests.integration.helpers import compare_buckets, explain, fixture_set, seed, sync
 from tests.distributed.conftest import QueueSampler, WorkerPool, broker_env, submit_detached
 
@@ -84,7 +84,7 @@ def test_detach_then_status_reports_the_same_numbers(s3, moto_server, workers, t
 
     deadline = time.monotonic() + 120
     while True:
-        status = run_cli("status", run_id, "--json", env=workers.env)
+        status = run_cli_in_process("status", run_id, "--json", env=workers.env)
         assert status.returncode in (0, 3), status.stderr  # finished, or still running
         report = json.loads(status.stdout)
         if report["state"] != "running" or time.monotonic() > deadline:
@@ -96,7 +96,7 @@ def test_detach_then_status_reports_the_same_numbers(s3, moto_server, workers, t
     assert numbers(report) == numbers(followed.report)
     assert compare_buckets(s3, source, s3, dest) == []
 
-    text = run_cli("status", run_id, env=workers.env)
+    text = run_cli_in_process("status", run_id, env=workers.env)
     assert text.returncode == 0 and run_id in text.stdout and "copied" in text.stdout
 
 
@@ -357,7 +357,7 @@ def test_status_pages_shows_each_pages_summary_from_its_chord_callback(s3, moto_
         if ledger.summary(run_id).state != "running" and pages and all(page["done"] for page in pages):
             break
         time.sleep(0.3)
-    status = run_cli("status", run_id, "--pages", "--json", env=workers.env)
+    status = run_cli_in_process("status", run_id, "--pages", "--json", env=workers.env)
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
     assert report["state"] == "finished", workers.log_text()
@@ -369,7 +369,7 @@ def test_status_pages_shows_each_pages_summary_from_its_chord_callback(s3, moto_
         assert sum(page.get(name, 0) for page in pages) == report[name], name
     assert all(page["batches"] >= 1 for page in pages if page["copied"])
 
-    text = run_cli("status", run_id, "--pages", env=workers.env)
+    text = run_cli_in_process("status", run_id, "--pages", env=workers.env)
     assert text.returncode == 0, text.stderr
     lines = [line for line in text.stdout.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
     assert len(lines) == len(pages) and all(line.rstrip().endswith("done") for line in lines), text.stdout
