@@ -66,8 +66,8 @@ def broker_env(moto_server, broker_url: str, **extra: str) -> dict[str, str]:
     return cli_env(moto_server, broker_url=broker_url, **extra)
 
 
-# The test Redis has 32 databases (conftest.start_redis). Shared pools listen on 1 (workers), 11 (versions) and
-# 12-14 (the contract); a test with workers of its own, or none, takes a database no shared pool uses.
+# The test Redis has 32 databases (conftest.start_redis). Shared pools listen on 1 (workers), 11, 15 and 16
+# (versions) and 12-14 (the contract); a test with workers of its own, or none, takes a database no shared pool uses.
 class WorkerPools:
     """Worker pools shared by every test of the run, one per configuration (name, S3 server, Redis database,
     settings): started on first use, stopped at the end, or when another configuration needs its Redis
