@@ -52,11 +52,16 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -
     raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
+def stop(*processes: subprocess.Popen) -> None:
+    """SIGTERM to every process at once, then a shared 10 s for them all to exit before SIGKILL: a pool of
+    workers shuts down in the time of its slowest member, not the sum."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
         process.terminate()
+    deadline = time.monotonic() + 10
+    for process in running:
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -282,8 +287,9 @@ def run_cli_in_process(*args: str, env: dict | None = None) -> subprocess.Comple
     """`bucketsync ARGS` through the console script's own `main()` in this process: the same arguments,
     environment (os.environ is replaced for the call, then restored), stdout, stderr and exit code, without
     the ~1 s of CPU a new interpreter costs. For runs where the process boundary is not the point: no
-    broker (Celery keeps its first configuration in a process), no --debug or BUCKETSYNC_DEBUG (they install
-    a log handler on the stderr of the moment)."""
+    broker (Celery keeps its first configuration in a process) but for the LEDGER_READERS, no --debug or
+    BUCKETSYNC_DEBUG (they install a log handler on the stderr of the moment)."""
+    assert in_process_fits(args, env), f"bucketsync {args[0]} with this environment needs a process: run_cli"
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
@@ -311,9 +317,14 @@ def run_cli_in_process(*args: str, env: dict | None = None) -> subprocess.Comple
     return subprocess.CompletedProcess(["bucketsync", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
+# Commands that only read the ledger in Redis: they configure no Celery app, so a broker fits in-process.
+LEDGER_READERS = ("status", "runs")
+
+
 def in_process_fits(args: tuple[str, ...], env: dict | None) -> bool:
     env = env or {}
-    return "BUCKETSYNC_BROKER_URL" not in env and "BUCKETSYNC_DEBUG" not in env and "--debug" not in args
+    broker_fits = "BUCKETSYNC_BROKER_URL" not in env or args[:1] in tuple((name,) for name in LEDGER_READERS)
+    return broker_fits and "BUCKETSYNC_DEBUG" not in env and "--debug" not in args
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:

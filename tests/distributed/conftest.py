@@ -55,8 +55,7 @@ class WorkerPool:
         return len(exited)
 
     def stop_all(self) -> None:
-        for process in self.processes:
-            stop(process)
+        stop(*self.processes)
         self.processes.clear()
 
     def log_text(self, tail: int | None = 4000) -> str:
@@ -67,8 +66,8 @@ def broker_env(moto_server, broker_url: str, **extra: str) -> dict[str, str]:
     return cli_env(moto_server, broker_url=broker_url, **extra)
 
 
-# The test Redis has 32 databases (conftest.start_redis). Shared pools listen on 1 (workers), 11 (versions) and
-# 12-14 (the contract); a test with workers of its own, or none, takes a database no shared pool uses.
+# The test Redis has 32 databases (conftest.start_redis). Shared pools listen on 1 (workers), 11, 15 and 16
+# (versions) and 12-14 (the contract); a test with workers of its own, or none, takes a database no shared pool uses.
 class WorkerPools:
     """Worker pools shared by every test of the run, one per configuration (name, S3 server, Redis database,
     settings): started on first use, stopped at the end, or when another configuration needs its Redis
@@ -93,8 +92,7 @@ class WorkerPools:
         return self._pools[key]
 
     def stop_all(self) -> None:
-        for pool in self._pools.values():
-            pool.stop_all()
+        stop(*(process for pool in self._pools.values() for process in pool.processes))
 
 
 @pytest.fixture(scope="session")

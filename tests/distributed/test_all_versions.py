@@ -11,8 +11,9 @@ from tests.distributed.conftest import WorkerPool
 from tests.integration.helpers import explain, in_days, sync
 from tests.integration.history_helpers import history_shape, put_versions, version_locks
 
-# One Redis database apart from the other distributed tests' (1-10, 12-14).
-DATABASE = 11
+# One Redis database per server, apart from the other distributed tests' (1-10, 12-14): the moto and RGW
+# pools both stay up, where one database would stop one to start the other at each switch of server.
+DATABASES = {"moto": 11, "rgw": 15, "external": 16}
 COUNTED = ("listed", "copied", "delete_markers_copied", "skipped", "lock_updated", "failed", "vanished",
            "bytes_copied", "versions_kept", "versions_rewritten")
 
@@ -20,7 +21,7 @@ COUNTED = ("listed", "copied", "delete_markers_copied", "skipped", "lock_updated
 @pytest.fixture
 def version_workers(s3_server, redis_server, worker_pools) -> WorkerPool:
     """One worker process; pages of 3 entries so histories span pages, batches of 2 entries."""
-    broker_url = redis_server.url.rsplit("/", 1)[0] + f"/{DATABASE}"
+    broker_url = redis_server.url.rsplit("/", 1)[0] + f"/{DATABASES[s3_server.name]}"
     return worker_pools.get(f"v-{s3_server.name}-", s3_server, broker_url, processes=1, page_size="3",
                             batch_size="2", concurrency="4")
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from conftest import SECRET_KEY, run_cli, unique_bucket
+from conftest import SECRET_KEY, run_cli, run_cli_in_process, unique_bucket
 from tests.integration.helpers import compare_buckets, explain, fixture_set, seed, sync
 from tests.distributed.conftest import QueueSampler, WorkerPool, broker_env, submit_detached
 
@@ -36,6 +36,11 @@ def make_pair(s3, plain: int = 0, flat: bool = False):
         list(pool.map(lambda item: s3.put_object(Bucket=source, Key=item[1], Body=f"object {item[0]}".encode()),
                       enumerate(names)))
     return source, dest
+
+
+# The range tests' runs list pages of 10 (the submitter's page size travels with the run): the pages and
+# ranges of 40-key pages with a quarter of the objects to copy and compare.
+SMALL_PAGES = {"BUCKETSYNC_PAGE_SIZE": "10"}
 
 
 def ranges_of(ledger: Ledger, run_id: str) -> int:
@@ -79,7 +84,7 @@ def test_detach_then_status_reports_the_same_numbers(s3, moto_server, workers, t
 
     deadline = time.monotonic() + 120
     while True:
-        status = run_cli("status", run_id, "--json", env=workers.env)
+        status = run_cli_in_process("status", run_id, "--json", env=workers.env)
         assert status.returncode in (0, 3), status.stderr  # finished, or still running
         report = json.loads(status.stdout)
         if report["state"] != "running" or time.monotonic() > deadline:
@@ -91,7 +96,7 @@ def test_detach_then_status_reports_the_same_numbers(s3, moto_server, workers, t
     assert numbers(report) == numbers(followed.report)
     assert compare_buckets(s3, source, s3, dest) == []
 
-    text = run_cli("status", run_id, env=workers.env)
+    text = run_cli_in_process("status", run_id, env=workers.env)
     assert text.returncode == 0 and run_id in text.stdout and "copied" in text.stdout
 
 
@@ -151,11 +156,11 @@ def test_queue_length_stays_bounded_by_the_high_water_mark(s3, moto_server, redi
 def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_server, tmp_path):
     broker_url = redis_server.url.rsplit("/", 1)[0] + "/3"
     redis.Redis.from_url(broker_url).flushdb()
-    env = broker_env(moto_server, broker_url, page_size="50", batch_size="10", concurrency="1",
+    env = broker_env(moto_server, broker_url, page_size="25", batch_size="10", concurrency="1",
                      visibility_timeout="6", task_time_limit="5", batch_lease_seconds="3")
     pool = WorkerPool(env=env, broker_url=broker_url)
-    source, dest = make_pair(s3, plain=400, flat=True)
-    expected = 400 + len(fixture_set())
+    source, dest = make_pair(s3, plain=200, flat=True)  # ~9 pages of 25: listed in lanes
+    expected = 200 + len(fixture_set())
     ledger = Ledger.from_url(broker_url, 3600)
     try:
         victim = pool.start("victim", concurrency=2)
@@ -352,7 +357,7 @@ def test_status_pages_shows_each_pages_summary_from_its_chord_callback(s3, moto_
         if ledger.summary(run_id).state != "running" and pages and all(page["done"] for page in pages):
             break
         time.sleep(0.3)
-    status = run_cli("status", run_id, "--pages", "--json", env=workers.env)
+    status = run_cli_in_process("status", run_id, "--pages", "--json", env=workers.env)
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
     assert report["state"] == "finished", workers.log_text()
@@ -364,7 +369,7 @@ def test_status_pages_shows_each_pages_summary_from_its_chord_callback(s3, moto_
         assert sum(page.get(name, 0) for page in pages) == report[name], name
     assert all(page["batches"] >= 1 for page in pages if page["copied"])
 
-    text = run_cli("status", run_id, "--pages", env=workers.env)
+    text = run_cli_in_process("status", run_id, "--pages", env=workers.env)
     assert text.returncode == 0, text.stderr
     lines = [line for line in text.stdout.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
     assert len(lines) == len(pages) and all(line.rstrip().endswith("done") for line in lines), text.stdout
@@ -375,13 +380,14 @@ def test_a_flat_bucket_is_listed_in_ranges_at_once_and_counted_exactly(s3, worke
     is free; the run counts every key once, and a re-sync finds everything in place."""
     source, dest = unique_bucket("dflat"), new_dest(s3)
     s3.create_bucket(Bucket=source, ObjectLockEnabledForBucket=True)
-    keys = [hashlib.sha1(str(n).encode()).hexdigest() for n in range(480)]  # pages of 40: ~12, 3 ranges
+    keys = [hashlib.sha1(str(n).encode()).hexdigest() for n in range(120)]  # pages of 10 (SMALL_PAGES): ~12, 3 ranges
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda key: s3.put_object(Bucket=source, Key=key, Body=key.encode()), keys))
     s3.put_object(Bucket=dest, Key="ffff-only-at-dest", Body=b"x")
-    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r.json")
+    env = workers.env | SMALL_PAGES
+    result = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=env, report_path=tmp_path / "r.json")
     assert result.returncode == 0, explain(result) + workers.log_text()
-    assert (result.report["listed"], result.report["copied"], result.report["deleted"]) == (480, 480, 1)
+    assert (result.report["listed"], result.report["copied"], result.report["deleted"]) == (120, 120, 1)
     assert compare_buckets(s3, source, s3, dest) == []
     ledger = Ledger.from_url(workers.broker_url, 600)
     ends = ledger.range_ends(result.report["run_id"])
@@ -389,5 +395,5 @@ def test_a_flat_bucket_is_listed_in_ranges_at_once_and_counted_exactly(s3, worke
     ranges_listed = {page["range"] for page in ledger.page_summaries(result.report["run_id"]) if page["listed"]}
     assert ranges_listed == set(range(len(ends)))
 
-    again = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=workers.env, report_path=tmp_path / "r2.json")
-    assert (again.report["listed"], again.report["skipped"], again.report["copied"]) == (480, 480, 0)
+    again = sync(f"s3://{source}", f"s3://{dest}", "--delete", env=env, report_path=tmp_path / "r2.json")
+    assert (again.report["listed"], again.report["skipped"], again.report["copied"]) == (120, 120, 0)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from conftest import redis_binary, run_cli, start_redis, stop, wait_for_port
+from conftest import redis_binary, run_cli, run_cli_in_process, start_redis, stop, wait_for_port
 from tests.distributed.conftest import WorkerPool, broker_env, submit_detached
 from tests.distributed.test_distributed import make_pair
 from tests.integration.helpers import compare_buckets, fixture_set, versions_per_key
@@ -75,7 +75,7 @@ def test_redis_killed_and_restarted_mid_run(s3, moto_server, tmp_path):
         state = wait_for_state(ledger, run_id, stalled_after=15, timeout=120)
         if state == "stalled":
             assert pool.restart_exited() == 0, pool.log_text()
-            status = run_cli("status", run_id, "--json", env=env)
+            status = run_cli_in_process("status", run_id, "--json", env=env)
             assert json.loads(status.stdout)["state"] == "stalled"
             resumed = run_cli("resume", run_id, env=env)
             assert resumed.returncode == 0, resumed.stdout + resumed.stderr

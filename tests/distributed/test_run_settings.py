@@ -8,7 +8,7 @@ import json
 import pytest
 import redis
 
-from conftest import SECRET_KEY, create_bucket, free_port, run_cli, unique_bucket
+from conftest import SECRET_KEY, create_bucket, free_port, run_cli, run_cli_in_process, unique_bucket
 from bucketsync.distributed.ledger import run_key
 from tests.distributed.conftest import WorkerPool, broker_env
 from tests.distributed.test_sse_c_secrets import redis_contents
@@ -41,7 +41,7 @@ def test_the_submitters_endpoints_and_page_size_reach_the_workers(moto_server, s
     assert result.returncode == 0, explain(result) + misconfigured_workers.log_text()
     assert result.report["copied"] == 10 and len(list_keys(s3, dest)) == 10
     run_id = result.report["run_id"]
-    pages = run_cli("status", run_id, "--pages", "--json", env=submitter)
+    pages = run_cli_in_process("status", run_id, "--pages", "--json", env=submitter)
     listed = [page["listed"] for page in json.loads(pages.stdout)["pages"]]
     assert sum(listed) == 10 and max(listed) <= 4, pages.stdout  # pages of 4 (ranges may cut them shorter)
     stored = json.loads(redis.Redis.from_url(misconfigured_workers.broker_url).hget(run_key(run_id), "request"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import create_bucket, unique_bucket
+from conftest import create_bucket, run_cli_in_process, unique_bucket
 
 from .helpers import check_error_exit, cli_env, explain, in_days, run_cli, sync
 from .history_helpers import history_shape, put_versions, version_locks
@@ -181,7 +181,7 @@ def test_verify_compares_whole_histories(s3_server, s3, locked_buckets, report_p
     env = cli_env(s3_server)
     assert sync(f"s3://{source}", f"s3://{dest}", "--all-versions", env=env, report_path=report_path).returncode == 0
 
-    clean = run_cli("verify", f"s3://{source}", f"s3://{dest}", "--all-versions", "--json", env=env)
+    clean = run_cli_in_process("verify", f"s3://{source}", f"s3://{dest}", "--all-versions", "--json", env=env)
 
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert '"difference_count": 0' in clean.stdout and '"source_objects": 6' in clean.stdout
@@ -191,7 +191,7 @@ def test_verify_compares_whole_histories(s3_server, s3, locked_buckets, report_p
     oldest = s3.list_object_versions(Bucket=source, Prefix="other")["Versions"][-1]["VersionId"]
     s3.put_object_legal_hold(Bucket=source, Key="other", VersionId=oldest, LegalHold={"Status": "ON"})
 
-    found = run_cli("verify", f"s3://{source}", f"s3://{dest}", "--all-versions", env=env)
+    found = run_cli_in_process("verify", f"s3://{source}", f"s3://{dest}", "--all-versions", env=env)
 
     assert found.returncode == 1, found.stdout + found.stderr
     assert "'doc': missing version differs" in found.stdout

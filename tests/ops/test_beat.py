@@ -7,7 +7,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import run_cli, unique_bucket
+from conftest import run_cli_in_process, unique_bucket
 from tests.integration.helpers import list_keys
 from tests.ops.conftest import REDIS_PASSWORD, start_beat
 
@@ -75,15 +75,15 @@ def test_beat_triggers_runs_and_skips_a_trigger_while_the_job_runs(s3, cluster, 
     assert all(run["note"] == f"run {first['run_id']} of job held was still running" for run in during_first)
     assert f"trigger skipped, run {first['run_id']} of this job is still running" in log
 
-    listed = run_cli("runs", "--json", "--job", "held", "--limit", "100", env=cluster.env)
+    listed = run_cli_in_process("runs", "--json", "--job", "held", "--limit", "100", env=cluster.env)
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert {row["run_id"] for row in rows} >= {run["run_id"] for run in runs if run["state"] != "running"}
     row = next(row for row in rows if row["run_id"] == first["run_id"])
     assert (row["job"], row["state"], row["copied"], row["failed"]) == ("held", "finished", HELD_OBJECTS, 0)
 
-    text = run_cli("runs", env=cluster.env)
+    text = run_cli_in_process("runs", env=cluster.env)
     assert text.returncode == 0 and "skipped" in text.stdout and first["run_id"] in text.stdout, text
 
-    status = run_cli("status", during_first[0]["run_id"], env=cluster.env)
+    status = run_cli_in_process("status", during_first[0]["run_id"], env=cluster.env)
     assert status.returncode == 0 and "SKIPPED" in status.stdout, status

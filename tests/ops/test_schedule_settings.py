@@ -11,7 +11,7 @@ import pytest
 from bucketsync.core.messages import ScheduledJob
 from celery.schedules import crontab, schedule
 
-from conftest import run_cli
+from conftest import run_cli, run_cli_in_process
 from bucketsync.ops.schedules import beat_schedule, load_schedules, parse_timing
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,7 +137,7 @@ INVALID = [
 
 @pytest.mark.parametrize("case, env, fragments", INVALID, ids=[case for case, _, _ in INVALID])
 def test_schedules_command_refuses_invalid_settings(case, env, fragments):
-    check_one_line_error(run_cli("schedules", env=env), *fragments)
+    check_one_line_error(run_cli_in_process("schedules", env=env), *fragments)  # as a process: the TOML test below
 
 
 def test_invalid_toml_file_is_one_line(tmp_path):
@@ -154,7 +154,7 @@ def test_beat_refuses_invalid_settings_before_starting(secured_redis):
 
 def test_schedules_command_lists_jobs_with_their_next_run():
     env = env_with(GOOD, {**GOOD, "name": "often", "cron": "@every 30s", "prefix": "a/"})
-    done = run_cli("schedules", "--json", env=env)
+    done = run_cli_in_process("schedules", "--json", env=env)
     assert done.returncode == 0, done.stderr
     listed = json.loads(done.stdout)
     assert [item["name"] for item in listed] == ["nightly", "often"]
@@ -162,5 +162,5 @@ def test_schedules_command_lists_jobs_with_their_next_run():
     assert (nightly_next.hour, nightly_next.minute) == (2, 0)
     assert nightly_next - datetime.now(timezone.utc) <= timedelta(days=1)
     assert listed[1]["source"] == "s3://src-bucket/a/"
-    text = run_cli("schedules", env=env)
+    text = run_cli_in_process("schedules", env=env)
     assert text.returncode == 0 and "nightly" in text.stdout and "0 2 * * *" in text.stdout
