@@ -156,10 +156,11 @@ def test_queue_length_stays_bounded_by_the_high_water_mark(s3, moto_server, redi
 def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_server, tmp_path):
     broker_url = redis_server.url.rsplit("/", 1)[0] + "/3"
     redis.Redis.from_url(broker_url).flushdb()
-    env = broker_env(moto_server, broker_url, page_size="25", batch_size="10", concurrency="1",
+    env = broker_env(moto_server, broker_url, page_size="16", batch_size="10", concurrency="1",
                      visibility_timeout="6", task_time_limit="5", batch_lease_seconds="3")
     pool = WorkerPool(env=env, broker_url=broker_url)
-    source, dest = make_pair(s3, plain=200, flat=True)  # ~9 pages of 25: listed in lanes
+    # ~13 pages of 16; the first page's 16 hash-named keys span about a tenth of the key space: 2 ranges
+    source, dest = make_pair(s3, plain=200, flat=True)
     expected = 200 + len(fixture_set())
     ledger = Ledger.from_url(broker_url, 3600)
     try:
