@@ -46,6 +46,7 @@ class Scenario:
     transport: str  # http | amqp
     rate: float  # PUTs per second
     persistent: bool = False
+    workers: int = 0  # >0: the changes go to a Redis and one `bucketsync worker` of this many pool processes
 
 
 @dataclass
@@ -255,13 +256,31 @@ def _declare_amqp(exchange: str, queue: str, routing_key: str) -> None:
 def run_scenario(session, scenario: Scenario, seconds: float) -> dict:
     from server import free_port
 
-    endpoint, client = session.endpoint, session.client
+    endpoint = session.endpoint
     source, dest = _pair(session, f"{scenario.name.replace(' ', '')}{scenario.rate:g}")
     port, exchange = free_port(), f"w9-{uuid.uuid4().hex[:8]}"
     arn, topic = _topic(endpoint, scenario, port, exchange)
     watch = Watch(endpoint, source, dest, _watch_options(scenario, port, exchange, topic), session.workdir)
     if scenario.transport == "amqp":
         _declare_amqp(exchange, watch.env["BUCKETSYNC_EVENTS__AMQP_QUEUE"], topic)
+    cluster = None
+    if scenario.workers:  # standing workers, as an operator's would be: started before, stopped after
+        from cluster import Cluster
+
+        cluster = Cluster(scenario.workers, [str(VENV_BIN / "bucketsync"), "worker"], watch.env, session.workdir,
+                          f"w9-workers-{source}")
+        cluster.start()
+        watch.env["BUCKETSYNC_BROKER_URL"] = cluster.broker_url
+    try:
+        return _measure(session, scenario, seconds, source, dest, arn, exchange, watch)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def _measure(session, scenario: Scenario, seconds: float, source: str, dest: str, arn: str, exchange: str,
+             watch: Watch) -> dict:
+    endpoint, client = session.endpoint, session.client
     watch.start()
     probe = DeliveryProbe() if scenario.persistent else None
     if probe is not None:  # a second persistent topic on the same bucket, pushing to the probe
@@ -367,7 +386,8 @@ def run_w9(session, scale: float) -> None:
     # The persistent topic last: after it (its queue in RADOS still being drained), RGW was seen to publish
     # nothing to the next scenario's new AMQP topic.
     scenarios = [Scenario("amqp", "amqp", 20), Scenario("http sync", "http", 20), Scenario("http sync", "http", 50),
-                 Scenario("http sync", "http", 100), Scenario("http persistent", "http", 8, persistent=True)]
+                 Scenario("http sync", "http", 100), Scenario("http sync, 8 worker processes", "http", 50, workers=8),
+                 Scenario("http persistent", "http", 8, persistent=True)]
     baseline = Observed()
     source, _ = _pair(session, "nonotify")
     _write(session.client, source, 50, min(seconds, 20), baseline, "b/")
