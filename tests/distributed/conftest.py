@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -16,6 +18,26 @@ import redis
 
 from conftest import bucketsync_env, run_cli, stop
 from tests.integration.helpers import cli_env
+
+
+def kill_with_its_pool(worker: subprocess.Popen) -> None:
+    """SIGKILL a worker and its pool processes at once (found before the kill: orphans are re-parented), as
+    a machine that dies would: the tasks they held stay unacknowledged."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == worker.pid:
+                        children.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    for pid in (worker.pid, *children):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    worker.wait()
 
 
 @dataclass

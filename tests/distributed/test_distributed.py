@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +12,7 @@ import redis
 
 from conftest import SECRET_KEY, run_cli, run_cli_in_process, unique_bucket
 from tests.integration.helpers import compare_buckets, explain, fixture_set, seed, sync
-from tests.distributed.conftest import QueueSampler, WorkerPool, broker_env, submit_detached
+from tests.distributed.conftest import QueueSampler, WorkerPool, broker_env, kill_with_its_pool, submit_detached
 
 from bucketsync.distributed.ledger import Ledger
 from bucketsync.core.outcomes import ObjectOutcome, utc_now_iso
@@ -170,11 +168,7 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_
         while (ledger.summary(run_id).copied < 40) and time.monotonic() < deadline:
             time.sleep(0.05)
         copied_at_kill = ledger.summary(run_id).copied
-        children = _children_of(victim.pid)  # before the kill: orphans are re-parented
-        os.kill(victim.pid, signal.SIGKILL)
-        for child in children:  # the pool children die with it: their batches are unacked
-            os.kill(child, signal.SIGKILL)
-        victim.wait()
+        kill_with_its_pool(victim)  # the pool children die with it: their batches are unacked
         assert copied_at_kill < expected, "the run finished before the kill: make it longer"
         pool.start("rescuer", concurrency=2)
         # Redelivery: the batches the victim held come back after the visibility timeout (6 s).
@@ -197,19 +191,6 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(s3, moto_server, redis_
     assert summary.copied == expected, (summary.copied, expected)
     assert summary.failed == 0, summary.failures
     assert compare_buckets(s3, source, s3, dest) == []
-
-
-def _children_of(pid: int) -> list[int]:
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        children.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return children
 
 
 def _wait_while_running(ledger: Ledger, run_id: str, seconds: float) -> None:

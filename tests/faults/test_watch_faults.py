@@ -178,8 +178,7 @@ def test_a_worker_killed_mid_storm_loses_no_change_and_writes_none_twice(moto_se
     then let through: a key written by a worker that never finished its task); a new worker starts, the
     dead one's unacknowledged messages come back (as after the visibility timeout) and its key lease
     lapses (3 s): every announced key is replicated once."""
-    from tests.distributed.conftest import WorkerPool
-    from tests.distributed.test_distributed import _children_of
+    from tests.distributed.conftest import WorkerPool, kill_with_its_pool
     from tests.distributed.test_watch_workers import WatchProcess
 
     from .conftest import worker_env
@@ -197,11 +196,7 @@ def test_a_worker_killed_mid_storm_loses_no_change_and_writes_none_twice(moto_se
     try:
         def kill_the_worker() -> None:
             assert proxy.held.wait(60), "no copy reached the proxy"
-            children = _children_of(victim.pid)
-            os.kill(victim.pid, signal.SIGKILL)
-            for child in children:
-                os.kill(child, signal.SIGKILL)
-            victim.wait()
+            kill_with_its_pool(victim)
             proxy.release()  # the held copy lands: written, never counted
             pool.start("watch-after-kill", concurrency=2)
 

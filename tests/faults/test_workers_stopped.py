@@ -20,8 +20,7 @@ import redis
 
 from bucketsync.distributed.ledger import Ledger
 from conftest import unique_bucket
-from tests.distributed.conftest import WorkerPool, submit_detached
-from tests.distributed.test_distributed import _children_of
+from tests.distributed.conftest import WorkerPool, kill_with_its_pool, submit_detached
 from tests.integration.helpers import Seed, fixture_set, in_days, seed
 
 from .conftest import MULTIPART, MiB, assert_replica, versions_per_key, wait_until_ended, worker_env
@@ -107,11 +106,7 @@ def test_worker_killed_during_a_multipart_copy(s3, moto_server, redis_server, pr
         victim = pool.start("kill", concurrency=2)
         run_id = submit(pool, source, dest)
         assert proxy.held.wait(60), "no multipart copy reached the proxy"
-        children = _children_of(victim.pid)
-        os.kill(victim.pid, signal.SIGKILL)
-        for child in children:
-            os.kill(child, signal.SIGKILL)
-        victim.wait()
+        kill_with_its_pool(victim)
         proxy.release()  # the held part lands in an upload nobody will complete
         pool.start("rescuer", concurrency=2)
         state = wait_until_ended(ledger, run_id, timeout=90)
@@ -156,11 +151,7 @@ def test_worker_killed_the_run_finishes_by_itself_and_writes_nothing_twice(s3, m
         victim = pool.start("kill", concurrency=2)
         run_id = submit(pool, source, dest)
         assert proxy.held.wait(60), "no copy reached the proxy"
-        children = _children_of(victim.pid)
-        os.kill(victim.pid, signal.SIGKILL)
-        for child in children:
-            os.kill(child, signal.SIGKILL)
-        victim.wait()
+        kill_with_its_pool(victim)
         proxy.release()  # the held copy lands: a key written by a batch that was never counted
         time.sleep(1)
         started = time.monotonic()
