@@ -124,28 +124,26 @@ class CephRGW:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def stop_daemons(pids: dict[str, int]) -> None:
-    """Stop the daemons named in `pids` (emptying it), radosgw first and the mon last."""
-    for name in ("client.rgw.a", "osd.0", "mon.a"):
-        pid = pids.pop(name, None)
-        if pid is not None:
-            terminate(pid)
-
-
-def terminate(pid: int, timeout: float = 15.0) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+def stop_daemons(pids: dict[str, int], timeout: float = 1.0) -> None:
+    """Stop the daemons named in `pids` (emptying it) at once: SIGTERM, then SIGKILL to those still up after
+    `timeout`. The cluster's directory goes with it, so nothing needs an orderly shutdown (one daemon after
+    the other took ~13 s of every test run)."""
+    stopping = list(pids.values())
+    pids.clear()
+    for pid in stopping:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return
+    while time.monotonic() < deadline and any(alive(pid) for pid in stopping):
         time.sleep(0.1)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    for pid in stopping:
+        if alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def alive(pid: int) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import bucketsync_env, run_cli, stop
+from conftest import bucketsync_env, run_cli
 from tests.integration.helpers import cli_env
 
 
@@ -77,7 +77,12 @@ class WorkerPool:
         return len(exited)
 
     def stop_all(self) -> None:
-        stop(*self.processes)
+        """Stop every worker of the pool at once, the test being over: SIGKILL, since Celery's warm shutdown
+        (tests/faults/test_workers_stopped.py checks it) takes ~3 s a worker. What a worker still held goes
+        back to its queue's Redis database, which the next pool on it empties first."""
+        for process in self.processes:
+            if process.poll() is None:
+                kill_with_its_pool(process)
         self.processes.clear()
 
     def log_text(self, tail: int | None = 4000) -> str:
@@ -114,7 +119,8 @@ class WorkerPools:
         return self._pools[key]
 
     def stop_all(self) -> None:
-        stop(*(process for pool in self._pools.values() for process in pool.processes))
+        for pool in self._pools.values():
+            pool.stop_all()
 
 
 @pytest.fixture(scope="session")

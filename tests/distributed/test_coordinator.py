@@ -13,6 +13,16 @@ from bucketsync.core.outcomes import utc_now_iso
 from bucketsync.core.settings import load_settings
 
 
+def configure_this_process(settings):
+    """This process's Celery app publishing to the broker of `settings`. Celery keeps the connection pools
+    of its first publish, which an earlier test in this process (tests/ops/test_job_lock.py triggers runs
+    here) may have made for another Redis: they are dropped as Celery drops them in a forked child."""
+    from bucketsync.distributed.celery_app import app, configure
+
+    configure(app, settings)
+    app._after_fork()
+
+
 @pytest.fixture
 def broker_url(redis_server) -> str:
     url = redis_server.url.rsplit("/", 1)[0] + "/7"
@@ -24,14 +34,13 @@ def test_a_second_coordinator_of_a_registered_page_publishes_nothing(s3, moto_se
     """A `resume` racing a redelivered coordinator message: both listed page 0; the one whose registration
     came second (register_page answered -1) must not publish the page's batches again."""
     from bucketsync.distributed import coordinator, runtime
-    from bucketsync.distributed.celery_app import app, configure
     from bucketsync.core.messages import RunRequest
 
     set_side_env(monkeypatch, "source", moto_server)
     set_side_env(monkeypatch, "dest", moto_server)
     settings = load_settings(broker_url=broker_url)
     runtime.use_settings(settings)
-    configure(app, settings)
+    configure_this_process(settings)
     source, dest = unique_bucket("co-src"), unique_bucket("co-dst")
     s3.create_bucket(Bucket=source)
     s3.create_bucket(Bucket=dest)
@@ -76,14 +85,13 @@ def test_a_first_page_redelivered_after_registering_publishes_every_range_from_t
     next page, which ends at the cut (the message carries no end); once range 1 has gone on, only range 0's
     next page goes out again."""
     from bucketsync.distributed import coordinator, runtime
-    from bucketsync.distributed.celery_app import app, configure
     from bucketsync.core.messages import PageTask, RunRequest
 
     set_side_env(monkeypatch, "source", moto_server)
     set_side_env(monkeypatch, "dest", moto_server)
     settings = load_settings(broker_url=broker_url)
     runtime.use_settings(settings)
-    configure(app, settings)
+    configure_this_process(settings)
     ledger = Ledger.from_url(broker_url, 600)
     request = RunRequest(run_id=f"co{time.time_ns()}", source="s3://a/", destination="s3://b/")
     ledger.create_run(request.run_id, request.to_json(), {}, utc_now_iso())

@@ -117,7 +117,7 @@ def test_full_redis_makes_the_run_wait_then_complete(s3, moto_server, tmp_path):
     # Waiting out the full Redis must fit in the task's time limit; a worker that Celery lets die
     # (it cannot acknowledge while Redis refuses writes) has its messages back after the visibility timeout.
     env = broker_env(moto_server, server.url, page_size="20", batch_size="5", concurrency="2",
-                     visibility_timeout="20", task_time_limit="15")
+                     visibility_timeout="12", task_time_limit="10")
     pool = WorkerPool(env=env, broker_url=server.url)
     source, dest = make_pair(s3, plain=200)
     expected = 200 + len(fixture_set())
