@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -23,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bucketsync.core.settings import Settings  # noqa: E402
 from bucketsync.engine.s3 import make_client  # noqa: E402
+from verify_vs_sync import start_moto  # noqa: E402
 
 
 def cpu_ms_per_call(call, count: int) -> float:
@@ -35,31 +34,21 @@ def cpu_ms_per_call(call, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint-url")
-    parser.add_argument("--access-key-id", default="bench")
-    parser.add_argument("--secret-access-key", default="bench-secret")
+    parser.add_argument("--access-key-id")
+    parser.add_argument("--secret-access-key")
     parser.add_argument("--objects", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
-    server = None
-    url = args.endpoint_url
+    stop = None
+    url, access_key_id, secret_access_key = args.endpoint_url, args.access_key_id, args.secret_access_key
     if url is None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
+        _, url, (access_key_id, secret_access_key, _, _), stop = start_moto()
     try:
-        side = {"endpoint_url": url, "access_key_id": args.access_key_id, "secret_access_key": args.secret_access_key}
+        side = {"endpoint_url": url, "access_key_id": access_key_id, "secret_access_key": secret_access_key}
         settings = Settings(source=side, dest=side)
         client = make_client(settings.source, settings)
         bucket = f"request-cpu-{uuid.uuid4().hex[:8]}"
-        for _ in range(100):
-            try:
-                client.create_bucket(Bucket=bucket)
-                break
-            except Exception:  # noqa: BLE001 - the server is still starting
-                time.sleep(0.1)
+        client.create_bucket(Bucket=bucket)
         keys = [f"k/{index:06d}" for index in range(args.objects)]
         for key in keys:
             client.put_object(Bucket=bucket, Key=key, Body=b"x" * 1024)
@@ -71,9 +60,8 @@ def main() -> None:
         print(f"ListObjectsV2 of {min(1000, args.objects)} keys: {listing:.1f} ms of client CPU each")
         print(f"lock pass bound: {1000 / (2 * head):.0f} unchanged objects a second per process (two HEADs each)")
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait()
+        if stop is not None:
+            stop()
 
 
 if __name__ == "__main__":
